@@ -1,0 +1,72 @@
+export {
+  AgentBridgeError,
+  BackpressureError,
+  ConfigError,
+  ErrorCode,
+  FencedError,
+  ForbiddenError,
+  IllegalStateError,
+  InvalidEventError,
+  InvalidRequestError,
+  NotFoundError,
+  NotLeaderError,
+  PayloadTooLargeError,
+  RateLimitedError,
+  TimeoutError,
+  UnauthorizedError,
+  toWireError,
+} from './errors';
+export type { ValidationIssue, WireError } from './errors';
+export {
+  EventEnvelopeSchema,
+  EventIdSchema,
+  EventTypeSchema,
+  IdSchema,
+  RunIdSchema,
+  StandardEventType,
+  StandardPayloadSchemas,
+  TERMINAL_EVENT_TYPES,
+  UserIdSchema,
+  isStandardEventType,
+} from './events';
+export type { EventEnvelope, StandardPayloads } from './events';
+export {
+  CancelRunRequestSchema,
+  RunStatusSchema,
+  StartRunRequestSchema,
+  SubscribeRequestSchema,
+  UnsubscribeRequestSchema,
+  runRoom,
+} from './socket';
+export type {
+  AckError,
+  CancelRunRequest,
+  ClientToServerEvents,
+  InterServerEvents,
+  RunStatus,
+  ServerToClientEvents,
+  SimpleAck,
+  StartRunAck,
+  StartRunRequest,
+  SubscribeAck,
+  SubscribeOk,
+  SubscribeRequest,
+  UnsubscribeRequest,
+} from './socket';
+export { EventJobSchema, JobName, RecoverJobSchema, StartRunJobSchema } from './jobs';
+export type { DeadLetterRecord, RecoverJob, StartRunJob } from './jobs';
+export { INTEGRATION_TRANSITIONS, IntegrationState, isLegalTransition } from './integration';
+export type {
+  CheckResult,
+  HealthStatus,
+  IntegrationResult,
+  LeaderInfo,
+  MemberRecord,
+  PublishedState,
+  QueueStats,
+  RecoveryResult,
+  StateTransition,
+} from './integration';
+export { keyLayout } from './keys';
+export type { KeyLayout } from './keys';
+export { describeIssues, jsonSize, toIssues } from './validation';

@@ -1,0 +1,82 @@
+/**
+ * The Redis key layout. Keys a Lua script touches together share a hash tag, so every script runs on a
+ * single slot of a Redis Cluster:
+ * - `{run:<runId>}` — everything about one run (registry record, history, reorder buffer);
+ * - `{cluster}` — the leader record, fencing epoch, integration state and its history;
+ * - BullMQ queues live under `<prefix>:{bull}` so each queue's keys share a slot too.
+ */
+export interface KeyLayout {
+  readonly prefix: string;
+  /** BullMQ `prefix` option. */
+  readonly bullPrefix: string;
+  /** Run registry record + commit cursor (hash): owner, agent, status, headSeq, epoch, timestamps. */
+  runMeta(runId: string): string;
+  /** Committed events of a run (stream; entry id `<seq>-0`). */
+  runHistory(runId: string): string;
+  /** Reorder buffer: events that arrived ahead of a missing seq (hash seq → envelope JSON). */
+  runPending(runId: string): string;
+  /** Every run, scored by creation time (sorted set). */
+  readonly runsIndex: string;
+  /** One user's runs, scored by creation time (sorted set). */
+  userRuns(userId: string): string;
+  /** Runs with a gap in their reorder buffer, scored by when the gap was first seen (sorted set). */
+  readonly gappedRuns: string;
+  /** Redlock resource of the leader lease. */
+  readonly leaderLease: string;
+  /** Leader record (hash: id, token, epoch), expiring with the lease: the fencing authority. */
+  readonly leader: string;
+  /** Last fencing epoch issued (integer). */
+  readonly leaderEpoch: string;
+  /** Pub/Sub channel announcing leadership changes and releases. */
+  readonly leaderChannel: string;
+  /** Current integration state (JSON of PublishedState). */
+  readonly integrationState: string;
+  /** Transition history (capped list, newest first). */
+  readonly integrationHistory: string;
+  /** Pub/Sub channel with every transition. */
+  readonly integrationChannel: string;
+  /** Latest ensureIntegration result published by the leader (JSON). */
+  readonly integrationResult: string;
+  /** Pub/Sub channel on which non-leaders ask the leader to ensure the integration. */
+  readonly ensureRequestChannel: string;
+  /** Recent recovery outcomes (capped list, newest first). */
+  readonly recoveryLog: string;
+  /** Live members of a role (sorted set by expiry time) and their records (hash). */
+  members(role: 'bridge' | 'gateway'): string;
+  memberRecords(role: 'bridge' | 'gateway'): string;
+  /** Pub/Sub channel prefix for end-to-end probe replies. */
+  probeReplyChannel(probeId: string): string;
+  /** Socket.IO Redis adapter channel prefix (`key` option of the adapter and emitter). */
+  readonly socketIoKey: string;
+  /** Commands for a running run (cancel), per run (Pub/Sub channel). */
+  runControlChannel(runId: string): string;
+}
+
+export function keyLayout(prefix: string): KeyLayout {
+  const cluster = `${prefix}:{cluster}`;
+  return {
+    prefix,
+    bullPrefix: `${prefix}:{bull}`,
+    runMeta: (runId) => `${prefix}:{run:${runId}}:meta`,
+    runHistory: (runId) => `${prefix}:{run:${runId}}:history`,
+    runPending: (runId) => `${prefix}:{run:${runId}}:pending`,
+    runsIndex: `${prefix}:runs`,
+    userRuns: (userId) => `${prefix}:user-runs:${userId}`,
+    gappedRuns: `${prefix}:gapped-runs`,
+    leaderLease: `${cluster}:leader-lease`,
+    leader: `${cluster}:leader`,
+    leaderEpoch: `${cluster}:leader-epoch`,
+    leaderChannel: `${cluster}:leader-events`,
+    integrationState: `${cluster}:integration:state`,
+    integrationHistory: `${cluster}:integration:history`,
+    integrationChannel: `${cluster}:integration:changes`,
+    integrationResult: `${cluster}:integration:result`,
+    ensureRequestChannel: `${cluster}:integration:ensure-requests`,
+    recoveryLog: `${cluster}:integration:recoveries`,
+    members: (role) => `${cluster}:members:${role}`,
+    memberRecords: (role) => `${cluster}:members:${role}:records`,
+    probeReplyChannel: (probeId) => `${cluster}:probe:${probeId}`,
+    socketIoKey: `${prefix}:socket.io`,
+    runControlChannel: (runId) => `${prefix}:run-control:${runId}`,
+  };
+}

@@ -1,0 +1,81 @@
+import { z } from 'zod';
+import type { WireError } from './errors';
+import { type EventEnvelope, RunIdSchema } from './events';
+
+/** `subscribe { runId, afterSeq?, epoch? }`: replay what follows `afterSeq`, then stream live events. */
+export const SubscribeRequestSchema = z.object({
+  runId: RunIdSchema,
+  /** Last seq the client already has; the replay starts after it. Default 0 (everything). */
+  afterSeq: z.number().int().nonnegative().optional(),
+  /** History epoch the client's `afterSeq` refers to; a different current epoch means history was lost. */
+  epoch: z.number().int().nonnegative().optional(),
+});
+export type SubscribeRequest = z.output<typeof SubscribeRequestSchema>;
+
+export const UnsubscribeRequestSchema = z.object({ runId: RunIdSchema });
+export type UnsubscribeRequest = z.output<typeof UnsubscribeRequestSchema>;
+
+/** `start_run { prompt }`: ask an agent to start a run for the authenticated user. */
+export const StartRunRequestSchema = z.object({
+  prompt: z.string().trim().min(1).max(4000),
+  agent: z.string().min(1).max(64).optional(),
+});
+export type StartRunRequest = z.output<typeof StartRunRequestSchema>;
+
+/** `cancel_run { runId }`: ask the agent running `runId` to stop. */
+export const CancelRunRequestSchema = z.object({ runId: RunIdSchema });
+export type CancelRunRequest = z.output<typeof CancelRunRequestSchema>;
+
+export interface SubscribeOk {
+  ok: true;
+  runId: string;
+  /** Current history epoch of the run (0 when the run has no history yet). */
+  epoch: number;
+  /** Highest committed seq of the run at the time of the ack. */
+  headSeq: number;
+  /**
+   * False when the client cannot be given a gapless continuation: the history was lost (epoch changed)
+   * or trimmed past `afterSeq`. The client should then reload the run from `events`.
+   */
+  recovered: boolean;
+  /** Committed events after `afterSeq`, in seq order, at most one page; more follow if `hasMore`. */
+  events: EventEnvelope[];
+  /** True when the replay page was full and more history follows `events`. */
+  hasMore: boolean;
+  /** Status from the run registry. */
+  status: RunStatus;
+}
+export interface AckError {
+  ok: false;
+  error: WireError;
+}
+export type SubscribeAck = SubscribeOk | AckError;
+export type SimpleAck = { ok: true } | AckError;
+export type StartRunAck = { ok: true; runId: string } | AckError;
+
+/** Socket.IO events a client sends. Every one takes an acknowledgement callback. */
+export interface ClientToServerEvents {
+  subscribe: (req: SubscribeRequest, ack: (res: SubscribeAck) => void) => void;
+  unsubscribe: (req: UnsubscribeRequest, ack: (res: SimpleAck) => void) => void;
+  start_run: (req: StartRunRequest, ack: (res: StartRunAck) => void) => void;
+  cancel_run: (req: CancelRunRequest, ack: (res: SimpleAck) => void) => void;
+}
+
+/** Socket.IO events a gateway sends. */
+export interface ServerToClientEvents {
+  agent_event: (event: EventEnvelope) => void;
+}
+
+/** Events exchanged between gateway nodes and bridge replicas through the Redis adapter. */
+export interface InterServerEvents {
+  /** End-to-end probe from the leader; each gateway answers on the probe reply channel. */
+  probe: (probe: { probeId: string; replyChannel: string }) => void;
+}
+
+/** Socket.IO room that receives a run's events. */
+export function runRoom(runId: string): string {
+  return `run:${runId}`;
+}
+
+export const RunStatusSchema = z.enum(['pending', 'running', 'completed', 'failed', 'cancelled']);
+export type RunStatus = z.output<typeof RunStatusSchema>;

@@ -1,0 +1,124 @@
+import { loadConfig } from '@agent-bridge/config';
+import { RedisCluster, type RedisServer, destroyAllRedis, startRedis, startRedisMasters } from '@agent-bridge/testing';
+import { Cluster, type RedisOptions } from 'ioredis';
+import { RedisSetupError, checkRedis, closeRedis, createLockClients, createRedis } from './index';
+
+afterAll(destroyAllRedis);
+
+describe('createRedis (standalone)', () => {
+  let server: RedisServer;
+  beforeAll(async () => {
+    server = await startRedis();
+  });
+
+  it('talks to a real redis-server on a free port, never the machine default', async () => {
+    expect(server.port).not.toBe(6379);
+    const config = loadConfig({ env: { REDIS_URL: server.url } });
+    const conn = createRedis(config, 'command', { name: 'test-conn' });
+    try {
+      await conn.set('ab-test:k', 'v');
+      expect(await conn.get('ab-test:k')).toBe('v');
+      const clients = await server.cli('client', 'list');
+      expect(clients).toContain('name=test-conn');
+    } finally {
+      await closeRedis(conn);
+    }
+  });
+
+  it('gives workers maxRetriesPerRequest null (BullMQ requirement) and commands a fail-fast limit', async () => {
+    const config = loadConfig({ env: { REDIS_URL: server.url } });
+    const worker = createRedis(config, 'worker');
+    const command = createRedis(config, 'command');
+    try {
+      expect((worker.options as RedisOptions).maxRetriesPerRequest).toBeNull();
+      expect((command.options as RedisOptions).maxRetriesPerRequest).toBe(2);
+    } finally {
+      await Promise.all([closeRedis(worker), closeRedis(command)]);
+    }
+  });
+
+  it('authenticates as an ACL user taken from the URL', async () => {
+    await server.cli('acl', 'setuser', 'bridge', 'on', '>bridge-pass-1', '~ab-acl:*', '+@all');
+    const config = loadConfig({ env: { REDIS_URL: `redis://bridge:bridge-pass-1@127.0.0.1:${server.port}` } });
+    const conn = createRedis(config, 'command');
+    try {
+      expect(await conn.call('acl', 'whoami')).toBe('bridge');
+      await conn.set('ab-acl:x', '1');
+      await expect(conn.set('other:x', '1')).rejects.toThrow(/NOPERM/);
+    } finally {
+      await closeRedis(conn);
+    }
+  });
+
+  it('reports the version and refuses a maxmemory-policy other than noeviction', async () => {
+    const config = loadConfig({ env: { REDIS_URL: server.url } });
+    const conn = createRedis(config, 'command');
+    try {
+      const ok = await checkRedis(conn, config);
+      expect(ok.version).toMatch(/^\d+\.\d+/);
+      expect(ok.maxmemoryPolicy).toBe('noeviction');
+      await conn.config('SET', 'maxmemory-policy', 'allkeys-lru');
+      await expect(checkRedis(conn, config)).rejects.toThrow(RedisSetupError);
+      await expect(checkRedis(conn, config)).rejects.toThrow(/allkeys-lru.*noeviction/);
+      const lenient = loadConfig({ env: { REDIS_URL: server.url, REDIS_REQUIRE_NOEVICTION: 'false' } });
+      const warned = await checkRedis(conn, lenient);
+      expect(warned.warnings.join()).toMatch(/noeviction/);
+    } finally {
+      await conn.config('SET', 'maxmemory-policy', 'noeviction');
+      await closeRedis(conn);
+    }
+  });
+
+  it('survives a Redis restart with AOF on: the data is back and the client reconnects', async () => {
+    const aof = await startRedis({ appendOnly: true });
+    const config = loadConfig({ env: { REDIS_URL: aof.url } });
+    const conn = createRedis(config, 'worker');
+    try {
+      await conn.set('ab-test:durable', '42');
+      await aof.restart();
+      expect(await conn.get('ab-test:durable')).toBe('42');
+    } finally {
+      await closeRedis(conn);
+      await aof.destroy();
+    }
+  });
+});
+
+describe('three independent masters', () => {
+  it('starts three servers and opens one lock client per master', async () => {
+    const masters = await startRedisMasters(3);
+    const config = loadConfig({ env: { REDIS_LOCK_URLS: masters.map((m) => m.url).join(',') } });
+    const clients = createLockClients(config);
+    try {
+      expect(clients).toHaveLength(3);
+      const ids = await Promise.all(clients.map(async (c) => (await c.info('server')).match(/tcp_port:(\d+)/)?.[1]));
+      expect(ids.map(Number).sort()).toEqual(masters.map((m) => m.port).sort());
+    } finally {
+      await Promise.all(clients.map(closeRedis));
+      await Promise.all(masters.map((m) => m.destroy()));
+    }
+  });
+});
+
+describe('Redis Cluster', () => {
+  it('creates a three-master cluster and routes hash-tagged keys through the Cluster client', async () => {
+    const cluster = await RedisCluster.start(3);
+    const config = loadConfig({ env: { REDIS_MODE: 'cluster', REDIS_CLUSTER_NODES: cluster.seeds.join(',') } });
+    const conn = createRedis(config, 'command');
+    try {
+      expect(conn).toBeInstanceOf(Cluster);
+      // Keys of one run share a slot, so a multi-key command on them is allowed.
+      await conn.mset('ab:{run:r1}:a', '1', 'ab:{run:r1}:b', '2');
+      expect(await conn.mget('ab:{run:r1}:a', 'ab:{run:r1}:b')).toEqual(['1', '2']);
+      // Keys spread over the masters.
+      for (let i = 0; i < 30; i++) await conn.set(`spread:${i}`, String(i));
+      const sizes = await Promise.all(cluster.nodes.map(async (n) => Number(await n.cli('dbsize'))));
+      expect(sizes.filter((s) => s > 0).length).toBe(3);
+      const report = await checkRedis(conn, config);
+      expect(report.mode).toBe('cluster');
+    } finally {
+      await closeRedis(conn);
+      await cluster.destroy();
+    }
+  });
+});

@@ -1,0 +1,124 @@
+import type { AppConfig } from '@agent-bridge/config';
+import { Cluster, type ClusterOptions, Redis, type RedisOptions } from 'ioredis';
+
+/** A connection to the data Redis: a standalone/Sentinel client or a Cluster client. */
+export type RedisConnection = Redis | Cluster;
+
+/**
+ * What a connection is for; each role gets the options it needs.
+ * - `worker`: BullMQ Worker / blocking commands / Socket.IO adapter — retries forever
+ *   (`maxRetriesPerRequest: null`, as BullMQ requires).
+ * - `subscriber`: Pub/Sub — retries forever, resubscribes after reconnects.
+ * - `command`: request/response work (BullMQ Queue, Lua scripts) — fails fast so callers see errors.
+ */
+export type RedisRole = 'worker' | 'subscriber' | 'command';
+
+export interface CreateRedisOptions {
+  /** Connection name shown in `CLIENT LIST` (helps ops find who is connected). */
+  name?: string;
+  /** Connect to this URL instead of the configured data Redis (standalone only; lock masters). */
+  url?: string;
+  /** Do not connect until the first command. @defaultValue false */
+  lazyConnect?: boolean;
+}
+
+function retryStrategy(times: number): number {
+  // Reconnect quickly at first, then every 2 s at most, forever: Redis restarts must be survivable.
+  return Math.min(50 * 2 ** Math.min(times, 6), 2_000);
+}
+
+function roleOptions(config: AppConfig, role: RedisRole): RedisOptions {
+  const base: RedisOptions = {
+    connectTimeout: config.redis.connectTimeoutMs,
+    retryStrategy,
+    enableReadyCheck: true,
+    // A replica that became master after failover answers READONLY until the client reconnects.
+    reconnectOnError: (err) => err.message.startsWith('READONLY'),
+  };
+  if (role === 'command') {
+    return { ...base, maxRetriesPerRequest: 2, commandTimeout: config.redis.commandTimeoutMs };
+  }
+  return { ...base, maxRetriesPerRequest: null };
+}
+
+function urlOptions(url: string): RedisOptions {
+  const u = new URL(url);
+  const db = u.pathname.length > 1 ? Number(u.pathname.slice(1)) : 0;
+  return {
+    host: u.hostname,
+    port: u.port ? Number(u.port) : 6379,
+    username: u.username ? decodeURIComponent(u.username) : undefined,
+    password: u.password ? decodeURIComponent(u.password) : undefined,
+    db: Number.isFinite(db) ? db : 0,
+    tls: u.protocol === 'rediss:' ? { servername: u.hostname } : undefined,
+  };
+}
+
+function hostPort(s: string): { host: string; port: number } {
+  const i = s.lastIndexOf(':');
+  return { host: s.slice(0, i), port: Number(s.slice(i + 1)) };
+}
+
+/**
+ * Opens a connection to the data Redis (standalone URL with TLS/ACL, Sentinel or Cluster, as configured)
+ * with the options `role` needs. The caller owns the connection and must close it (`quit()`).
+ */
+export function createRedis(config: AppConfig, role: RedisRole, options: CreateRedisOptions = {}): RedisConnection {
+  const common: RedisOptions = {
+    ...roleOptions(config, role),
+    connectionName: options.name,
+    lazyConnect: options.lazyConnect ?? false,
+  };
+  if (options.url !== undefined || config.redis.mode === 'standalone') {
+    return new Redis({ ...common, ...urlOptions(options.url ?? config.redis.url) });
+  }
+  // Credentials and TLS of REDIS_URL apply to the nodes of a Sentinel or Cluster deployment too.
+  const { username, password, tls } = urlOptions(config.redis.url);
+  if (config.redis.mode === 'sentinel') {
+    return new Redis({
+      ...common,
+      sentinels: config.redis.sentinels.map(hostPort),
+      name: config.redis.sentinelName,
+      username,
+      password,
+      tls,
+      sentinelPassword: password,
+    });
+  }
+  const clusterOptions: ClusterOptions = {
+    redisOptions: { ...common, username, password, tls },
+    clusterRetryStrategy: retryStrategy,
+    enableReadyCheck: true,
+    lazyConnect: options.lazyConnect ?? false,
+    // BullMQ workers block: never cap retries of queued commands.
+    maxRedirections: 16,
+  };
+  return new Cluster(config.redis.clusterNodes.map(hostPort), clusterOptions);
+}
+
+/**
+ * Connections to the independent masters of the leader lease (REDIS_LOCK_URLS), or one connection to the
+ * data Redis when none are configured. The caller closes them.
+ */
+export function createLockClients(config: AppConfig, name = 'lock'): RedisConnection[] {
+  if (config.redis.lockUrls.length === 0) return [createRedis(config, 'command', { name })];
+  return config.redis.lockUrls.map((url) => createRedis(config, 'command', { name, url }));
+}
+
+/** Closes a connection: QUIT when it answers, disconnect otherwise. Never throws. */
+export async function closeRedis(conn: RedisConnection): Promise<void> {
+  if (conn.status === 'end') return;
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    await Promise.race([
+      conn.quit(),
+      new Promise((_, reject) => {
+        timer = setTimeout(() => reject(new Error('quit timeout')), 1_000);
+      }),
+    ]);
+  } catch {
+    conn.disconnect();
+  } finally {
+    clearTimeout(timer);
+  }
+}

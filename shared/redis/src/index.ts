@@ -1,0 +1,6 @@
+export { closeRedis, createLockClients, createRedis } from './connections';
+export type { CreateRedisOptions, RedisConnection, RedisRole } from './connections';
+export { RedisSetupError, checkRedis } from './startup-check';
+export type { RedisReport } from './startup-check';
+export { loadLua } from './lua';
+export type { LuaScript } from './lua';

@@ -1,0 +1,3 @@
+export { createLogger, silentLogger } from './logger';
+export type { Logger, LoggerOptions } from './logger';
+export { ShutdownManager } from './shutdown';

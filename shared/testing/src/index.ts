@@ -1,0 +1,13 @@
+export { freePort, sleep, waitFor } from './ports';
+export {
+  RedisCluster,
+  RedisServer,
+  RedisServerNotInstalledError,
+  destroyAllRedis,
+  startRedis,
+  startRedisMasters,
+} from './redis-server';
+export type { RedisServerOptions } from './redis-server';
+export { ServiceProcess, killAllServices } from './service-process';
+export type { ServiceProcessOptions } from './service-process';
+export { TcpProxy } from './tcp-proxy';

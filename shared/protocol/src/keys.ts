@@ -9,9 +9,16 @@ export interface KeyLayout {
   readonly prefix: string;
   /** BullMQ `prefix` option. */
   readonly bullPrefix: string;
-  /** Run registry record + commit cursor (hash): owner, agent, status, headSeq, epoch, timestamps. */
+  /**
+   * Run registry record + commit cursor (hash). Fields: `runId`, `owner` (user id), `agent`, `status`
+   * (RunStatus), `createdAt`, `updatedAt` (epoch ms), `headSeq` (highest committed seq, dense),
+   * `epoch` (history incarnation, set when the history is created), `cancelRequested` ("1" once asked).
+   */
   runMeta(runId: string): string;
-  /** Committed events of a run (stream; entry id `<seq>-0`). */
+  /**
+   * Committed events of a run: a stream whose entry id is `<seq>-0` and whose one field `e` holds the
+   * envelope JSON (with the history `epoch` stamped), trimmed to the configured length.
+   */
   runHistory(runId: string): string;
   /** Reorder buffer: events that arrived ahead of a missing seq (hash seq → envelope JSON). */
   runPending(runId: string): string;
@@ -35,8 +42,10 @@ export interface KeyLayout {
   readonly integrationHistory: string;
   /** Pub/Sub channel with every transition. */
   readonly integrationChannel: string;
-  /** Latest ensureIntegration result published by the leader (JSON). */
+  /** Latest ensureIntegration result published by the leader (JSON of IntegrationResult). */
   readonly integrationResult: string;
+  /** Latest health check published by the leader (JSON of HealthStatus). */
+  readonly integrationHealth: string;
   /** Pub/Sub channel on which non-leaders ask the leader to ensure the integration. */
   readonly ensureRequestChannel: string;
   /** Recent recovery outcomes (capped list, newest first). */
@@ -71,6 +80,7 @@ export function keyLayout(prefix: string): KeyLayout {
     integrationHistory: `${cluster}:integration:history`,
     integrationChannel: `${cluster}:integration:changes`,
     integrationResult: `${cluster}:integration:result`,
+    integrationHealth: `${cluster}:integration:health`,
     ensureRequestChannel: `${cluster}:integration:ensure-requests`,
     recoveryLog: `${cluster}:integration:recoveries`,
     members: (role) => `${cluster}:members:${role}`,

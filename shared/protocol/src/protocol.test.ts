@@ -1,0 +1,122 @@
+import {
+  EventEnvelopeSchema,
+  IdSchema,
+  INTEGRATION_TRANSITIONS,
+  IntegrationState,
+  StandardPayloadSchemas,
+  SubscribeRequestSchema,
+  isLegalTransition,
+  keyLayout,
+  toWireError,
+  FencedError,
+  PayloadTooLargeError,
+  jsonSize,
+} from './index';
+
+function hashTag(key: string): string | null {
+  const m = /\{([^}]+)\}/.exec(key);
+  return m?.[1] ?? null;
+}
+
+describe('event envelope', () => {
+  const valid = {
+    id: 'evt-1',
+    runId: 'run-1',
+    seq: 1,
+    epoch: 0,
+    type: 'agent_started',
+    ts: 1,
+    payload: { agent: 'a' },
+  };
+
+  it('accepts a well-formed envelope and custom types', () => {
+    expect(EventEnvelopeSchema.parse(valid)).toEqual(valid);
+    expect(EventEnvelopeSchema.safeParse({ ...valid, type: 'my_custom.event-v2' }).success).toBe(true);
+  });
+
+  it('rejects ids that BullMQ or Redis Cluster would misread', () => {
+    for (const id of ['a:b', '12345', '{tag}', '', 'x'.repeat(129), 'with space']) {
+      expect(IdSchema.safeParse(id).success).toBe(false);
+    }
+    expect(IdSchema.safeParse('run_01.ab-C').success).toBe(true);
+  });
+
+  it('rejects a non-dense seq, a bad type and missing fields', () => {
+    expect(EventEnvelopeSchema.safeParse({ ...valid, seq: 0 }).success).toBe(false);
+    expect(EventEnvelopeSchema.safeParse({ ...valid, seq: 1.5 }).success).toBe(false);
+    expect(EventEnvelopeSchema.safeParse({ ...valid, type: 'Bad Type' }).success).toBe(false);
+    const { runId: _omit, ...noRun } = valid;
+    expect(EventEnvelopeSchema.safeParse(noRun).success).toBe(false);
+  });
+
+  it('validates the standard payloads', () => {
+    expect(StandardPayloadSchemas.agent_thinking.safeParse({ delta: 'hm' }).success).toBe(true);
+    expect(StandardPayloadSchemas.agent_thinking.safeParse({}).success).toBe(false);
+    expect(StandardPayloadSchemas.tool_completed.safeParse({ toolCallId: 't1', tool: 'calc', result: 4 }).success).toBe(
+      true,
+    );
+    expect(StandardPayloadSchemas.agent_error.safeParse({ message: '' }).success).toBe(false);
+  });
+
+  it('measures JSON size in UTF-8 bytes and flags unserialisable values', () => {
+    expect(jsonSize({ a: 'é' })).toBe(Buffer.byteLength('{"a":"é"}'));
+    const cyclic: Record<string, unknown> = {};
+    cyclic['self'] = cyclic;
+    expect(jsonSize(cyclic)).toBe(Number.POSITIVE_INFINITY);
+  });
+});
+
+describe('subscribe request', () => {
+  it('takes an optional afterSeq and epoch', () => {
+    expect(SubscribeRequestSchema.parse({ runId: 'r1' })).toEqual({ runId: 'r1' });
+    expect(SubscribeRequestSchema.safeParse({ runId: 'r1', afterSeq: -1 }).success).toBe(false);
+  });
+});
+
+describe('integration transitions', () => {
+  it('allow recovery from FAILED and forbid leaving UNINITIALIZED except to INITIALIZING', () => {
+    expect(isLegalTransition(IntegrationState.Failed, IntegrationState.Active)).toBe(true);
+    expect(isLegalTransition(IntegrationState.Uninitialized, IntegrationState.Active)).toBe(false);
+    for (const [from, tos] of Object.entries(INTEGRATION_TRANSITIONS)) {
+      expect(tos).not.toContain(from);
+    }
+  });
+});
+
+describe('key layout', () => {
+  const keys = keyLayout('ab');
+
+  it('puts the keys of one run in one hash slot, and the cluster keys in another', () => {
+    const run = [keys.runMeta('r1'), keys.runHistory('r1'), keys.runPending('r1')].map(hashTag);
+    expect(new Set(run)).toEqual(new Set(['run:r1']));
+    const cluster = [
+      keys.leader,
+      keys.leaderEpoch,
+      keys.leaderLease,
+      keys.integrationState,
+      keys.integrationHistory,
+      keys.integrationHealth,
+    ].map(hashTag);
+    expect(new Set(cluster)).toEqual(new Set(['cluster']));
+  });
+
+  it('keeps installations apart by prefix', () => {
+    expect(keyLayout('x').runMeta('r')).not.toBe(keys.runMeta('r'));
+    expect(keys.bullPrefix).toBe('ab:{bull}');
+  });
+});
+
+describe('errors', () => {
+  it('carry a stable code and typed fields, and never leak internals on the wire', () => {
+    const fenced = new FencedError(3, 4);
+    expect(fenced).toBeInstanceOf(Error);
+    expect(fenced.name).toBe('FencedError');
+    expect(fenced.toWire()).toEqual({
+      code: 'FENCED',
+      message: expect.stringContaining('epoch 3') as string,
+      details: { epoch: 3, currentEpoch: 4 },
+    });
+    expect(new PayloadTooLargeError(10, 5).toWire().code).toBe('PAYLOAD_TOO_LARGE');
+    expect(toWireError(new Error('secret internals'))).toEqual({ code: 'INTERNAL', message: 'internal error' });
+  });
+});

@@ -41,7 +41,10 @@ export default tseslint.config(
     },
     settings: {
       'import-x/resolver-next': [
-        createTypeScriptImportResolver({ project: ['shared/*/tsconfig.json', 'services/*/tsconfig.json'] }),
+        createTypeScriptImportResolver({
+          project: ['shared/*/tsconfig.json', 'services/*/tsconfig.json'],
+          noWarnOnMultipleProjects: true,
+        }),
       ],
     },
   },

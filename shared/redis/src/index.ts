@@ -4,3 +4,5 @@ export { RedisSetupError, checkRedis } from './startup-check';
 export type { RedisReport } from './startup-check';
 export { loadLua } from './lua';
 export type { LuaScript } from './lua';
+export { MemberHeartbeat, listMembers, removeDeadMembers } from './membership';
+export type { MemberHeartbeatOptions, MemberRole } from './membership';

@@ -68,5 +68,7 @@ export type {
   StateTransition,
 } from './integration';
 export { keyLayout } from './keys';
+export { RunRecordSchema } from './run';
+export type { RunRecord } from './run';
 export type { KeyLayout } from './keys';
 export { describeIssues, jsonSize, toIssues } from './validation';

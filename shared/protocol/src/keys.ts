@@ -12,12 +12,15 @@ export interface KeyLayout {
   /**
    * Run registry record + commit cursor (hash). Fields: `runId`, `owner` (user id), `agent`, `status`
    * (RunStatus), `createdAt`, `updatedAt` (epoch ms), `headSeq` (highest committed seq, dense),
-   * `epoch` (history incarnation, set when the history is created), `cancelRequested` ("1" once asked).
+   * `epoch` (history incarnation, set when the history is created), `cancelRequested` ("1" once asked),
+   * `gapSince` (epoch ms since which the head has been blocked by a missing seq; absent when no gap).
    */
   runMeta(runId: string): string;
   /**
    * Committed events of a run: a stream whose entry id is `<seq>-0` and whose one field `e` holds the
-   * envelope JSON (with the history `epoch` stamped), trimmed to the configured length.
+   * envelope JSON (with the history `epoch` stamped), trimmed to the configured length. An entry whose
+   * commit also released buffered events carries a second field `d` = the last seq released with it (so a
+   * retried job can re-publish exactly what its first attempt committed); readers use `e` only.
    */
   runHistory(runId: string): string;
   /** Reorder buffer: events that arrived ahead of a missing seq (hash seq → envelope JSON). */

@@ -6,3 +6,22 @@ export { loadLua } from './lua';
 export type { LuaScript } from './lua';
 export { MemberHeartbeat, listMembers, removeDeadMembers } from './membership';
 export type { MemberHeartbeatOptions, MemberRole } from './membership';
+export {
+  CANCEL_MESSAGE,
+  decodeRunRecord,
+  getRun,
+  listRuns,
+  loadScript,
+  readHistory,
+  registerRun,
+  requestCancel,
+  runScript,
+} from './run-store';
+export type {
+  HistoryPage,
+  ListRunsOptions,
+  LoadedScript,
+  RegisterRunInput,
+  RegisterRunResult,
+} from './run-store';
+export type { RunRecord } from '@agent-bridge/protocol';

@@ -390,6 +390,12 @@ export const configDefinition = {
       default: true,
       description: 'Bull Board refuses retries, removals and other writes.',
     }),
+    refreshMs: setting({
+      env: 'AB_OPS_REFRESH_MS',
+      schema: int(100, 600_000),
+      default: 1_000,
+      description: 'How often the live status page refreshes (and the ops metrics poll queue depth).',
+    }),
   },
   auth: {
     jwtSecret: setting({
@@ -446,6 +452,24 @@ export const configDefinition = {
       schema: int(100, 3_600_000),
       default: 10_000,
       description: 'Push interval of the OTLP metric exporter.',
+    }),
+    exporterProtocol: setting({
+      env: 'OTEL_EXPORTER_OTLP_PROTOCOL',
+      schema: z.enum(['http/protobuf', 'http/json']),
+      default: 'http/protobuf',
+      description: 'OTLP encoding of traces and metrics sent to OTEL_EXPORTER_OTLP_ENDPOINT (gRPC is not used).',
+    }),
+    exportTimeoutMs: setting({
+      env: 'OTEL_EXPORTER_OTLP_TIMEOUT',
+      schema: int(100, 600_000),
+      default: 10_000,
+      description: 'Deadline of one OTLP export request; a missing collector never blocks the service longer.',
+    }),
+    spanExportDelayMs: setting({
+      env: 'OTEL_BSP_SCHEDULE_DELAY',
+      schema: int(10, 600_000),
+      default: 2_000,
+      description: 'How often finished spans are batched to the OTLP exporter.',
     }),
   },
   shutdown: {

@@ -1,3 +1,20 @@
 export { createLogger, silentLogger } from './logger';
 export type { Logger, LoggerOptions } from './logger';
 export { ShutdownManager } from './shutdown';
+export { METER_NAME, metrics } from './metrics';
+export type { AgentBridgeMetrics } from './metrics';
+export { startTelemetry } from './sdk';
+export type { StartTelemetryOptions, Telemetry } from './sdk';
+export {
+  MessagingAttr,
+  TRACER_NAME,
+  extractTraceparent,
+  failSpan,
+  injectTraceparent,
+  setTracingDefaults,
+  startConsumerSpan,
+  startDeliverySpan,
+  startProducerSpan,
+  withSpan,
+} from './tracing';
+export type { TracedEnvelope } from './tracing';

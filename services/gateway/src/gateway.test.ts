@@ -1,0 +1,398 @@
+import { randomUUID } from 'node:crypto';
+import { type AppConfig, loadConfig } from '@agent-bridge/config';
+import { type EventEnvelope, type SubscribeAck, keyLayout, runRoom } from '@agent-bridge/protocol';
+import { type RedisServer, destroyAllRedis, startRedis, waitFor } from '@agent-bridge/testing';
+import { silentLogger } from '@agent-bridge/telemetry';
+import { Emitter } from '@socket.io/redis-emitter';
+import { Queue } from 'bullmq';
+import { Redis } from 'ioredis';
+import { sign } from 'jsonwebtoken';
+import { type Socket, io as ioClient } from 'socket.io-client';
+import { type Gateway, createGateway, signToken } from './index';
+
+let redis: RedisServer;
+let admin: Redis;
+const started: Gateway[] = [];
+const clients: Socket[] = [];
+
+beforeAll(async () => {
+  redis = await startRedis();
+  admin = new Redis(redis.port, '127.0.0.1', { lazyConnect: false });
+});
+afterEach(async () => {
+  for (const c of clients.splice(0)) c.disconnect();
+  await Promise.all(started.splice(0).map((g) => g.close()));
+});
+afterAll(async () => {
+  admin.disconnect();
+  await destroyAllRedis();
+});
+
+function testConfig(overrides: Record<string, string | number | boolean> = {}): AppConfig {
+  return loadConfig({
+    env: {},
+    overrides: {
+      REDIS_URL: redis.url,
+      AB_KEY_PREFIX: `gwtest-${randomUUID().slice(0, 8)}`,
+      AB_INSTANCE_ID: `gw-${randomUUID().slice(0, 8)}`,
+      PORT: 0,
+      AB_HEARTBEAT_INTERVAL_MS: 200,
+      AB_HEARTBEAT_TTL_MS: 2_000,
+      ...overrides,
+    },
+  });
+}
+
+async function startGateway(config: AppConfig): Promise<Gateway> {
+  const gw = createGateway(config, silentLogger(), { host: '127.0.0.1' });
+  started.push(gw);
+  await gw.start();
+  return gw;
+}
+
+function client(gw: Gateway, auth: Record<string, unknown>, extra: Record<string, unknown> = {}): Socket {
+  const s = ioClient(`http://127.0.0.1:${gw.port}`, {
+    transports: ['websocket'],
+    reconnection: false,
+    forceNew: true,
+    auth,
+    ...extra,
+  });
+  clients.push(s);
+  return s;
+}
+
+/** Resolves 'connected' or the connect_error's data/message. */
+function outcome(s: Socket): Promise<{ connected: boolean; data?: unknown; message?: string }> {
+  return new Promise((resolve) => {
+    s.once('connect', () => resolve({ connected: true }));
+    s.once('connect_error', (err: Error & { data?: unknown }) =>
+      resolve({ connected: false, data: err.data, message: err.message }),
+    );
+  });
+}
+
+async function registerRun(config: AppConfig, runId: string, owner: string): Promise<void> {
+  const now = Date.now();
+  await admin.hset(keyLayout(config.keyPrefix).runMeta(runId), {
+    runId,
+    owner,
+    agent: 'test',
+    status: 'running',
+    createdAt: now,
+    updatedAt: now,
+    headSeq: 0,
+    cancelRequested: '0',
+  });
+}
+
+describe('gateway authentication (guarantee 6: unauthorized input refused)', () => {
+  it('refuses missing, expired, forged, alg:none and wrong-audience tokens with UNAUTHORIZED, accepts a valid one', async () => {
+    const config = testConfig();
+    const gw = await startGateway(config);
+    const { jwtSecret, jwtIssuer, jwtAudience } = config.auth;
+    const expired = sign({ exp: Math.floor(Date.now() / 1000) - 60 }, jwtSecret, {
+      subject: 'alice',
+      issuer: jwtIssuer,
+      audience: jwtAudience,
+    });
+    const forged = sign({}, 'another-secret-of-sufficient-length', {
+      subject: 'alice',
+      issuer: jwtIssuer,
+      audience: jwtAudience,
+    });
+    const b64 = (o: unknown): string => Buffer.from(JSON.stringify(o)).toString('base64url');
+    const none = `${b64({ alg: 'none', typ: 'JWT' })}.${b64({ sub: 'alice', iss: jwtIssuer, aud: jwtAudience })}.`;
+    const wrongAudience = sign({}, jwtSecret, { subject: 'alice', issuer: jwtIssuer, audience: 'someone-else' });
+    const cases: [string, Record<string, unknown>][] = [
+      ['missing', {}],
+      ['expired', { token: expired }],
+      ['forged', { token: forged }],
+      ['alg none', { token: none }],
+      ['wrong audience', { token: wrongAudience }],
+    ];
+    for (const [name, auth] of cases) {
+      const res = await outcome(client(gw, auth));
+      expect({ name, connected: res.connected, data: res.data }).toEqual({
+        name,
+        connected: false,
+        data: expect.objectContaining({ code: 'UNAUTHORIZED' }),
+      });
+    }
+    const ok = await outcome(client(gw, { token: signToken('alice', config.auth) }));
+    expect(ok.connected).toBe(true);
+  });
+
+  it('refuses a hostile Origin and accepts an allowlisted one', async () => {
+    const config = testConfig({ AB_CORS_ORIGINS: 'http://localhost:*,https://app.example.com' });
+    const gw = await startGateway(config);
+    const token = signToken('alice', config.auth);
+    const hostile = await outcome(client(gw, { token }, { extraHeaders: { Origin: 'https://evil.example.com' } }));
+    expect(hostile.connected).toBe(false);
+    const hostilePolling = await outcome(
+      client(gw, { token }, { transports: ['polling'], extraHeaders: { Origin: 'http://localhost.evil.com:80' } }),
+    );
+    expect(hostilePolling.connected).toBe(false);
+    const allowed = await outcome(client(gw, { token }, { extraHeaders: { Origin: 'http://localhost:5173' } }));
+    expect(allowed.connected).toBe(true);
+    const allowedExact = await outcome(client(gw, { token }, { extraHeaders: { Origin: 'https://app.example.com' } }));
+    expect(allowedExact.connected).toBe(true);
+  });
+});
+
+describe('gateway subscribe', () => {
+  it('answers INVALID_REQUEST, NOT_FOUND for an unregistered run and FORBIDDEN for another user’s run', async () => {
+    const config = testConfig();
+    const gw = await startGateway(config);
+    await registerRun(config, 'run-bob-1', 'bob');
+    const s = client(gw, { token: signToken('alice', config.auth) });
+    await outcome(s);
+    const invalid = (await s.emitWithAck('subscribe', { runId: 'bad:id' })) as SubscribeAck;
+    expect(invalid).toMatchObject({ ok: false, error: { code: 'INVALID_REQUEST' } });
+    const invalidSeq = (await s.emitWithAck('subscribe', { runId: 'run-x', afterSeq: -1 })) as SubscribeAck;
+    expect(invalidSeq).toMatchObject({ ok: false, error: { code: 'INVALID_REQUEST' } });
+    const unknown = (await s.emitWithAck('subscribe', { runId: 'run-nobody' })) as SubscribeAck;
+    expect(unknown).toMatchObject({ ok: false, error: { code: 'NOT_FOUND' } });
+    const forbidden = (await s.emitWithAck('subscribe', { runId: 'run-bob-1' })) as SubscribeAck;
+    expect(forbidden).toMatchObject({ ok: false, error: { code: 'FORBIDDEN' } });
+    // Refused subscribers never join the room: an event for bob's run does not reach alice.
+    const seen: unknown[] = [];
+    s.on('agent_event', (e) => seen.push(e));
+    const emitter = new Emitter(admin, { key: keyLayout(config.keyPrefix).socketIoKey });
+    emitter.to(runRoom('run-bob-1')).emit('agent_event', { runId: 'run-bob-1', seq: 1 });
+    const own = (await s.emitWithAck('subscribe', { runId: 'run-nobody-2' })) as SubscribeAck;
+    expect(own.ok).toBe(false);
+    expect(seen).toEqual([]);
+  });
+
+  it('delivers live events published through the Redis emitter to the subscribed owner', async () => {
+    const config = testConfig();
+    const gw = await startGateway(config);
+    await registerRun(config, 'run-alice-1', 'alice');
+    const s = client(gw, { token: signToken('alice', config.auth) });
+    await outcome(s);
+    const ack = (await s.emitWithAck('subscribe', { runId: 'run-alice-1' })) as SubscribeAck;
+    expect(ack).toMatchObject({
+      ok: true,
+      runId: 'run-alice-1',
+      headSeq: 0,
+      recovered: true,
+      events: [],
+      status: 'running',
+    });
+    const got: EventEnvelope[] = [];
+    s.on('agent_event', (e: EventEnvelope) => got.push(e));
+    const emitter = new Emitter(admin, { key: keyLayout(config.keyPrefix).socketIoKey });
+    const event: EventEnvelope = {
+      id: 'ev-1',
+      runId: 'run-alice-1',
+      seq: 1,
+      epoch: 1,
+      type: 'agent_started',
+      ts: Date.now(),
+      payload: { agent: 'test' },
+    };
+    emitter.to(runRoom('run-alice-1')).emit('agent_event', event);
+    await waitFor('live event', () => got.length === 1);
+    expect(got).toEqual([event]);
+    const unsub = (await s.emitWithAck('unsubscribe', { runId: 'run-alice-1' })) as { ok: boolean };
+    expect(unsub).toEqual({ ok: true });
+  });
+  it('replays history after afterSeq in pages and says recovered:false when the epoch changed or history was trimmed', async () => {
+    const config = testConfig({ AB_REPLAY_PAGE_SIZE: 2 });
+    const keys = keyLayout(config.keyPrefix);
+    const gw = await startGateway(config);
+    const runId = 'run-hist-1';
+    await registerRun(config, runId, 'alice');
+    const events: EventEnvelope[] = [1, 2, 3, 4, 5].map((seq) => ({
+      id: `ev-${seq}`,
+      runId,
+      seq,
+      epoch: 3,
+      type: 'agent_thinking',
+      ts: 1_000 + seq,
+      payload: { delta: `d${seq}` },
+    }));
+    for (const e of events) await admin.xadd(keys.runHistory(runId), `${e.seq}-0`, 'e', JSON.stringify(e));
+    await admin.hset(keys.runMeta(runId), { headSeq: 5, epoch: 3 });
+    const s = client(gw, { token: signToken('alice', config.auth) });
+    await outcome(s);
+    const sub = async (req: object): Promise<SubscribeAck> =>
+      (await s.emitWithAck('subscribe', { runId, ...req })) as SubscribeAck;
+    expect(await sub({})).toMatchObject({
+      ok: true,
+      epoch: 3,
+      headSeq: 5,
+      recovered: true,
+      events: events.slice(0, 2),
+      hasMore: true,
+    });
+    expect(await sub({ afterSeq: 2, epoch: 3 })).toMatchObject({
+      recovered: true,
+      events: events.slice(2, 4),
+      hasMore: true,
+    });
+    expect(await sub({ afterSeq: 4, epoch: 3 })).toMatchObject({
+      recovered: true,
+      events: events.slice(4),
+      hasMore: false,
+    });
+    // The client's epoch is gone: replay the current incarnation from its start.
+    expect(await sub({ afterSeq: 4, epoch: 2 })).toMatchObject({
+      recovered: false,
+      epoch: 3,
+      events: events.slice(0, 2),
+    });
+    await admin.xtrim(keys.runHistory(runId), 'MAXLEN', 2);
+    expect(await sub({ afterSeq: 1, epoch: 3 })).toMatchObject({ recovered: false, events: events.slice(3, 5) });
+    expect(await sub({ afterSeq: 3, epoch: 3 })).toMatchObject({ recovered: true, events: events.slice(3, 5) });
+  });
+});
+
+describe('gateway requests', () => {
+  it('start_run enqueues a start_run job with the token subject as owner; cancel_run flags and publishes', async () => {
+    const config = testConfig();
+    const keys = keyLayout(config.keyPrefix);
+    const gw = await startGateway(config);
+    const s = client(gw, { token: signToken('alice', config.auth) });
+    await outcome(s);
+    const res = (await s.emitWithAck('start_run', { prompt: 'hello' })) as { ok: true; runId: string };
+    expect(res.ok).toBe(true);
+    expect(res.runId).toMatch(/^run-[0-9a-f-]{36}$/);
+    const queue = new Queue(config.queues.runs, { connection: admin, prefix: keys.bullPrefix });
+    try {
+      const job = await queue.getJob(res.runId);
+      expect(job?.name).toBe('start_run');
+      expect(job?.data).toMatchObject({ runId: res.runId, userId: 'alice', prompt: 'hello', agent: 'demo-agent' });
+    } finally {
+      await queue.close();
+    }
+    // The run is registered as pending for its owner, so the owner may subscribe at once.
+    const ack = (await s.emitWithAck('subscribe', { runId: res.runId })) as SubscribeAck;
+    expect(ack).toMatchObject({ ok: true, status: 'pending', headSeq: 0 });
+
+    const sub = new Redis(redis.port, '127.0.0.1');
+    try {
+      const messages: string[] = [];
+      sub.on('message', (_ch: string, msg: string) => messages.push(msg));
+      await sub.subscribe(keys.runControlChannel(res.runId));
+      const cancel = (await s.emitWithAck('cancel_run', { runId: res.runId })) as { ok: boolean };
+      expect(cancel).toEqual({ ok: true });
+      await waitFor('cancel message', () => messages.length === 1);
+      expect(messages).toEqual(['{"type":"cancel"}']);
+      expect(await admin.hget(keys.runMeta(res.runId), 'cancelRequested')).toBe('1');
+    } finally {
+      sub.disconnect();
+    }
+    const bob = client(gw, { token: signToken('bob', config.auth) });
+    await outcome(bob);
+    expect(await bob.emitWithAck('cancel_run', { runId: res.runId })).toMatchObject({
+      ok: false,
+      error: { code: 'FORBIDDEN' },
+    });
+    expect(await bob.emitWithAck('start_run', { prompt: '' })).toMatchObject({
+      ok: false,
+      error: { code: 'INVALID_REQUEST' },
+    });
+  });
+
+  it('rate-limits a flooding socket with RATE_LIMITED while another socket is served normally', async () => {
+    const config = testConfig({ AB_GATEWAY_RATE_LIMIT: 20, AB_GATEWAY_RATE_LIMIT_WINDOW_MS: 60_000 });
+    const gw = await startGateway(config);
+    await registerRun(config, 'run-flood', 'alice');
+    const flooder = client(gw, { token: signToken('alice', config.auth) });
+    const calm = client(gw, { token: signToken('alice', config.auth) });
+    await Promise.all([outcome(flooder), outcome(calm)]);
+    const acks = (await Promise.all(
+      Array.from({ length: 200 }, () => flooder.emitWithAck('subscribe', { runId: 'run-flood' })),
+    )) as SubscribeAck[];
+    const ok = acks.filter((a) => a.ok).length;
+    const limited = acks.filter((a) => !a.ok && a.error.code === 'RATE_LIMITED').length;
+    expect({ ok, limited }).toEqual({ ok: 20, limited: 180 });
+    expect(await calm.emitWithAck('subscribe', { runId: 'run-flood' })).toMatchObject({ ok: true });
+    expect(flooder.connected).toBe(true);
+  });
+
+  it('closes the connection of a client that sends a message over the size limit; others stay', async () => {
+    const config = testConfig({ AB_GATEWAY_MAX_MESSAGE_BYTES: 1024 });
+    const gw = await startGateway(config);
+    const big = client(gw, { token: signToken('alice', config.auth) });
+    const other = client(gw, { token: signToken('alice', config.auth) });
+    await Promise.all([outcome(big), outcome(other)]);
+    const closed = new Promise<string>((resolve) => big.once('disconnect', (reason) => resolve(reason)));
+    big.emit('start_run', { prompt: 'x'.repeat(4096) }, () => undefined);
+    expect(await closed).toBe('transport close');
+    expect(await other.emitWithAck('start_run', { prompt: 'still fine' })).toMatchObject({ ok: true });
+  });
+});
+
+describe('gateway membership, probe and HTTP', () => {
+  it('answers the leader’s end-to-end probe sent through the Redis emitter (serverSideEmit)', async () => {
+    const config = testConfig();
+    const keys = keyLayout(config.keyPrefix);
+    const gw = await startGateway(config);
+    const sub = new Redis(redis.port, '127.0.0.1');
+    try {
+      const replies: string[] = [];
+      const probeId = randomUUID();
+      const replyChannel = keys.probeReplyChannel(probeId);
+      sub.on('message', (ch: string, msg: string) => {
+        if (ch === replyChannel) replies.push(msg);
+      });
+      await sub.subscribe(replyChannel);
+      const emitter = new Emitter(admin, { key: keys.socketIoKey });
+      emitter.serverSideEmit('probe', { probeId, replyChannel });
+      await waitFor('probe reply', () => replies.length === 1);
+      expect(replies).toEqual([gw.id]);
+    } finally {
+      sub.disconnect();
+    }
+  });
+
+  it('serves /healthz, /readyz and demo sign-in; heartbeats membership with the socket count; leaves it on close', async () => {
+    const config = testConfig();
+    const keys = keyLayout(config.keyPrefix);
+    const gw = await startGateway(config);
+    const base = `http://127.0.0.1:${gw.port}`;
+    expect((await fetch(`${base}/healthz`)).status).toBe(200);
+    const ready = await fetch(`${base}/readyz`);
+    expect(ready.status).toBe(200);
+    expect(await ready.json()).toMatchObject({ ready: true, state: 'running', id: config.instanceId });
+    const bad = await fetch(`${base}/auth/demo`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({}),
+    });
+    expect(bad.status).toBe(400);
+    const signIn = await fetch(`${base}/auth/demo`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ userId: 'carol' }),
+    });
+    const { token } = (await signIn.json()) as { token: string };
+    const s = client(gw, { token });
+    expect((await outcome(s)).connected).toBe(true);
+    await waitFor('membership record with one socket', async () => {
+      const raw = await admin.hget(keys.memberRecords('gateway'), config.instanceId);
+      return raw !== null && (JSON.parse(raw) as { info: { sockets: number } }).info.sockets === 1;
+    });
+    const disconnected = new Promise<string>((resolve) => s.once('disconnect', (r) => resolve(r)));
+    await gw.close();
+    await gw.close();
+    // The connection is dropped (not a Socket.IO "server disconnect"), so stock clients reconnect too.
+    expect(await disconnected).toBe('transport close');
+    expect(await admin.hget(keys.memberRecords('gateway'), config.instanceId)).toBeNull();
+    expect(await admin.zscore(keys.members('gateway'), config.instanceId)).toBeNull();
+    expect(gw.getStatus().state).toBe('closed');
+  });
+
+  it('does not serve demo sign-in when the chat page is off', async () => {
+    const gw = await startGateway(testConfig({ AB_GATEWAY_CHAT_PAGE: false }));
+    const res = await fetch(`http://127.0.0.1:${gw.port}/auth/demo`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ userId: 'carol' }),
+    });
+    expect(res.status).toBe(404);
+  });
+});

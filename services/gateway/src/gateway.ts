@@ -1,0 +1,405 @@
+import { existsSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import { randomUUID } from 'node:crypto';
+import type { AppConfig } from '@agent-bridge/config';
+import {
+  type AckError,
+  AgentBridgeError,
+  CancelRunRequestSchema,
+  type ClientToServerEvents,
+  ErrorCode,
+  ForbiddenError,
+  IllegalStateError,
+  type InterServerEvents,
+  InvalidRequestError,
+  JobName,
+  type KeyLayout,
+  NotFoundError,
+  RateLimitedError,
+  type ServerToClientEvents,
+  type SimpleAck,
+  type StartRunAck,
+  StartRunRequestSchema,
+  type StartRunJob,
+  type SubscribeAck,
+  SubscribeRequestSchema,
+  UnsubscribeRequestSchema,
+  UserIdSchema,
+  describeIssues,
+  keyLayout,
+  runRoom,
+  toIssues,
+  toWireError,
+} from '@agent-bridge/protocol';
+import {
+  MemberHeartbeat,
+  type RedisConnection,
+  closeRedis,
+  createRedis,
+  getRun,
+  readHistory,
+  registerRun,
+  requestCancel,
+} from '@agent-bridge/redis';
+import type { Logger } from '@agent-bridge/telemetry';
+import { createAdapter } from '@socket.io/redis-adapter';
+import { Queue } from 'bullmq';
+import Fastify, { type FastifyInstance } from 'fastify';
+import { RateLimiterMemory, RateLimiterRes } from 'rate-limiter-flexible';
+import { Server, type Socket } from 'socket.io';
+import type { z } from 'zod';
+import { signToken, verifyToken } from './auth';
+import { originAllowed } from './origin';
+import { serveStatic } from './static-files';
+
+/** Lifecycle of a {@link Gateway}. */
+export type GatewayState = 'idle' | 'starting' | 'running' | 'closing' | 'closed';
+
+/** What `/readyz` and the membership record report. */
+export interface GatewayStatus {
+  state: GatewayState;
+  id: string;
+  port: number | null;
+  sockets: number;
+  redis: { command: string; pub: string; sub: string };
+  ready: boolean;
+}
+
+/** Data kept on each authenticated socket. */
+interface SocketData {
+  userId: string;
+}
+
+type GatewaySocket = Socket<ClientToServerEvents, ServerToClientEvents, InterServerEvents, SocketData>;
+type GatewayServer = Server<ClientToServerEvents, ServerToClientEvents, InterServerEvents, SocketData>;
+
+/** Options of a gateway beyond its configuration. */
+export interface GatewayOptions {
+  /** Folder served at `/` when `config.gateway.chatPage`. @defaultValue `services/gateway/public` */
+  publicDir?: string;
+  /** Address to listen on. @defaultValue `0.0.0.0` */
+  host?: string;
+}
+
+/** Directory of the static chat page (same relative place from `src/` and `dist/`). */
+const DEFAULT_PUBLIC_DIR = join(__dirname, '..', 'public');
+
+function parse<S extends z.ZodType>(schema: S, input: unknown, what: string): z.output<S> {
+  const res = schema.safeParse(input);
+  if (!res.success) {
+    const issues = toIssues(res.error);
+    throw new InvalidRequestError(`invalid ${what}: ${describeIssues(issues)}`, issues);
+  }
+  return res.data;
+}
+
+function ackError(err: unknown): AckError {
+  return { ok: false, error: toWireError(err) };
+}
+
+/**
+ * A Socket.IO gateway node: authenticates clients (JWT in the handshake), replays run history on
+ * `subscribe` and delivers live events through `@socket.io/redis-adapter`, accepts `start_run` /
+ * `cancel_run`, answers the leader's end-to-end probe and keeps its membership record alive.
+ *
+ * Guarantees: a subscriber joins the run's room before history is read, so no committed event falls
+ * between the replay and the live stream (the client SDK dedupes the overlap by seq). Bad input from a
+ * client (invalid, oversized, flood, forbidden) gets an error ack or a refused connection and never
+ * affects other sockets. Create it with {@link createGateway}; `start()` and `close()` are idempotent.
+ */
+export class Gateway {
+  private state: GatewayState = 'idle';
+  private starting: Promise<void> | null = null;
+  private closing: Promise<void> | null = null;
+  private readonly keys: KeyLayout;
+  readonly id: string;
+  private readonly command: RedisConnection;
+  private readonly pub: RedisConnection;
+  private readonly sub: RedisConnection;
+  private runsQueue: Queue | null = null;
+  private readonly limiter: RateLimiterMemory;
+  private readonly app: FastifyInstance;
+  private readonly io: GatewayServer;
+  private readonly heartbeat: MemberHeartbeat;
+  private boundPort: number | null = null;
+
+  constructor(
+    private readonly config: AppConfig,
+    private readonly logger: Logger,
+    private readonly options: GatewayOptions = {},
+  ) {
+    this.keys = keyLayout(config.keyPrefix);
+    this.id = config.instanceId;
+    this.command = createRedis(config, 'command', { name: `gateway:${this.id}:command`, lazyConnect: true });
+    this.pub = createRedis(config, 'worker', { name: `gateway:${this.id}:pub`, lazyConnect: true });
+    this.sub = createRedis(config, 'subscriber', { name: `gateway:${this.id}:sub`, lazyConnect: true });
+    this.limiter = new RateLimiterMemory({
+      points: config.gateway.rateLimitPoints,
+      duration: config.gateway.rateLimitWindowMs / 1000,
+    });
+    this.app = Fastify({ logger: false });
+    this.io = new Server<ClientToServerEvents, ServerToClientEvents, InterServerEvents, SocketData>(this.app.server, {
+      maxHttpBufferSize: config.gateway.maxMessageBytes,
+      allowRequest: (req, callback) => {
+        const origin = req.headers.origin;
+        // Browsers always send Origin on WebSocket and cross-origin requests; non-browser clients (Node SDK,
+        // agents' tools) send none and are authenticated by their token alone.
+        if (origin === undefined || originAllowed(origin, config.gateway.corsOrigins)) callback(null, true);
+        else {
+          this.logger.warn({ origin }, 'refused connection from an origin outside the allowlist');
+          callback('origin not allowed', false);
+        }
+      },
+      cors: {
+        origin: (origin, callback) =>
+          callback(null, origin === undefined || originAllowed(origin, config.gateway.corsOrigins)),
+        credentials: true,
+      },
+    });
+    this.heartbeat = new MemberHeartbeat({
+      connection: this.command,
+      keys: this.keys,
+      role: 'gateway',
+      id: this.id,
+      intervalMs: config.membership.heartbeatIntervalMs,
+      ttlMs: config.membership.heartbeatTtlMs,
+      info: () => ({ sockets: this.io.engine.clientsCount, port: this.boundPort }),
+      logger,
+    });
+  }
+
+  /** The port the HTTP/Socket.IO server listens on (the real one when configured as 0). */
+  get port(): number {
+    if (this.boundPort === null) throw new IllegalStateError(this.state, 'read the port');
+    return this.boundPort;
+  }
+
+  /** Connects to Redis, installs the adapter and handlers, listens, joins the membership. Idempotent. */
+  start(): Promise<void> {
+    if (this.state === 'closing' || this.state === 'closed') {
+      return Promise.reject(new IllegalStateError(this.state, 'start'));
+    }
+    this.starting ??= this.doStart();
+    return this.starting;
+  }
+
+  private async doStart(): Promise<void> {
+    this.state = 'starting';
+    await Promise.all([this.command.connect(), this.pub.connect(), this.sub.connect()]);
+    // Created after connecting: BullMQ would otherwise connect the shared lazy connection itself.
+    this.runsQueue = new Queue(this.config.queues.runs, { connection: this.command, prefix: this.keys.bullPrefix });
+    this.io.adapter(createAdapter(this.pub, this.sub, { key: this.keys.socketIoKey }));
+    this.io.use((socket, next) => {
+      try {
+        socket.data.userId = verifyToken(
+          (socket.handshake.auth as { token?: unknown } | undefined)?.token,
+          this.config.auth,
+        );
+        next();
+      } catch (err) {
+        const wire = toWireError(err);
+        const refusal = new Error(wire.message) as Error & { data: unknown };
+        refusal.data = { code: ErrorCode.Unauthorized, message: wire.message };
+        next(refusal);
+      }
+    });
+    this.io.on('connection', (socket) => this.onConnection(socket));
+    this.io.on('probe', ({ probeId, replyChannel }) => {
+      this.command.publish(replyChannel, this.id).catch((err: unknown) => {
+        this.logger.warn({ err, probeId }, 'could not answer the end-to-end probe');
+      });
+    });
+    this.installHttp();
+    const address = await this.app.listen({
+      port: this.config.port ?? this.config.gateway.port,
+      host: this.options.host ?? '0.0.0.0',
+    });
+    this.boundPort = (this.app.server.address() as AddressInfo).port;
+    this.logger.debug({ address }, 'gateway listening');
+    await this.heartbeat.start();
+    this.state = 'running';
+  }
+
+  private installHttp(): void {
+    this.app.get('/healthz', async () => ({ ok: true, state: this.state }));
+    this.app.get('/readyz', async (_req, reply) => {
+      const status = this.getStatus();
+      return reply.code(status.ready ? 200 : 503).send(status);
+    });
+    if (!this.config.gateway.chatPage) return;
+    const dir = this.options.publicDir ?? DEFAULT_PUBLIC_DIR;
+    if (existsSync(dir)) serveStatic(this.app, dir);
+    this.app.post('/auth/demo', async (req, reply) => {
+      const userId = (req.body as { userId?: unknown } | undefined)?.userId;
+      const parsed = UserIdSchema.safeParse(userId);
+      if (!parsed.success) {
+        return reply.code(400).send({ error: { code: ErrorCode.InvalidRequest, message: 'userId is required' } });
+      }
+      return { token: signToken(parsed.data, this.config.auth) };
+    });
+  }
+
+  private onConnection(socket: GatewaySocket): void {
+    const userId = socket.data.userId;
+    this.logger.debug({ socket: socket.id, userId }, 'client connected');
+    socket.on('disconnect', () => {
+      void this.limiter.delete(socket.id).catch(() => undefined);
+    });
+    socket.on('subscribe', (req, ack) => this.handle(socket, ack, () => this.subscribe(socket, req)));
+    socket.on('unsubscribe', (req, ack) =>
+      this.handle(socket, ack, async (): Promise<SimpleAck> => {
+        const { runId } = parse(UnsubscribeRequestSchema, req, 'unsubscribe request');
+        await socket.leave(runRoom(runId));
+        return { ok: true };
+      }),
+    );
+    socket.on('start_run', (req, ack) => this.handle(socket, ack, () => this.startRun(userId, req)));
+    socket.on('cancel_run', (req, ack) => this.handle(socket, ack, () => this.cancelRun(userId, req)));
+  }
+
+  /** Rate limit, run, and answer with the result or a wire error; never throws into Socket.IO. */
+  private handle<T>(socket: GatewaySocket, ack: unknown, work: () => Promise<T>): void {
+    const reply = typeof ack === 'function' ? (ack as (res: T | AckError) => void) : () => undefined;
+    void (async () => {
+      try {
+        await this.limiter.consume(socket.id);
+      } catch (res) {
+        const retryAfterMs = res instanceof RateLimiterRes ? res.msBeforeNext : this.config.gateway.rateLimitWindowMs;
+        reply(ackError(new RateLimitedError(retryAfterMs)));
+        return;
+      }
+      try {
+        reply(await work());
+      } catch (err) {
+        if (!(err instanceof AgentBridgeError)) this.logger.error({ err, socket: socket.id }, 'request failed');
+        reply(ackError(err));
+      }
+    })();
+  }
+
+  private async authorizeRun(userId: string, runId: string): Promise<{ status: string }> {
+    const run = await getRun(this.command, this.keys, runId);
+    if (!run) throw new NotFoundError(`run ${runId} not found`);
+    if (run.owner !== userId) throw new ForbiddenError(`run ${runId} belongs to another user`);
+    return run;
+  }
+
+  private async subscribe(socket: GatewaySocket, req: unknown): Promise<SubscribeAck> {
+    const { runId, afterSeq = 0, epoch } = parse(SubscribeRequestSchema, req, 'subscribe request');
+    await this.authorizeRun(socket.data.userId, runId);
+    // Join first, then read: an event committed after the read reaches the socket live; one committed
+    // before it is in the replay. The overlap is deduped by seq in the client.
+    await socket.join(runRoom(runId));
+    const pageSize = this.config.events.replayPageSize;
+    let page = await readHistory(this.command, this.keys, runId, afterSeq, pageSize);
+    let recovered = true;
+    if (afterSeq > 0 && epoch !== undefined && epoch > 0 && page.epoch !== epoch) {
+      // The history the client's afterSeq refers to is gone: replay the new incarnation from the start.
+      recovered = false;
+      page = await readHistory(this.command, this.keys, runId, 0, pageSize);
+    } else if (afterSeq > 0 && page.firstSeq !== null && page.firstSeq > afterSeq + 1) {
+      // Trimmed past afterSeq: the events between afterSeq and firstSeq can never be delivered.
+      recovered = false;
+    } else if (afterSeq > page.headSeq && page.headSeq > 0 && page.epoch !== 0) {
+      // The client claims events the history never had (e.g. it was lost with the same epoch number).
+      recovered = false;
+      page = await readHistory(this.command, this.keys, runId, 0, pageSize);
+    }
+    const run = await getRun(this.command, this.keys, runId);
+    return {
+      ok: true,
+      runId,
+      epoch: page.epoch,
+      headSeq: page.headSeq,
+      recovered,
+      events: page.events,
+      hasMore: page.hasMore,
+      status: run?.status ?? 'pending',
+    };
+  }
+
+  private async startRun(userId: string, req: unknown): Promise<StartRunAck> {
+    const { prompt, agent } = parse(StartRunRequestSchema, req, 'start_run request');
+    const runId = `run-${randomUUID()}`;
+    const job: StartRunJob = {
+      runId,
+      userId,
+      prompt,
+      agent: agent ?? 'demo-agent',
+      requestedAt: Date.now(),
+    };
+    // Registered before the job exists, so the owner may subscribe as soon as the ack arrives.
+    await registerRun(this.command, this.keys, {
+      runId,
+      owner: userId,
+      agent: job.agent,
+      status: 'pending',
+      ttlMs: this.config.events.historyTtlMs,
+    });
+    if (!this.runsQueue) throw new IllegalStateError(this.state, 'start a run');
+    await this.runsQueue.add(JobName.StartRun, job, {
+      jobId: runId,
+      removeOnComplete: 1_000,
+      removeOnFail: 1_000,
+    });
+    return { ok: true, runId };
+  }
+
+  private async cancelRun(userId: string, req: unknown): Promise<SimpleAck> {
+    const { runId } = parse(CancelRunRequestSchema, req, 'cancel_run request');
+    await this.authorizeRun(userId, runId);
+    await requestCancel(this.command, this.keys, runId);
+    return { ok: true };
+  }
+
+  /** Current state, for `/readyz` and tests. Ready means running with Redis and the adapter connected. */
+  getStatus(): GatewayStatus {
+    const redis = { command: this.command.status, pub: this.pub.status, sub: this.sub.status };
+    return {
+      state: this.state,
+      id: this.id,
+      port: this.boundPort,
+      sockets: this.io.engine?.clientsCount ?? 0,
+      redis,
+      ready: this.state === 'running' && Object.values(redis).every((s) => s === 'ready'),
+    };
+  }
+
+  /**
+   * Graceful shutdown: leaves the membership, disconnects every client (so the client SDK reconnects to
+   * another gateway and resumes), stops listening and closes the Redis connections it opened. Every step
+   * runs even if an earlier one fails. Idempotent.
+   */
+  close(): Promise<void> {
+    this.closing ??= this.doClose();
+    return this.closing;
+  }
+
+  private async doClose(): Promise<void> {
+    const was = this.state;
+    this.state = 'closing';
+    await this.starting?.catch(() => undefined);
+    const steps: [string, () => Promise<unknown> | void][] = [
+      ['membership', () => this.heartbeat.close()],
+      ['sockets', () => this.io.disconnectSockets(true)],
+      ['socket.io', () => new Promise<void>((resolve) => void this.io.close(() => resolve()))],
+      ['http', () => (was === 'idle' ? undefined : this.app.close())],
+      ['queue', () => this.runsQueue?.close()],
+      ['redis', () => Promise.all([closeRedis(this.command), closeRedis(this.pub), closeRedis(this.sub)])],
+    ];
+    for (const [name, step] of steps) {
+      try {
+        await step();
+      } catch (err) {
+        this.logger.warn({ err, step: name }, 'gateway close step failed');
+      }
+    }
+    this.state = 'closed';
+  }
+}
+
+/** Creates a gateway (not started yet). */
+export function createGateway(config: AppConfig, logger: Logger, options?: GatewayOptions): Gateway {
+  return new Gateway(config, logger, options);
+}

@@ -1,0 +1,520 @@
+import {
+  AgentBridgeError,
+  type ClientToServerEvents,
+  ErrorCode,
+  type EventEnvelope,
+  type RunStatus,
+  type ServerToClientEvents,
+  type SimpleAck,
+  type StartRunAck,
+  type SubscribeAck,
+  type SubscribeOk,
+  type WireError,
+} from '@agent-bridge/protocol';
+import { type Socket, io } from 'socket.io-client';
+
+/** Connection state of a {@link BridgeClient}. */
+export type ConnectionState = 'connecting' | 'connected' | 'reconnecting' | 'unauthorized' | 'closed';
+
+/** Options of {@link connect}. */
+export interface ConnectOptions {
+  /** JWT for the handshake, or a function returning a fresh one (called on each (re)connect). */
+  token: string | (() => string | Promise<string>);
+  /** Socket.IO transports. @defaultValue `['websocket']` */
+  transports?: ('websocket' | 'polling' | 'webtransport')[];
+  /** First reconnect delay after a failed attempt (the first retry after a drop is immediate). @defaultValue 100 */
+  reconnectDelayMs?: number;
+  /** Upper bound of the exponential reconnect delay. @defaultValue 3000 */
+  reconnectDelayMaxMs?: number;
+  /** Deadline of one request (subscribe, start_run, ...) on a connected socket. @defaultValue 10000 */
+  requestTimeoutMs?: number;
+  /** Handshake timeout of one connection attempt. @defaultValue 5000 */
+  connectTimeoutMs?: number;
+  /** Events held per run while an earlier seq is missing; beyond it they are dropped and re-read. @defaultValue 10000 */
+  maxBufferedEvents?: number;
+  /** How long a missing seq may be missing before the client asks the gateway for it. @defaultValue 300 */
+  gapFillDelayMs?: number;
+  /** Extra HTTP headers of the handshake (Node only; browsers ignore it). */
+  extraHeaders?: Record<string, string>;
+}
+
+/** What a subscription learns from each subscribe acknowledgement. */
+export interface SubscriptionInfo {
+  runId: string;
+  epoch: number;
+  headSeq: number;
+  status: RunStatus;
+  recovered: boolean;
+}
+
+/** Options of {@link BridgeClient.subscribe}. */
+export interface SubscribeOptions {
+  /** Last seq the app already has; delivery starts after it. @defaultValue 0 */
+  afterSeq?: number;
+  /** History epoch `afterSeq` refers to. @defaultValue unknown */
+  epoch?: number;
+  /** Run status from the registry, on every (re)subscribe. */
+  onStatus?: (status: RunStatus, info: SubscriptionInfo) => void;
+  /**
+   * The run's history could not be continued without a gap (lost or trimmed): the app should drop what
+   * it showed for this run; delivery restarts with the oldest event still in history.
+   */
+  onReset?: (info: SubscriptionInfo) => void;
+  /** A subscription that was live failed for good (e.g. the run was deleted or access was revoked). */
+  onError?: (error: AgentBridgeError) => void;
+}
+
+/** A live subscription to one run. */
+export interface Subscription {
+  readonly runId: string;
+  /** Resolves after the first successful subscribe ack; rejects (FORBIDDEN, NOT_FOUND, ...) and ends the subscription. */
+  readonly ready: Promise<SubscriptionInfo>;
+  /** Highest seq delivered to `onEvent`. */
+  readonly lastSeq: number;
+  /** Stops delivery and tells the gateway. */
+  unsubscribe(): Promise<void>;
+}
+
+interface Deferred<T> {
+  promise: Promise<T>;
+  resolve: (v: T) => void;
+  reject: (e: unknown) => void;
+}
+
+function deferred<T>(): Deferred<T> {
+  let resolve!: (v: T) => void;
+  let reject!: (e: unknown) => void;
+  const promise = new Promise<T>((res, rej) => {
+    resolve = res;
+    reject = rej;
+  });
+  return { promise, resolve, reject };
+}
+
+interface RunSub {
+  runId: string;
+  onEvent: (event: EventEnvelope) => void;
+  options: SubscribeOptions;
+  lastSeq: number;
+  epoch: number;
+  pending: Map<number, EventEnvelope>;
+  inFlight: boolean;
+  again: boolean;
+  gapTimer: ReturnType<typeof setTimeout> | null;
+  retryTimer: ReturnType<typeof setTimeout> | null;
+  ready: Deferred<SubscriptionInfo>;
+  isReady: boolean;
+  active: boolean;
+}
+
+type BridgeSocket = Socket<ServerToClientEvents, ClientToServerEvents>;
+
+const FATAL_CODES: ReadonlySet<string> = new Set([
+  ErrorCode.Forbidden,
+  ErrorCode.NotFound,
+  ErrorCode.InvalidRequest,
+  ErrorCode.Unauthorized,
+]);
+
+function toError(wire: WireError): AgentBridgeError {
+  return new AgentBridgeError(wire.code, wire.message, { details: wire.details });
+}
+
+/**
+ * A connection to agent-bridge gateways. Guarantees, per subscribed run: `onEvent` is called in seq
+ * order, each seq once, without gaps — across reconnects (to the next gateway URL when one dies), live
+ * events that overtake each other and replay/live overlap. Missing seqs are fetched with
+ * `subscribe { afterSeq }`; replays are paged. When the history cannot be continued (`recovered: false`)
+ * the app is told through `onReset` and delivery restarts from the oldest event still in history.
+ */
+export class BridgeClient {
+  private socket: BridgeSocket | null = null;
+  private generation = 0;
+  private urlIndex = 0;
+  private attempts = 0;
+  private stateValue: ConnectionState = 'connecting';
+  private reconnectTimer: ReturnType<typeof setTimeout> | null = null;
+  private readonly subs = new Map<string, RunSub>();
+  private readonly stateListeners = new Set<(state: ConnectionState, detail?: unknown) => void>();
+  private readonly options: Required<Omit<ConnectOptions, 'extraHeaders'>> & Pick<ConnectOptions, 'extraHeaders'>;
+
+  constructor(
+    private readonly urls: readonly string[],
+    options: ConnectOptions,
+  ) {
+    if (urls.length === 0) throw new RangeError('at least one gateway URL is required');
+    this.options = {
+      token: options.token,
+      transports: options.transports ?? ['websocket'],
+      reconnectDelayMs: options.reconnectDelayMs ?? 100,
+      reconnectDelayMaxMs: options.reconnectDelayMaxMs ?? 3_000,
+      requestTimeoutMs: options.requestTimeoutMs ?? 10_000,
+      connectTimeoutMs: options.connectTimeoutMs ?? 5_000,
+      maxBufferedEvents: options.maxBufferedEvents ?? 10_000,
+      gapFillDelayMs: options.gapFillDelayMs ?? 300,
+      extraHeaders: options.extraHeaders,
+    };
+    this.open();
+  }
+
+  /** Current connection state. */
+  get state(): ConnectionState {
+    return this.stateValue;
+  }
+
+  /** URL of the gateway currently used (or being tried). */
+  get url(): string {
+    return this.urls[this.urlIndex] as string;
+  }
+
+  /** Calls `listener` on every state change; returns a function that removes it. */
+  onState(listener: (state: ConnectionState, detail?: unknown) => void): () => void {
+    this.stateListeners.add(listener);
+    return () => this.stateListeners.delete(listener);
+  }
+
+  /** Resolves once connected (rejects when unauthorized or closed, or after `timeoutMs`). */
+  waitConnected(timeoutMs = this.options.requestTimeoutMs): Promise<void> {
+    if (this.stateValue === 'connected') return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        off();
+        reject(new AgentBridgeError(ErrorCode.Timeout, `not connected after ${timeoutMs} ms`));
+      }, timeoutMs);
+      const off = this.onState((state, detail) => {
+        if (state === 'connected') {
+          clearTimeout(timer);
+          off();
+          resolve();
+        } else if (state === 'unauthorized' || state === 'closed') {
+          clearTimeout(timer);
+          off();
+          reject(detail instanceof Error ? detail : new AgentBridgeError(ErrorCode.Unavailable, `client ${state}`));
+        }
+      });
+    });
+  }
+
+  /**
+   * Subscribes to a run: replays its history after `afterSeq`, then delivers live events, in order,
+   * each seq once. Resubscribes automatically after reconnects.
+   */
+  subscribe(runId: string, onEvent: (event: EventEnvelope) => void, options: SubscribeOptions = {}): Subscription {
+    if (this.stateValue === 'closed') throw new AgentBridgeError(ErrorCode.IllegalState, 'client is closed');
+    if (this.subs.has(runId)) throw new AgentBridgeError(ErrorCode.InvalidRequest, `already subscribed to ${runId}`);
+    const sub: RunSub = {
+      runId,
+      onEvent,
+      options,
+      lastSeq: options.afterSeq ?? 0,
+      epoch: options.epoch ?? 0,
+      pending: new Map(),
+      inFlight: false,
+      again: false,
+      gapTimer: null,
+      retryTimer: null,
+      ready: deferred(),
+      isReady: false,
+      active: true,
+    };
+    // An unobserved rejection of `ready` must not crash the app; callers that care await it.
+    sub.ready.promise.catch(() => undefined);
+    this.subs.set(runId, sub);
+    this.sync(sub);
+    return {
+      runId,
+      ready: sub.ready.promise,
+      get lastSeq() {
+        return sub.lastSeq;
+      },
+      unsubscribe: () => this.unsubscribe(sub),
+    };
+  }
+
+  /** Asks an agent to start a run for the token's user; resolves with its run id. */
+  async startRun(prompt: string, agent?: string): Promise<string> {
+    const res = await this.request<StartRunAck>('start_run', agent === undefined ? { prompt } : { prompt, agent });
+    if (!res.ok) throw toError(res.error);
+    return res.runId;
+  }
+
+  /** Asks the agent of one of the user's runs to stop. */
+  async cancelRun(runId: string): Promise<void> {
+    const res = await this.request<SimpleAck>('cancel_run', { runId });
+    if (!res.ok) throw toError(res.error);
+  }
+
+  /** Disconnects and ends every subscription. Idempotent. */
+  close(): void {
+    if (this.stateValue === 'closed') return;
+    for (const sub of this.subs.values()) this.stop(sub);
+    this.subs.clear();
+    if (this.reconnectTimer) clearTimeout(this.reconnectTimer);
+    this.reconnectTimer = null;
+    this.dropSocket();
+    this.setState('closed');
+  }
+
+  // --- connection ---------------------------------------------------------------------------------
+
+  private setState(state: ConnectionState, detail?: unknown): void {
+    if (this.stateValue === state) return;
+    this.stateValue = state;
+    for (const l of [...this.stateListeners]) {
+      try {
+        l(state, detail);
+      } catch {
+        // A listener's failure is the app's; it must not break the connection logic.
+      }
+    }
+  }
+
+  private dropSocket(): void {
+    const s = this.socket;
+    this.socket = null;
+    this.generation++;
+    if (s) {
+      s.removeAllListeners();
+      s.io.removeAllListeners();
+      s.disconnect();
+    }
+  }
+
+  private open(): void {
+    this.dropSocket();
+    const generation = this.generation;
+    const token = this.options.token;
+    const socket: BridgeSocket = io(this.url, {
+      transports: this.options.transports,
+      reconnection: false,
+      forceNew: true,
+      timeout: this.options.connectTimeoutMs,
+      extraHeaders: this.options.extraHeaders,
+      auth: (cb) => {
+        if (typeof token === 'string') cb({ token });
+        else
+          void Promise.resolve()
+            .then(token)
+            .then(
+              (t) => cb({ token: t }),
+              () => cb({}),
+            );
+      },
+    });
+    this.socket = socket;
+    socket.on('connect', () => {
+      if (generation !== this.generation) return;
+      this.attempts = 0;
+      this.setState('connected');
+      for (const sub of this.subs.values()) {
+        sub.inFlight = false;
+        this.sync(sub);
+      }
+    });
+    socket.on('agent_event', (event) => {
+      if (generation !== this.generation) return;
+      const sub = this.subs.get(event.runId);
+      if (sub?.active) this.accept(sub, event);
+    });
+    socket.on('connect_error', (err: Error & { data?: { code?: string } }) => {
+      if (generation !== this.generation) return;
+      if (err.data?.code === ErrorCode.Unauthorized && typeof token === 'string') {
+        // A fixed token that was refused will be refused by every gateway: stop and tell the app.
+        this.dropSocket();
+        this.setState('unauthorized', new AgentBridgeError(ErrorCode.Unauthorized, err.message));
+        return;
+      }
+      this.scheduleReconnect(true);
+    });
+    socket.on('disconnect', () => {
+      if (generation !== this.generation) return;
+      this.scheduleReconnect(false);
+    });
+  }
+
+  private scheduleReconnect(failed: boolean): void {
+    if (this.stateValue === 'closed' || this.reconnectTimer) return;
+    this.dropSocket();
+    this.setState('reconnecting');
+    // A gateway that just died or refused us: try the next one.
+    this.urlIndex = (this.urlIndex + 1) % this.urls.length;
+    const n = this.attempts++;
+    const base =
+      failed || n > 0 ? Math.min(this.options.reconnectDelayMs * 2 ** n, this.options.reconnectDelayMaxMs) : 0;
+    const delay = base === 0 ? 0 : base / 2 + Math.random() * (base / 2);
+    this.reconnectTimer = setTimeout(() => {
+      this.reconnectTimer = null;
+      if (this.stateValue !== 'closed') this.open();
+    }, delay);
+  }
+
+  private async request<T>(event: 'start_run' | 'cancel_run' | 'unsubscribe', payload: unknown): Promise<T> {
+    await this.waitConnected();
+    const socket = this.socket;
+    if (!socket) throw new AgentBridgeError(ErrorCode.Unavailable, 'not connected');
+    try {
+      // Generic dispatch over the typed event map: the payload shapes are validated by the gateway.
+      const untyped = socket as unknown as Socket;
+      return (await untyped.timeout(this.options.requestTimeoutMs).emitWithAck(event, payload)) as T;
+    } catch (cause) {
+      throw new AgentBridgeError(ErrorCode.Timeout, `${event} got no answer in ${this.options.requestTimeoutMs} ms`, {
+        cause,
+      });
+    }
+  }
+
+  // --- per-run ordering ---------------------------------------------------------------------------
+
+  private deliver(sub: RunSub, event: EventEnvelope): void {
+    sub.lastSeq = event.seq;
+    try {
+      sub.onEvent(event);
+    } catch {
+      // The app's handler failing must not stop delivery of the next events.
+    }
+  }
+
+  private accept(sub: RunSub, event: EventEnvelope): void {
+    if (sub.epoch !== 0 && event.epoch !== 0 && event.epoch !== sub.epoch) {
+      // The history was recreated: let the gateway tell us what can be recovered.
+      this.sync(sub);
+      return;
+    }
+    if (event.seq <= sub.lastSeq) return;
+    if (event.seq === sub.lastSeq + 1) {
+      this.deliver(sub, event);
+      let next = sub.pending.get(sub.lastSeq + 1);
+      while (next) {
+        sub.pending.delete(next.seq);
+        this.deliver(sub, next);
+        next = sub.pending.get(sub.lastSeq + 1);
+      }
+      for (const seq of sub.pending.keys()) if (seq <= sub.lastSeq) sub.pending.delete(seq);
+      if (sub.pending.size === 0 && sub.gapTimer) {
+        clearTimeout(sub.gapTimer);
+        sub.gapTimer = null;
+      }
+      return;
+    }
+    if (sub.pending.size < this.options.maxBufferedEvents) sub.pending.set(event.seq, event);
+    this.scheduleGapFill(sub);
+  }
+
+  private scheduleGapFill(sub: RunSub): void {
+    if (sub.gapTimer || !sub.active) return;
+    sub.gapTimer = setTimeout(() => {
+      sub.gapTimer = null;
+      if (sub.active && sub.pending.size > 0) this.sync(sub);
+    }, this.options.gapFillDelayMs);
+  }
+
+  /** (Re)subscribes with afterSeq = last delivered seq; one request per run at a time. */
+  private sync(sub: RunSub): void {
+    if (!sub.active) return;
+    const socket = this.socket;
+    if (!socket || this.stateValue !== 'connected') return; // the connect handler syncs every run
+    if (sub.inFlight) {
+      sub.again = true;
+      return;
+    }
+    sub.inFlight = true;
+    sub.again = false;
+    const generation = this.generation;
+    const req =
+      sub.epoch > 0
+        ? { runId: sub.runId, afterSeq: sub.lastSeq, epoch: sub.epoch }
+        : { runId: sub.runId, afterSeq: sub.lastSeq };
+    socket.timeout(this.options.requestTimeoutMs).emit('subscribe', req, (err: Error | null, res: SubscribeAck) => {
+      if (generation !== this.generation || !sub.active) return;
+      sub.inFlight = false;
+      if (err) {
+        this.retryLater(sub);
+        return;
+      }
+      if (!res.ok) {
+        this.onSubscribeError(sub, res.error);
+        return;
+      }
+      this.onSubscribeOk(sub, res);
+    });
+  }
+
+  private retryLater(sub: RunSub): void {
+    if (sub.retryTimer) return;
+    sub.retryTimer = setTimeout(() => {
+      sub.retryTimer = null;
+      this.sync(sub);
+    }, this.options.reconnectDelayMs);
+  }
+
+  private onSubscribeError(sub: RunSub, wire: WireError): void {
+    if (!FATAL_CODES.has(wire.code)) {
+      this.retryLater(sub); // rate limited, unavailable, internal: try again
+      return;
+    }
+    const error = toError(wire);
+    this.stop(sub);
+    this.subs.delete(sub.runId);
+    if (!sub.isReady) sub.ready.reject(error);
+    else sub.options.onError?.(error);
+  }
+
+  private onSubscribeOk(sub: RunSub, ack: SubscribeOk): void {
+    const info: SubscriptionInfo = {
+      runId: sub.runId,
+      epoch: ack.epoch,
+      headSeq: ack.headSeq,
+      status: ack.status,
+      recovered: ack.recovered,
+    };
+    if (!ack.recovered) {
+      sub.pending.clear();
+      const first = ack.events[0];
+      sub.lastSeq = first ? first.seq - 1 : ack.headSeq;
+      try {
+        sub.options.onReset?.(info);
+      } catch {
+        // app callback
+      }
+    }
+    if (ack.epoch > 0) sub.epoch = ack.epoch;
+    for (const event of ack.events) this.accept(sub, event);
+    try {
+      sub.options.onStatus?.(ack.status, info);
+    } catch {
+      // app callback
+    }
+    if (!sub.isReady) {
+      sub.isReady = true;
+      sub.ready.resolve(info);
+    }
+    if (ack.hasMore || sub.again) this.sync(sub);
+    else if (sub.pending.size > 0) this.scheduleGapFill(sub);
+  }
+
+  private stop(sub: RunSub): void {
+    sub.active = false;
+    if (sub.gapTimer) clearTimeout(sub.gapTimer);
+    if (sub.retryTimer) clearTimeout(sub.retryTimer);
+    sub.gapTimer = null;
+    sub.retryTimer = null;
+    sub.pending.clear();
+  }
+
+  private async unsubscribe(sub: RunSub): Promise<void> {
+    if (!sub.active) return;
+    this.stop(sub);
+    if (this.subs.get(sub.runId) === sub) this.subs.delete(sub.runId);
+    if (this.stateValue !== 'connected') return;
+    await this.request<SimpleAck>('unsubscribe', { runId: sub.runId }).catch(() => undefined);
+  }
+}
+
+/**
+ * Connects to one gateway URL or a list of them (on a dead gateway the client moves to the next one).
+ * Returns at once; the connection is made in the background (see {@link BridgeClient.waitConnected}).
+ */
+export function connect(urlOrUrls: string | readonly string[], options: ConnectOptions): BridgeClient {
+  const urls = typeof urlOrUrls === 'string' ? [urlOrUrls] : urlOrUrls;
+  return new BridgeClient(urls, options);
+}

@@ -374,8 +374,8 @@ export class BridgeClient {
     }
   }
 
-  private accept(sub: RunSub, event: EventEnvelope): void {
-    if (sub.epoch !== 0 && event.epoch !== 0 && event.epoch !== sub.epoch) {
+  private accept(sub: RunSub, event: EventEnvelope, fromReplay = false): void {
+    if (!fromReplay && sub.epoch !== 0 && event.epoch !== 0 && event.epoch !== sub.epoch) {
       // The history was recreated: let the gateway tell us what can be recovered.
       this.sync(sub);
       return;
@@ -478,7 +478,7 @@ export class BridgeClient {
       }
     }
     if (ack.epoch > 0) sub.epoch = ack.epoch;
-    for (const event of ack.events) this.accept(sub, event);
+    for (const event of ack.events) this.accept(sub, event, true);
     try {
       sub.options.onStatus?.(ack.status, info);
     } catch {

@@ -317,6 +317,30 @@ export const configDefinition = {
       default: 1_000,
       description: 'Most events returned by one subscribe ack; the client SDK pages through the rest.',
     }),
+    publishBatchMax: setting({
+      env: 'AB_PUBLISH_BATCH_MAX',
+      schema: int(1, 100_000),
+      default: 500,
+      description: 'Most events the agent SDK enqueues in one BullMQ addBulk call (concurrent emits are batched).',
+    }),
+    publishRetryTimeoutMs: setting({
+      env: 'AB_PUBLISH_RETRY_TIMEOUT_MS',
+      schema: int(0, 3_600_000),
+      default: 30_000,
+      description: 'How long the agent SDK retries enqueueing an event (same event id) before the emit fails.',
+    }),
+    queueDepthCheckMs: setting({
+      env: 'AB_QUEUE_DEPTH_CHECK_MS',
+      schema: int(10, 600_000),
+      default: 1_000,
+      description: 'Age after which the agent SDK refreshes its cached events-queue depth (backpressure check).',
+    }),
+    gapSweepBatch: setting({
+      env: 'AB_GAP_SWEEP_BATCH',
+      schema: int(1, 100_000),
+      default: 1_000,
+      description: 'Most runs one gap sweep looks at, and most gap events it commits per run per sweep.',
+    }),
   },
   gateway: {
     port: setting({
@@ -470,6 +494,26 @@ export const configDefinition = {
       schema: int(10, 600_000),
       default: 2_000,
       description: 'How often finished spans are batched to the OTLP exporter.',
+    }),
+  },
+  demoAgent: {
+    name: setting({
+      env: 'AB_DEMO_AGENT_NAME',
+      schema: z.string().min(1).max(64),
+      default: 'demo-agent',
+      description: 'Agent name the demo agent reports in agent_started (start_run jobs for any agent are served).',
+    }),
+    concurrency: setting({
+      env: 'AB_DEMO_AGENT_CONCURRENCY',
+      schema: int(1, 1_000),
+      default: 4,
+      description: 'Runs one demo-agent process executes at once (BullMQ worker concurrency).',
+    }),
+    paceMs: setting({
+      env: 'AB_DEMO_AGENT_PACE_MS',
+      schema: int(0, 10_000),
+      default: 40,
+      description: 'Pause between two thinking deltas (and around tool calls) so a human sees it stream; 0 in tests.',
     }),
   },
   shutdown: {

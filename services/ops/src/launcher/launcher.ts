@@ -1,0 +1,336 @@
+import { writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+import { type AppConfig, loadConfig } from '@agent-bridge/config';
+import { IntegrationState, type PublishedState, keyLayout } from '@agent-bridge/protocol';
+import { type RedisConnection, closeRedis, createRedis } from '@agent-bridge/redis';
+import { buildChatBundle } from './chat-bundle';
+import { EmbeddedRedis } from './embedded-redis';
+import { ManagedChild } from './managed-child';
+import { type OutputSink, paint } from './output';
+
+/** Options of {@link Launcher}. */
+export interface LauncherOptions {
+  /** Root of the repository (where `services/` is). */
+  repoRoot: string;
+  /** Bridge replicas to start. @defaultValue 2 */
+  replicas?: number;
+  /** Gateways to start (each on its own port). @defaultValue 2 */
+  gateways?: number;
+  /** Use this Redis; when undefined an embedded `redis-server` is started. */
+  redisUrl?: string;
+  /** State folder; the embedded Redis keeps its data in `<stateDir>/redis`. @defaultValue `<repoRoot>/.state` */
+  stateDir?: string;
+  /** Environment handed to every child (the launcher adds REDIS_URL, PORT and AB_INSTANCE_ID). */
+  env: NodeJS.ProcessEnv;
+  /** Where logs and the banner go. */
+  sink: OutputSink;
+  /** Deadline for the integration to become ACTIVE. @defaultValue 120000 */
+  readyTimeoutMs?: number;
+  /** Per-child deadline of a graceful stop before SIGKILL. @defaultValue 10000 */
+  graceMs?: number;
+  /** Preferred first ports (the next free port is taken when one is busy). */
+  basePorts?: { gateway?: number; ops?: number; bridge?: number };
+  /** Start the demo agent. @defaultValue true */
+  demoAgent?: boolean;
+}
+
+/** A started process, as reported by {@link Launcher.getStatus}. */
+export interface LaunchedProcess {
+  name: string;
+  pid: number | undefined;
+  port?: number;
+  running: boolean;
+}
+
+/** What the launcher knows once the cluster is up. */
+export interface LaunchedCluster {
+  redisUrl: string;
+  embeddedRedis: boolean;
+  chatUrls: string[];
+  statusUrl: string;
+  bullBoardUrl: string;
+  processes: LaunchedProcess[];
+}
+
+type LauncherState = 'idle' | 'starting' | 'ready' | 'closing' | 'closed';
+
+async function portIsFree(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const srv = createServer();
+    srv.once('error', () => resolve(false));
+    srv.listen(port, '0.0.0.0', () => srv.close(() => resolve(true)));
+  });
+}
+
+/** The first free port from `preferred` on (never 6379), skipping ports already handed out. */
+async function pickPort(preferred: number, taken: Set<number>): Promise<number> {
+  for (let p = preferred; p < preferred + 200; p++) {
+    if (p === 6379 || taken.has(p)) continue;
+    if (await portIsFree(p)) {
+      taken.add(p);
+      return p;
+    }
+  }
+  throw new Error(`no free port from ${preferred} to ${preferred + 199}`);
+}
+
+/**
+ * Runs the whole agent-bridge cluster on this machine: an embedded Redis (unless a URL is given), N bridge
+ * replicas, M gateways, ops and the demo agent, each a child process run from TypeScript sources
+ * (`node --conditions=@agent-bridge/source --import tsx`), with prefixed, coloured logs. `start()` returns
+ * once the integration state published by the leader is ACTIVE; `close()` stops everything in reverse
+ * order (agents and gateways, then bridges, then Redis) and is idempotent.
+ */
+export class Launcher {
+  private state: LauncherState = 'idle';
+  private readonly children: ManagedChild[] = [];
+  private redis: EmbeddedRedis | null = null;
+  private watcher: RedisConnection | null = null;
+  private closing: Promise<void> | null = null;
+  private readonly ports = new Map<string, number>();
+  private readonly nameWidth: number;
+  private colour = 1;
+  private readonly opts: Required<Omit<LauncherOptions, 'redisUrl' | 'basePorts'>> &
+    Pick<LauncherOptions, 'redisUrl' | 'basePorts'>;
+
+  constructor(options: LauncherOptions) {
+    const replicas = options.replicas ?? 2;
+    const gateways = options.gateways ?? 2;
+    if (!Number.isInteger(replicas) || replicas < 1 || replicas > 16) throw new Error('replicas must be 1..16');
+    if (!Number.isInteger(gateways) || gateways < 1 || gateways > 16) throw new Error('gateways must be 1..16');
+    this.opts = {
+      ...options,
+      replicas,
+      gateways,
+      stateDir: options.stateDir ?? join(options.repoRoot, '.state'),
+      readyTimeoutMs: options.readyTimeoutMs ?? 120_000,
+      graceMs: options.graceMs ?? 10_000,
+      demoAgent: options.demoAgent ?? true,
+    };
+    this.nameWidth = Math.max('demo-agent'.length, `gateway-${gateways}`.length, `bridge-${replicas}`.length);
+  }
+
+  /** Current lifecycle state. */
+  getState(): LauncherState {
+    return this.state;
+  }
+
+  /** The started processes. */
+  getProcesses(): LaunchedProcess[] {
+    const list: LaunchedProcess[] = [];
+    if (this.redis) list.push({ name: 'redis', pid: this.redis.pid, running: this.redis.pid !== undefined });
+    for (const c of this.children) {
+      list.push({ name: c.name, pid: c.pid, port: this.ports.get(c.name), running: c.running });
+    }
+    return list;
+  }
+
+  private say(text: string): void {
+    const prefix = paint(this.opts.sink, 1, `${'launcher'.padEnd(this.nameWidth)} |`);
+    this.opts.sink.write(`${prefix} ${text}\n`);
+  }
+
+  private service(name: string, entry: string, env: Record<string, string>): ManagedChild {
+    const child = new ManagedChild(
+      {
+        name,
+        command: process.execPath,
+        args: ['--conditions=@agent-bridge/source', '--import', 'tsx', join(this.opts.repoRoot, entry)],
+        env: { ...this.opts.env, ...env, AB_INSTANCE_ID: name },
+        cwd: this.opts.repoRoot,
+      },
+      this.opts.sink,
+      this.colour++,
+      this.nameWidth,
+    );
+    this.children.push(child);
+    const port = env.PORT;
+    if (port) this.ports.set(name, Number(port));
+    this.say(`${name} started (pid ${child.pid ?? '?'}${port ? `, port ${port}` : ''})`);
+    void child.exited.then(({ code, signal }) => {
+      if (this.state === 'closing' || this.state === 'closed') return;
+      this.say(paint(this.opts.sink, 31, `${name} exited (${signal ?? `code ${code}`})`));
+    });
+    return child;
+  }
+
+  /**
+   * Starts everything and waits until the integration is ACTIVE. On any failure it stops whatever it
+   * started and rethrows (a {@link RedisNotInstalledError} when Redis is needed and not installed).
+   */
+  async start(): Promise<LaunchedCluster> {
+    if (this.state !== 'idle') throw new Error(`launcher cannot start in state ${this.state}`);
+    this.state = 'starting';
+    try {
+      return await this.doStart();
+    } catch (err) {
+      await this.close();
+      throw err;
+    }
+  }
+
+  private async doStart(): Promise<LaunchedCluster> {
+    const o = this.opts;
+    const taken = new Set<number>();
+    const publicDir = join(o.repoRoot, 'services', 'gateway', 'public');
+
+    let redisUrl = o.redisUrl;
+    if (redisUrl === undefined) {
+      const port = await pickPort(16379, taken);
+      this.redis = new EmbeddedRedis({
+        port,
+        dir: join(o.stateDir, 'redis'),
+        env: o.env,
+        sink: o.sink,
+        colourIndex: 0,
+        nameWidth: this.nameWidth,
+      });
+      this.say(`starting an embedded Redis on 127.0.0.1:${port} (data in ${join(o.stateDir, 'redis')})`);
+      await this.redis.start();
+      redisUrl = this.redis.url;
+      this.say(`redis ready (pid ${this.redis.pid ?? '?'})`);
+    } else {
+      this.say('using the Redis at REDIS_URL');
+    }
+    if (this.state !== 'starting') throw new Error('launcher closed during start');
+
+    const config: AppConfig = loadConfig({ env: o.env, overrides: { REDIS_URL: redisUrl } });
+
+    this.say('bundling the client SDK for the chat page');
+    await buildChatBundle(publicDir);
+
+    const gatewayPorts: number[] = [];
+    for (let i = 0; i < o.gateways; i++) gatewayPorts.push(await pickPort((o.basePorts?.gateway ?? 8080) + i, taken));
+    const opsPort = await pickPort(o.basePorts?.ops ?? 8070, taken);
+    const bridgePorts: number[] = [];
+    for (let i = 0; i < o.replicas; i++) bridgePorts.push(await pickPort((o.basePorts?.bridge ?? 8090) + i, taken));
+
+    // The chat page reads the gateway list from here to connect to any of them (and fail over).
+    writeFileSync(
+      join(publicDir, 'config.json'),
+      `${JSON.stringify(
+        {
+          gateways: gatewayPorts.map((port, i) => ({ name: `gateway-${i + 1}`, port })),
+          opsPort,
+        },
+        null,
+        2,
+      )}\n`,
+    );
+
+    const common = { REDIS_URL: redisUrl };
+    for (let i = 0; i < o.replicas; i++) {
+      this.service(`bridge-${i + 1}`, 'services/bridge/src/main.ts', { ...common, PORT: String(bridgePorts[i]) });
+    }
+    for (let i = 0; i < o.gateways; i++) {
+      this.service(`gateway-${i + 1}`, 'services/gateway/src/main.ts', { ...common, PORT: String(gatewayPorts[i]) });
+    }
+    const ops = this.service('ops', 'services/ops/src/main.ts', { ...common, PORT: String(opsPort) });
+    const agent = o.demoAgent ? this.service('demo-agent', 'services/demo-agent/src/main.ts', { ...common }) : null;
+
+    const readyLines: Promise<unknown>[] = this.children.map((c) => {
+      const role = c.name.replace(/-\d+$/, '');
+      return c.waitForOutput(new RegExp(`${role} ready`), o.readyTimeoutMs);
+    });
+    await Promise.all(readyLines);
+    this.say('every process is up; waiting for the integration to become ACTIVE');
+    await this.waitForActive(config);
+    if (this.state !== 'starting') throw new Error('launcher closed during start');
+    this.state = 'ready';
+
+    const host = 'http://localhost';
+    const cluster: LaunchedCluster = {
+      redisUrl,
+      embeddedRedis: this.redis !== null,
+      chatUrls: gatewayPorts.map((p) => `${host}:${p}/`),
+      statusUrl: `${host}:${opsPort}/`,
+      bullBoardUrl: `${host}:${opsPort}/queues`,
+      processes: this.getProcesses(),
+    };
+    void ops;
+    void agent;
+    this.banner(cluster, config);
+    return cluster;
+  }
+
+  private async waitForActive(config: AppConfig): Promise<void> {
+    const keys = keyLayout(config.keyPrefix);
+    this.watcher = createRedis(config, 'command', { name: 'launcher' });
+    const deadline = Date.now() + this.opts.readyTimeoutMs;
+    let last = '';
+    while (this.state === 'starting') {
+      let published: PublishedState | null = null;
+      try {
+        const raw = await this.watcher.get(keys.integrationState);
+        published = raw ? (JSON.parse(raw) as PublishedState) : null;
+      } catch {
+        published = null;
+      }
+      const now = published
+        ? `${published.state}${published.reason ? ` (${published.reason})` : ''}`
+        : 'not published yet';
+      if (now !== last) {
+        this.say(`integration state: ${now}`);
+        last = now;
+      }
+      if (published?.state === IntegrationState.Active) break;
+      const dead = this.children.find((c) => !c.running);
+      if (dead)
+        throw new Error(`${dead.name} exited before the integration became ACTIVE:\n${dead.output.slice(-3000)}`);
+      if (Date.now() > deadline) {
+        throw new Error(`the integration did not become ACTIVE within ${this.opts.readyTimeoutMs} ms (last: ${now})`);
+      }
+      await new Promise((r) => setTimeout(r, 250));
+    }
+    await closeRedis(this.watcher);
+    this.watcher = null;
+  }
+
+  private banner(c: LaunchedCluster, config: AppConfig): void {
+    const s = this.opts.sink;
+    const b = (t: string): string => paint(s, 1, t);
+    const lines = [
+      '',
+      paint(s, 32, b('agent-bridge is ready - integration ACTIVE')),
+      `  ${b('Chat page')}     ${c.chatUrls[0]}${c.chatUrls.length > 1 ? `   (also ${c.chatUrls.slice(1).join(', ')})` : ''}`,
+      `  ${b('Status page')}   ${c.statusUrl}`,
+      `  ${b('Bull Board')}    ${c.bullBoardUrl}`,
+      `  ${b('Demo sign-in')}  on the chat page, any user name (e.g. "alice"); no password`,
+      `  ${b('Ops login')}     user "${config.ops.username}", password "${config.ops.password}" (AB_OPS_USERNAME / AB_OPS_PASSWORD)`,
+      `  ${b('Redis')}         ${c.redisUrl}${c.embeddedRedis ? ' (embedded)' : ''}`,
+      `  ${this.opts.replicas} bridge replica(s), ${this.opts.gateways} gateway(s), ops${this.opts.demoAgent ? ', demo agent' : ''}`,
+      '  Press Ctrl-C to stop everything.',
+      '',
+    ];
+    s.write(`${lines.join('\n')}\n`);
+  }
+
+  /**
+   * Stops everything: the demo agent, ops and the gateways first, then the bridge replicas (the leader
+   * hands over on SIGTERM), then the embedded Redis. Every step runs even if an earlier one failed.
+   * Idempotent: later calls return the same promise.
+   */
+  close(): Promise<void> {
+    this.closing ??= (async () => {
+      this.state = 'closing';
+      this.say('stopping');
+      const grace = this.opts.graceMs;
+      const front = this.children.filter((c) => !c.name.startsWith('bridge-'));
+      const bridges = this.children.filter((c) => c.name.startsWith('bridge-'));
+      await Promise.allSettled(front.map((c) => c.stop(grace)));
+      await Promise.allSettled(bridges.map((c) => c.stop(grace)));
+      if (this.watcher) await closeRedis(this.watcher).catch(() => undefined);
+      if (this.redis) await this.redis.stop(grace).catch(() => undefined);
+      this.state = 'closed';
+      this.say('stopped; no process left behind');
+    })();
+    return this.closing;
+  }
+
+  /** Synchronous last resort (process `exit` hook): SIGKILL every child still running. */
+  killAllNow(): void {
+    for (const c of this.children) c.killNow();
+    this.redis?.killNow();
+  }
+}

@@ -1,0 +1,192 @@
+--[[
+  commit-event-3.lua — commits events of ONE run into its ordered history, atomically and idempotently.
+
+  Mode 'event' (a job from the events queue, seq = ARGV[2]):
+    seq <= headSeq            duplicate: nothing is written; the committed envelope (and the events its
+                              first commit released from the buffer, field `d`) is returned for re-publishing,
+                              or 'conflict' when that seq was committed with another event id
+    seq already buffered      duplicate: nothing is written or returned
+    seq == headSeq + 1        appended (XADD <seq>-0), then every buffered seq that now follows is released
+                              in order
+    seq >  headSeq + 1        buffered in the reorder buffer; 'full' (nothing written) when it holds
+                              reorderBufferMax events already
+  Mode 'gap' (the leader's sweep): when the run has buffered events and its head has been blocked since at
+    least gapTimeoutMs (meta `gapSince`), commits a `gap` event for each missing seq up to the first buffered
+    one (at most ARGV[12] per call), then releases the buffer as above. Otherwise 'skipped'.
+
+  Each appended entry is the envelope JSON with the history `epoch` stamped; the epoch is created (Redis TIME,
+  ms) when the run's history is first written, so a history lost with Redis data gets a new epoch. The meta
+  hash gets headSeq, updatedAt, status ('running', or the terminal status an event carries) and gapSince; all
+  three keys expire ttlMs after the last write. History is trimmed to historyMaxLen entries.
+
+  KEYS[1]  run meta hash          keys.runMeta(runId)
+  KEYS[2]  run history stream     keys.runHistory(runId)
+  KEYS[3]  run reorder buffer     keys.runPending(runId)   (hash seq -> "<status>\n<body>")
+  ARGV[1]  mode: 'event' | 'gap'
+  ARGV[2]  seq                                    (event)
+  ARGV[3]  event id                               (event)
+  ARGV[4]  body: envelope JSON without `epoch`, starting with '{"id":'   (event)
+  ARGV[5]  status the event sets: '' | 'completed' | 'failed' | 'cancelled'   (event)
+  ARGV[6]  historyMaxLen
+  ARGV[7]  ttlMs
+  ARGV[8]  reorderBufferMax
+  ARGV[9]  runId
+  ARGV[10] gapTimeoutMs                           (gap)
+  ARGV[11] gap reason as a JSON string literal    (gap)
+  ARGV[12] most gap events per call               (gap)
+  ARGV[13] id prefix of gap events ('<prefix>-<seq>')   (gap)
+
+  Returns  { outcome, headSeq, epoch, hasBuffered (0/1), gapSince (0 = none), envelopeJson... }
+           outcome: 'committed' | 'buffered' | 'duplicate' | 'conflict' | 'full' | 'skipped'
+           envelopeJson: what to publish, in seq order (for 'conflict': the envelope already committed)
+]]
+local metaKey, histKey, pendKey = KEYS[1], KEYS[2], KEYS[3]
+local mode = ARGV[1]
+local maxLen = ARGV[6]
+local ttl = ARGV[7]
+local bufferMax = tonumber(ARGV[8])
+local runId = ARGV[9]
+
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+
+local function fmt(n)
+  return string.format('%d', n)
+end
+
+local m = redis.call('HMGET', metaKey, 'headSeq', 'epoch', 'gapSince', 'status')
+local head = tonumber(m[1]) or 0
+local epoch = tonumber(m[2])
+local gapSince = tonumber(m[3])
+local status = m[4]
+
+local function result(outcome, extra)
+  local buffered = 0
+  if redis.call('HLEN', pendKey) > 0 then buffered = 1 end
+  local r = { outcome, head, epoch or 0, buffered, gapSince or 0 }
+  if extra then
+    for _, v in ipairs(extra) do r[#r + 1] = v end
+  end
+  return r
+end
+
+local function touch()
+  redis.call('PEXPIRE', metaKey, ttl)
+  redis.call('PEXPIRE', histKey, ttl)
+  redis.call('PEXPIRE', pendKey, ttl)
+end
+
+-- items to append, in seq order: { seq, status, body }
+local items = {}
+local cappedGap = false
+
+if mode == 'event' then
+  local seq = tonumber(ARGV[2])
+  if seq <= head then
+    local id = fmt(seq) .. '-0'
+    local entries = redis.call('XRANGE', histKey, id, id)
+    if #entries == 0 then return result('duplicate') end -- trimmed or expired: nothing to re-publish
+    local fields = entries[1][2]
+    local json, drainEnd
+    for i = 1, #fields, 2 do
+      if fields[i] == 'e' then json = fields[i + 1] elseif fields[i] == 'd' then drainEnd = fields[i + 1] end
+    end
+    -- The envelope id is the first "id" member: the epoch is stamped before it, the body starts with it.
+    local _, e = string.find(json, '"id":"', 1, true)
+    local want = ARGV[3]
+    if not e or string.sub(json, e + 1, e + #want + 1) ~= want .. '"' then
+      return result('conflict', { json })
+    end
+    local out = { json }
+    if drainEnd then
+      for _, entry in ipairs(redis.call('XRANGE', histKey, fmt(seq + 1) .. '-0', drainEnd .. '-0')) do
+        local f = entry[2]
+        for i = 1, #f, 2 do
+          if f[i] == 'e' then out[#out + 1] = f[i + 1] end
+        end
+      end
+    end
+    return result('duplicate', out)
+  end
+  if redis.call('HEXISTS', pendKey, fmt(seq)) == 1 then return result('duplicate') end
+  if seq > head + 1 then
+    if redis.call('HLEN', pendKey) >= bufferMax then return result('full') end
+    redis.call('HSET', pendKey, fmt(seq), ARGV[5] .. '\n' .. ARGV[4])
+    if not gapSince then
+      gapSince = now
+      redis.call('HSET', metaKey, 'gapSince', fmt(now))
+    end
+    touch()
+    return result('buffered')
+  end
+  items[1] = { seq, ARGV[5], ARGV[4] }
+elseif mode == 'gap' then
+  if redis.call('HLEN', pendKey) == 0 then return result('skipped') end
+  if not gapSince or now - gapSince < tonumber(ARGV[10]) then return result('skipped') end
+  local first
+  for _, k in ipairs(redis.call('HKEYS', pendKey)) do
+    local n = tonumber(k)
+    if n and n <= head then
+      redis.call('HDEL', pendKey, k) -- stale (cannot happen through this script; repaired, not trusted)
+    elseif n and (not first or n < first) then
+      first = n
+    end
+  end
+  if not first then return result('skipped') end
+  local last = first - 1
+  if last > head + tonumber(ARGV[12]) then
+    last = head + tonumber(ARGV[12])
+    cappedGap = true
+  end
+  for s = head + 1, last do
+    items[#items + 1] = { s, '', '{"id":"' .. ARGV[13] .. '-' .. fmt(s) .. '","runId":"' .. runId .. '","seq":' .. fmt(s)
+      .. ',"type":"gap","ts":' .. fmt(now) .. ',"payload":{"missingSeq":' .. fmt(s) .. ',"reason":' .. ARGV[11] .. '}}' }
+  end
+else
+  return redis.error_reply('unknown mode ' .. tostring(mode))
+end
+
+-- Release every buffered seq that now follows.
+local nextSeq = head + 1
+if #items > 0 then nextSeq = items[#items][1] + 1 end
+while true do
+  local v = redis.call('HGET', pendKey, fmt(nextSeq))
+  if not v then break end
+  redis.call('HDEL', pendKey, fmt(nextSeq))
+  local nl = string.find(v, '\n', 1, true)
+  items[#items + 1] = { nextSeq, string.sub(v, 1, nl - 1), string.sub(v, nl + 1) }
+  nextSeq = nextSeq + 1
+end
+if #items == 0 then return result('skipped') end
+
+if not epoch then
+  epoch = now
+  redis.call('HSET', metaKey, 'epoch', fmt(epoch))
+end
+local out = {}
+local lastSeq = items[#items][1]
+for i, it in ipairs(items) do
+  local json = '{"epoch":' .. fmt(epoch) .. ',' .. string.sub(it[3], 2)
+  if i == 1 and #items > 1 then
+    redis.call('XADD', histKey, 'MAXLEN', maxLen, fmt(it[1]) .. '-0', 'e', json, 'd', fmt(lastSeq))
+  else
+    redis.call('XADD', histKey, 'MAXLEN', maxLen, fmt(it[1]) .. '-0', 'e', json)
+  end
+  if it[2] ~= '' then status = it[2] end
+  out[#out + 1] = json
+end
+head = lastSeq
+if not status or status == 'pending' then status = 'running' end
+redis.call('HSET', metaKey, 'runId', runId, 'headSeq', fmt(head), 'updatedAt', fmt(now), 'status', status)
+
+if redis.call('HLEN', pendKey) > 0 then
+  -- The head is blocked again, by the next missing seq: its wait starts now (unless a capped gap
+  -- sweep stopped early, then the old gap is still overdue).
+  if not (cappedGap and gapSince) then gapSince = now end
+  redis.call('HSET', metaKey, 'gapSince', fmt(gapSince))
+else
+  gapSince = nil
+  redis.call('HDEL', metaKey, 'gapSince')
+end
+touch()
+return result('committed', out)

@@ -1,0 +1,138 @@
+import { createHash } from 'node:crypto';
+import { join } from 'node:path';
+import type { AppConfig } from '@agent-bridge/config';
+import { type EventEnvelope, type KeyLayout, type RunStatus, StandardEventType } from '@agent-bridge/protocol';
+import { type RedisConnection, loadScript, runScript } from '@agent-bridge/redis';
+
+const LUA_DIR = join(__dirname, '..', '..', 'lua');
+const commitScript = loadScript(join(LUA_DIR, 'commit-event-3.lua'));
+const zremIfScoreScript = loadScript(join(LUA_DIR, 'zrem-if-score-1.lua'));
+
+/** What the commit script did with an event (or a gap sweep). */
+export type CommitOutcome = 'committed' | 'buffered' | 'duplicate' | 'conflict' | 'full' | 'skipped';
+
+/** The decoded reply of `commit-event-3.lua`. */
+export interface CommitResult {
+  outcome: CommitOutcome;
+  headSeq: number;
+  epoch: number;
+  /** The run still has events waiting in its reorder buffer (a gap before them). */
+  hasBuffered: boolean;
+  /** Epoch ms since which the head has been blocked (0 when no gap). */
+  gapSince: number;
+  /** Envelopes to publish, in seq order (for `conflict`: the one already committed at that seq). */
+  envelopes: EventEnvelope[];
+}
+
+function decode(reply: unknown): CommitResult {
+  const r = reply as (string | number)[];
+  return {
+    outcome: String(r[0]) as CommitOutcome,
+    headSeq: Number(r[1]),
+    epoch: Number(r[2]),
+    hasBuffered: Number(r[3]) === 1,
+    gapSince: Number(r[4]),
+    envelopes: r.slice(5).map((json) => JSON.parse(String(json)) as EventEnvelope),
+  };
+}
+
+function runKeys(keys: KeyLayout, runId: string): string[] {
+  return [keys.runMeta(runId), keys.runHistory(runId), keys.runPending(runId)];
+}
+
+function limits(config: AppConfig): [number, number, number] {
+  return [config.events.historyMaxLen, config.events.historyTtlMs, config.events.reorderBufferMax];
+}
+
+/** The registry status an event moves its run to, if any. A cancel is an `agent_error` with code `cancelled`. */
+export function statusOfEvent(event: Pick<EventEnvelope, 'type' | 'payload'>): RunStatus | '' {
+  if (event.type === StandardEventType.AgentCompleted) return 'completed';
+  if (event.type === StandardEventType.AgentError) {
+    const code = (event.payload as { code?: unknown } | null)?.code;
+    return code === 'cancelled' ? 'cancelled' : 'failed';
+  }
+  return '';
+}
+
+/**
+ * The envelope as stored (without `epoch`, which the script stamps), members in a fixed order with `id`
+ * first: the script relies on that to recognise the committed event id.
+ */
+export function envelopeBody(event: EventEnvelope): string {
+  const body: Omit<EventEnvelope, 'epoch'> = {
+    id: event.id,
+    runId: event.runId,
+    seq: event.seq,
+    type: event.type,
+    ts: event.ts,
+    payload: event.payload ?? null,
+  };
+  if (event.traceparent !== undefined) body.traceparent = event.traceparent;
+  return JSON.stringify(body);
+}
+
+/** Commits one event of a run (atomic, idempotent; see `lua/commit-event-3.lua`). */
+export async function commitEvent(
+  conn: RedisConnection,
+  keys: KeyLayout,
+  config: AppConfig,
+  event: EventEnvelope,
+): Promise<CommitResult> {
+  const reply = await runScript(conn, commitScript, runKeys(keys, event.runId), [
+    'event',
+    event.seq,
+    event.id,
+    envelopeBody(event),
+    statusOfEvent(event),
+    ...limits(config),
+    event.runId,
+    '',
+    '',
+    '',
+    '',
+  ]);
+  return decode(reply);
+}
+
+/** Id prefix of a run's gap events: short, and free of characters BullMQ or Redis Cluster would misread. */
+export function gapIdPrefix(runId: string): string {
+  return `gap-${createHash('sha1').update(runId).digest('hex').slice(0, 16)}`;
+}
+
+/**
+ * Commits `gap` events for the missing seqs of a run whose head has been blocked for at least
+ * `config.events.gapTimeoutMs`, then releases its buffered events (idempotent: `skipped` when there is
+ * nothing overdue).
+ */
+export async function commitGap(
+  conn: RedisConnection,
+  keys: KeyLayout,
+  config: AppConfig,
+  runId: string,
+): Promise<CommitResult> {
+  const reason = `not received within ${config.events.gapTimeoutMs} ms while later events waited`;
+  const reply = await runScript(conn, commitScript, runKeys(keys, runId), [
+    'gap',
+    0,
+    '',
+    '',
+    '',
+    ...limits(config),
+    runId,
+    config.events.gapTimeoutMs,
+    JSON.stringify(reason),
+    config.events.gapSweepBatch,
+    gapIdPrefix(runId),
+  ]);
+  return decode(reply);
+}
+
+/** Removes `runId` from the gapped-runs index only if its score is still `score`. */
+export async function removeGappedRun(
+  conn: RedisConnection,
+  keys: KeyLayout,
+  runId: string,
+  score: number,
+): Promise<boolean> {
+  return Number(await runScript(conn, zremIfScoreScript, [keys.gappedRuns], [runId, score])) === 1;
+}

@@ -1,0 +1,358 @@
+import { type AddressInfo } from 'node:net';
+import { createServer } from 'node:http';
+import { type DeadLetterRecord, type EventEnvelope, runRoom } from '@agent-bridge/protocol';
+import { readHistory } from '@agent-bridge/redis';
+import { silentLogger } from '@agent-bridge/telemetry';
+import { RedisCluster, type RedisServer, destroyAllRedis, sleep, startRedis, waitFor } from '@agent-bridge/testing';
+import { createAdapter } from '@socket.io/redis-adapter';
+import { Redis } from 'ioredis';
+import { Server } from 'socket.io';
+import { io as connectClient } from 'socket.io-client';
+import { commitEvent } from './commit';
+import { sweepGaps } from './index';
+import { Harness, jobOf, makeEvent, shuffle } from './test-harness';
+
+afterAll(destroyAllRedis);
+
+async function historyOf(h: Harness, runId: string): Promise<EventEnvelope[]> {
+  return (await readHistory(h.conn, h.keys, runId, 0, 100_000)).events;
+}
+
+async function deadLetters(h: Harness): Promise<DeadLetterRecord[]> {
+  const jobs = await h.dlq.getJobs(['waiting', 'delayed', 'completed']);
+  return jobs.map((j) => j.data as DeadLetterRecord);
+}
+
+describe('EventRouter (standalone Redis)', () => {
+  let server: RedisServer;
+  let h: Harness;
+  beforeAll(async () => {
+    server = await startRedis();
+  });
+  afterEach(async () => {
+    await h?.close();
+  });
+
+  const harness = (env: Record<string, string> = {}) => Harness.create({ redisEnv: { REDIS_URL: server.url }, env });
+
+  it('guarantee 1: per-run seq order, each event committed exactly once, with concurrency 8 and shuffled enqueue', async () => {
+    h = await harness();
+    const runs = Array.from({ length: 20 }, (_, i) => `run-${i}`);
+    const events = runs.flatMap((runId) => Array.from({ length: 30 }, (_, s) => makeEvent(runId, s + 1)));
+    await h.queue.addBulk(shuffle(events).map(jobOf));
+    await h.startRouter();
+    await waitFor('all runs committed', async () => {
+      const heads = await Promise.all(runs.map((r) => h.headSeq(r)));
+      return heads.every((x) => x === 30);
+    });
+    for (const runId of runs) {
+      const history = await historyOf(h, runId);
+      expect(history.map((e) => e.seq)).toEqual(Array.from({ length: 30 }, (_, i) => i + 1));
+      expect(history.map((e) => e.id)).toEqual(Array.from({ length: 30 }, (_, i) => `e-${runId}-${i + 1}`));
+      const epochs = new Set(history.map((e) => e.epoch));
+      expect(epochs.size).toBe(1);
+      expect([...epochs][0]).toBeGreaterThan(1_600_000_000_000);
+      expect(history[4]).toEqual({ ...makeEvent(runId, 5), epoch: history[0]?.epoch });
+    }
+    await waitFor('all published', () => runs.every((r) => h.publishedSeqs(r).length === 30));
+    for (const runId of runs) {
+      const pub = h.published.get(runId) ?? [];
+      // No retries happened, so each committed event was published exactly once.
+      expect(pub).toHaveLength(30);
+      expect(h.publishedSeqs(runId)).toEqual(Array.from({ length: 30 }, (_, i) => i + 1));
+    }
+    const status = h.routers[0]?.getStatus();
+    expect(status).toMatchObject({ state: 'running', committed: 600, deadLettered: 0, duplicates: 0 });
+    expect(await h.conn.hget(h.keys.runMeta('run-0'), 'status')).toBe('running');
+  });
+
+  it('guarantee 3: a duplicate job (same event id and seq) is a no-op that re-publishes the committed envelope', async () => {
+    h = await harness();
+    const e1 = makeEvent('dup', 1);
+    const e2 = makeEvent('dup', 2);
+    const e3 = makeEvent('dup', 3);
+    await h.startRouter();
+    await h.queue.add('event', e1, { jobId: e1.id });
+    await h.queue.add('event', e3, { jobId: e3.id });
+    await waitFor('seq 3 buffered', async () => (await h.conn.hlen(h.keys.runPending('dup'))) === 1);
+    // The same events again under other job ids (a producer retry after its job was removed).
+    await h.queue.add('event', e1, { jobId: `${e1.id}-again` });
+    await h.queue.add('event', e3, { jobId: `${e3.id}-again` });
+    await waitFor('duplicates seen', () => (h.routers[0]?.getStatus().duplicates ?? 0) >= 2);
+    await h.queue.add('event', e2, { jobId: e2.id });
+    await waitFor('head 3', async () => (await h.headSeq('dup')) === 3);
+    const history = await historyOf(h, 'dup');
+    expect(history.map((e) => [e.seq, e.id])).toEqual([
+      [1, e1.id],
+      [2, e2.id],
+      [3, e3.id],
+    ]);
+    await waitFor('published', () => h.publishedSeqs('dup').length === 3);
+    const pub = h.published.get('dup') ?? [];
+    // seq 1 twice (first commit + re-publish of the duplicate), identical envelopes; seq 3 once (its
+    // duplicate arrived while it was buffered, so nothing was published for it).
+    expect(pub.filter((e) => e.seq === 1)).toEqual([history[0], history[0]]);
+    expect(pub.filter((e) => e.seq === 3)).toEqual([history[2]]);
+    expect(h.routers[0]?.getStatus()).toMatchObject({ duplicates: 2, committed: 3, deadLettered: 0 });
+  });
+
+  it('guarantee 1: early arrivals wait in the reorder buffer and are released in order when the gap fills', async () => {
+    h = await harness();
+    await h.startRouter();
+    for (const seq of [4, 2, 3]) await h.queue.add('event', makeEvent('early', seq), { jobId: `e-early-${seq}` });
+    await waitFor('3 buffered', async () => (await h.conn.hlen(h.keys.runPending('early'))) === 3);
+    expect(await h.headSeq('early')).toBe(0);
+    expect(h.published.get('early')).toBeUndefined();
+    expect(await h.conn.zscore(h.keys.gappedRuns, 'early')).not.toBeNull();
+    expect(await h.conn.hget(h.keys.runMeta('early'), 'gapSince')).not.toBeNull();
+    await h.queue.add('event', makeEvent('early', 1), { jobId: 'e-early-1' });
+    await waitFor('head 4', async () => (await h.headSeq('early')) === 4);
+    expect((await historyOf(h, 'early')).map((e) => e.seq)).toEqual([1, 2, 3, 4]);
+    expect(await h.conn.exists(h.keys.runPending('early'))).toBe(0);
+    expect(await h.conn.hget(h.keys.runMeta('early'), 'gapSince')).toBeNull();
+    await waitFor('published in commit order', () => h.publishedSeqs('early').length === 4);
+    // One job released 1..4: they were published by one worker, in order.
+    expect((h.published.get('early') ?? []).map((e) => e.seq)).toEqual([1, 2, 3, 4]);
+  });
+
+  it('guarantee 5: a full reorder buffer delays jobs (not failed, not lost) until the gap fills', async () => {
+    h = await harness({ AB_REORDER_BUFFER_MAX: '3', AB_EVENT_BACKOFF_MS: '20' });
+    await h.startRouter();
+    for (const seq of [2, 3, 4, 5, 6]) await h.queue.add('event', makeEvent('full', seq), { jobId: `e-full-${seq}` });
+    await waitFor('buffer full and jobs delayed', async () => {
+      const [len, delayed] = await Promise.all([h.conn.hlen(h.keys.runPending('full')), h.queue.getDelayedCount()]);
+      return len === 3 && delayed >= 1 && (h.routers[0]?.getStatus().delayedFull ?? 0) >= 2;
+    });
+    expect(await h.conn.hlen(h.keys.runPending('full'))).toBe(3);
+    await h.queue.add('event', makeEvent('full', 1), { jobId: 'e-full-1' });
+    await waitFor('head 6', async () => (await h.headSeq('full')) === 6, { timeoutMs: 30_000 });
+    expect((await historyOf(h, 'full')).map((e) => e.seq)).toEqual([1, 2, 3, 4, 5, 6]);
+    expect(await h.queue.getFailedCount()).toBe(0);
+    expect(h.routers[0]?.getStatus().deadLettered).toBe(0);
+  });
+
+  it('guarantee 6: malformed, oversized and schema-invalid jobs go to the dead-letter queue with the reason; other runs flow', async () => {
+    h = await harness({ AB_MAX_PAYLOAD_BYTES: '1024' });
+    await h.startRouter();
+    await h.queue.add('event', { hello: 'world' }, { jobId: 'bad-shape' });
+    await h.queue.add('event', makeEvent('bad', 1, 'custom.blob', { blob: 'x'.repeat(5_000) }), { jobId: 'too-big' });
+    await h.queue.add('event', makeEvent('bad', 1, 'tool_executing', { tool: 'calc' }), { jobId: 'bad-payload' });
+    await h.queue.add('event', makeEvent('bad', 1, 'gap', { missingSeq: 1, reason: 'forged' }), {
+      jobId: 'forged-gap',
+    });
+    await h.queue.addBulk(Array.from({ length: 10 }, (_, i) => jobOf(makeEvent('good', i + 1))));
+    await waitFor('good run committed', async () => (await h.headSeq('good')) === 10);
+    await waitFor('4 dead letters', async () => (await deadLetters(h)).length === 4);
+    const dl = new Map((await deadLetters(h)).map((r) => [r.jobId, r]));
+    expect(dl.get('bad-shape')).toMatchObject({
+      queue: h.config.queues.events,
+      name: 'event',
+      data: { hello: 'world' },
+      reason: { code: 'INVALID_EVENT' },
+    });
+    expect(dl.get('bad-shape')?.reason.message).toMatch(/invalid event envelope: id: /);
+    expect(dl.get('too-big')?.reason).toMatchObject({
+      code: 'PAYLOAD_TOO_LARGE',
+      details: { limitBytes: 1024, sizeBytes: 5_011 },
+    });
+    // The oversized job is kept bounded in the DLQ.
+    expect(dl.get('too-big')?.data).toMatchObject({ truncated: true });
+    expect(dl.get('bad-payload')?.reason.message).toMatch(/invalid tool_executing payload: toolCallId/);
+    expect(dl.get('forged-gap')?.reason.message).toMatch(/reserved/);
+    expect(await h.headSeq('bad')).toBe(0);
+    expect(await h.queue.getFailedCount()).toBe(0);
+    expect(h.routers[0]?.getStatus()).toMatchObject({ deadLettered: 4, committed: 10, errors: 0 });
+  });
+
+  it('guarantee 1: the leader gap sweep commits gap events for missing seqs after the timeout and unsticks the run', async () => {
+    h = await harness({ AB_GAP_TIMEOUT_MS: '300' });
+    await h.startRouter();
+    const deps = { config: h.config, connection: h.conn, logger: silentLogger() };
+    const signal = new AbortController().signal;
+    // Run "g": 3 and 6 never arrive. Run "m": 2, 3 and 4 never arrive.
+    for (const seq of [1, 2, 4, 5, 7]) await h.queue.add('event', makeEvent('g', seq), { jobId: `e-g-${seq}` });
+    for (const seq of [1, 5]) await h.queue.add('event', makeEvent('m', seq), { jobId: `e-m-${seq}` });
+    await waitFor('buffered', async () => {
+      const [g, m] = await Promise.all([h.conn.hlen(h.keys.runPending('g')), h.conn.hlen(h.keys.runPending('m'))]);
+      return g === 3 && m === 1 && (await h.headSeq('g')) === 2 && (await h.headSeq('m')) === 1;
+    });
+    expect(await sweepGaps(deps, signal)).toBe(0); // not overdue yet
+    await sleep(400);
+    expect(await sweepGaps(deps, signal)).toBe(4); // g:3, m:2,3,4
+    expect(await h.headSeq('g')).toBe(5);
+    expect(await h.headSeq('m')).toBe(5);
+    // g is blocked again, by seq 6, since the sweep: not overdue yet.
+    expect(await sweepGaps(deps, signal)).toBe(0);
+    await sleep(400);
+    expect(await sweepGaps(deps, signal)).toBe(1);
+    const g = await historyOf(h, 'g');
+    expect(g.map((e) => [e.seq, e.type])).toEqual([
+      [1, 'agent_thinking'],
+      [2, 'agent_thinking'],
+      [3, 'gap'],
+      [4, 'agent_thinking'],
+      [5, 'agent_thinking'],
+      [6, 'gap'],
+      [7, 'agent_thinking'],
+    ]);
+    expect(g[2]?.payload).toEqual({ missingSeq: 3, reason: expect.stringContaining('300 ms') as string });
+    expect((await historyOf(h, 'm')).map((e) => e.type)).toEqual([
+      'agent_thinking',
+      'gap',
+      'gap',
+      'gap',
+      'agent_thinking',
+    ]);
+    await waitFor('published', () => h.publishedSeqs('g').length === 7 && h.publishedSeqs('m').length === 5);
+    // Both runs are out of the gap index once a sweep finds them clean.
+    await sleep(400);
+    expect(await sweepGaps(deps, signal)).toBe(0);
+    expect(await h.conn.zcard(h.keys.gappedRuns)).toBe(0);
+    // The lost event arriving late is rejected with a reason, never shown twice.
+    await h.queue.add('event', makeEvent('g', 3), { jobId: 'e-g-3' });
+    await waitFor('late event dead-lettered', async () => (await deadLetters(h)).length === 1);
+    expect((await deadLetters(h))[0]?.reason.message).toMatch(/declared missing/);
+    expect((await historyOf(h, 'g')).map((e) => e.seq)).toEqual([1, 2, 3, 4, 5, 6, 7]);
+  });
+
+  it('guarantee 1: a replica killed between commit and publish is repaired by the retry (re-publishes what it committed)', async () => {
+    h = await harness();
+    // The first attempt: commit (seq 2 buffered, then seq 1 releases 1 and 2) and die before publishing.
+    await commitEvent(h.conn, h.keys, h.config, makeEvent('crash', 2));
+    const first = await commitEvent(h.conn, h.keys, h.config, makeEvent('crash', 1));
+    expect(first.outcome).toBe('committed');
+    expect(first.envelopes.map((e) => e.seq)).toEqual([1, 2]);
+    expect(h.published.get('crash')).toBeUndefined();
+    // BullMQ redelivers the job of seq 1 (its lock expired).
+    await h.startRouter();
+    await h.queue.add('event', makeEvent('crash', 1), { jobId: 'e-crash-1' });
+    await waitFor('re-published', () => h.publishedSeqs('crash').length === 2);
+    expect(h.published.get('crash')).toEqual(first.envelopes);
+    expect((await historyOf(h, 'crash')).map((e) => e.seq)).toEqual([1, 2]);
+  });
+
+  it('records terminal status from agent_completed / agent_error (cancelled when code is "cancelled")', async () => {
+    h = await harness();
+    await h.startRouter();
+    await h.queue.addBulk([
+      jobOf(makeEvent('done', 1)),
+      jobOf(makeEvent('done', 2, 'agent_completed', { output: 42 })),
+      jobOf(makeEvent('boom', 1, 'agent_error', { message: 'exploded' })),
+      jobOf(makeEvent('stop', 1, 'agent_error', { message: 'stopped', code: 'cancelled' })),
+    ]);
+    await waitFor('committed', async () => (await h.headSeq('done')) === 2 && (await h.headSeq('stop')) === 1);
+    await waitFor('boom', async () => (await h.headSeq('boom')) === 1);
+    expect(await h.conn.hget(h.keys.runMeta('done'), 'status')).toBe('completed');
+    expect(await h.conn.hget(h.keys.runMeta('boom'), 'status')).toBe('failed');
+    expect(await h.conn.hget(h.keys.runMeta('stop'), 'status')).toBe('cancelled');
+  });
+
+  it('trims history to historyMaxLen and expires run keys after historyTtlMs', async () => {
+    h = await harness({ AB_HISTORY_MAX_LEN: '10', AB_HISTORY_TTL_MS: '60000' });
+    await h.startRouter();
+    await h.queue.addBulk(Array.from({ length: 25 }, (_, i) => jobOf(makeEvent('trim', i + 1))));
+    await waitFor('head 25', async () => (await h.headSeq('trim')) === 25);
+    const page = await readHistory(h.conn, h.keys, 'trim', 0, 100);
+    expect(page.firstSeq).toBe(16);
+    expect(page.events.map((e) => e.seq)).toEqual(Array.from({ length: 10 }, (_, i) => i + 16));
+    for (const key of [h.keys.runMeta('trim'), h.keys.runHistory('trim')]) {
+      const ttl = await h.conn.pttl(key);
+      expect(ttl).toBeGreaterThan(50_000);
+      expect(ttl).toBeLessThanOrEqual(60_000);
+    }
+  });
+
+  it('delivers agent_event to a real Socket.IO client in the run room through @socket.io/redis-adapter', async () => {
+    h = await harness();
+    const pub = new Redis(server.port, '127.0.0.1');
+    const sub = pub.duplicate();
+    const http = createServer();
+    const ioServer = new Server(http, { adapter: createAdapter(pub, sub, { key: h.keys.socketIoKey }) });
+    ioServer.on('connection', (socket) => {
+      void socket.join(runRoom(String(socket.handshake.query['runId'])));
+      socket.emit('joined');
+    });
+    await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
+    const port = (http.address() as AddressInfo).port;
+    const client = connectClient(`http://127.0.0.1:${port}`, { query: { runId: 'live' }, transports: ['websocket'] });
+    try {
+      const got: EventEnvelope[] = [];
+      client.on('agent_event', (e: EventEnvelope) => got.push(e));
+      await new Promise<void>((resolve) => client.once('joined', () => resolve()));
+      await h.startRouter();
+      for (let seq = 1; seq <= 5; seq++) {
+        await h.queue.add('event', makeEvent('live', seq), { jobId: `e-live-${seq}` });
+        await waitFor(`seq ${seq} delivered`, () => got.length === seq);
+      }
+      const history = await historyOf(h, 'live');
+      expect(got).toEqual(history);
+    } finally {
+      client.close();
+      await ioServer.close();
+      pub.disconnect();
+      sub.disconnect();
+    }
+  });
+
+  it('start() and close() are idempotent; close waits for the worker and leaves the connections open', async () => {
+    h = await harness();
+    const router = await h.startRouter();
+    await router.start();
+    expect(router.getStatus().state).toBe('running');
+    await Promise.all([router.close(), router.close()]);
+    expect(router.getStatus().state).toBe('closed');
+    await expect(router.start()).rejects.toThrow(/cannot start the event router while closed/);
+    expect(await h.conn.ping()).toBe('PONG');
+    expect(await h.workerConn.ping()).toBe('PONG');
+  });
+});
+
+describe('EventRouter on a 3-master Redis Cluster', () => {
+  let cluster: RedisCluster;
+  let h: Harness;
+  beforeAll(async () => {
+    cluster = await RedisCluster.start(3);
+  });
+  afterAll(async () => {
+    await h?.close();
+    await cluster.destroy();
+  });
+
+  it('commits shuffled events of runs on every master in seq order, and sweeps a gap', async () => {
+    h = await Harness.create({
+      redisEnv: { REDIS_MODE: 'cluster', REDIS_CLUSTER_NODES: cluster.seeds.join(',') },
+      env: { AB_GAP_TIMEOUT_MS: '200' },
+    });
+    const runs = Array.from({ length: 12 }, (_, i) => `crun-${i}`);
+    const events = runs.flatMap((runId) => Array.from({ length: 10 }, (_, s) => makeEvent(runId, s + 1)));
+    // crun-0 loses its seq 5.
+    await h.queue.addBulk(shuffle(events.filter((e) => !(e.runId === 'crun-0' && e.seq === 5))).map(jobOf));
+    await h.startRouter();
+    await waitFor('committed', async () => {
+      const heads = await Promise.all(runs.map((r) => h.headSeq(r)));
+      return heads[0] === 4 && heads.slice(1).every((x) => x === 10);
+    });
+    await sleep(300);
+    await waitFor('gap swept', async () => {
+      await sweepGaps({ config: h.config, connection: h.conn, logger: silentLogger() }, new AbortController().signal);
+      return (await h.headSeq('crun-0')) === 10;
+    });
+    for (const runId of runs) {
+      const history = await historyOf(h, runId);
+      expect(history.map((e) => e.seq)).toEqual(Array.from({ length: 10 }, (_, i) => i + 1));
+      expect(history.map((e) => e.type === 'gap')).toEqual(
+        Array.from({ length: 10 }, (_, i) => runId === 'crun-0' && i === 4),
+      );
+    }
+    await waitFor('published', () => runs.every((r) => h.publishedSeqs(r).length === 10));
+    // The runs really are spread over the masters.
+    const perNode = await Promise.all(
+      cluster.nodes.map(
+        async (n) =>
+          (await n.cli('--scan', '--pattern', `${h.config.keyPrefix}:{run:*}:meta`)).split('\n').filter(Boolean).length,
+      ),
+    );
+    expect(perNode.reduce((a, b) => a + b, 0)).toBe(12);
+    expect(perNode.every((c) => c > 0)).toBe(true);
+  });
+});

@@ -1,0 +1,325 @@
+import type { AppConfig } from '@agent-bridge/config';
+import {
+  type DeadLetterRecord,
+  ErrorCode,
+  type EventEnvelope,
+  EventEnvelopeSchema,
+  IllegalStateError,
+  JobName,
+  type KeyLayout,
+  StandardEventType,
+  StandardPayloadSchemas,
+  type WireError,
+  describeIssues,
+  isStandardEventType,
+  jsonSize,
+  keyLayout,
+  toIssues,
+} from '@agent-bridge/protocol';
+import type { RedisConnection } from '@agent-bridge/redis';
+import type { Logger } from '@agent-bridge/telemetry';
+import { DelayedError, type Job, Queue, Worker } from 'bullmq';
+import { type CommitResult, commitEvent } from './commit';
+import { RoomPublisher } from './room-publisher';
+
+/** Options of an {@link EventRouter}. */
+export interface EventRouterOptions {
+  config: AppConfig;
+  /** Command-role connection (Lua commits, PUBLISH, dead-letter queue). Never closed by the router. */
+  connection: RedisConnection;
+  /** Worker-role connection (`maxRetriesPerRequest: null`) for the BullMQ Worker. Never closed by the router. */
+  workerConnection: RedisConnection;
+  logger: Logger;
+}
+
+/** Lifecycle of an {@link EventRouter}. */
+export type EventRouterState = 'idle' | 'starting' | 'running' | 'closing' | 'closed';
+
+/** Counters and state of an {@link EventRouter}, for health endpoints. */
+export interface EventRouterStatus {
+  state: EventRouterState;
+  queue: string;
+  concurrency: number;
+  /** Jobs currently being processed by this replica. */
+  inFlight: number;
+  /** Jobs taken from the queue (every attempt). */
+  processed: number;
+  /** Events appended to histories (including ones released from reorder buffers). */
+  committed: number;
+  /** Events parked in a reorder buffer. */
+  buffered: number;
+  /** Jobs whose event was already committed or buffered (retries, redeliveries). */
+  duplicates: number;
+  /** Jobs re-delayed because their run's reorder buffer was full. */
+  delayedFull: number;
+  /** Jobs moved to the dead-letter queue. */
+  deadLettered: number;
+  /** Jobs that threw (Redis errors); BullMQ retries them. */
+  errors: number;
+  lastError: string | null;
+}
+
+/** A rejected job: moved to the dead-letter queue with this reason, never retried. */
+class Rejected extends Error {
+  constructor(readonly reason: WireError) {
+    super(reason.message);
+  }
+}
+
+/**
+ * Routes agent events: a BullMQ Worker on the events queue commits each job atomically and idempotently
+ * into its run's ordered history (`lua/commit-event-3.lua`), then publishes what was committed to the
+ * run's Socket.IO room (`agent_event`) through the Redis adapter channel.
+ *
+ * Guarantees: per-run order by `seq` whatever order jobs arrive in (early ones wait in the run's bounded
+ * reorder buffer), exactly one history entry per `seq` (duplicates are no-ops that re-publish the committed
+ * envelope, which repairs a replica killed between commit and publish), and invalid jobs go to the
+ * dead-letter queue with the reason and never block other runs. Runs on every replica; needs no leader.
+ *
+ * Live publishes of different jobs are not ordered across replicas (a later seq may be published a moment
+ * before an earlier one): clients order and dedupe by `seq` and fill holes from history.
+ */
+export class EventRouter {
+  private state: EventRouterState = 'idle';
+  private worker: Worker | null = null;
+  private deadLetters: Queue | null = null;
+  private closing: Promise<void> | null = null;
+  private readonly keys: KeyLayout;
+  private readonly publisher: RoomPublisher;
+  private readonly config: AppConfig;
+  private readonly connection: RedisConnection;
+  private readonly workerConnection: RedisConnection;
+  private readonly logger: Logger;
+  private readonly counters = {
+    inFlight: 0,
+    processed: 0,
+    committed: 0,
+    buffered: 0,
+    duplicates: 0,
+    delayedFull: 0,
+    deadLettered: 0,
+    errors: 0,
+  };
+  private lastError: string | null = null;
+
+  constructor(options: EventRouterOptions) {
+    this.config = options.config;
+    this.connection = options.connection;
+    this.workerConnection = options.workerConnection;
+    this.logger = options.logger.child({ component: 'event-router' });
+    this.keys = keyLayout(this.config.keyPrefix);
+    this.publisher = new RoomPublisher(this.connection, this.keys);
+  }
+
+  /** Starts consuming the events queue. Idempotent while running; throws after close. */
+  async start(): Promise<void> {
+    if (this.state === 'running' || this.state === 'starting') return;
+    if (this.state !== 'idle') throw new IllegalStateError(this.state, 'start the event router');
+    this.state = 'starting';
+    const { config } = this;
+    this.deadLetters = new Queue(config.queues.deadLetter, {
+      connection: this.connection,
+      prefix: this.keys.bullPrefix,
+    });
+    const worker = new Worker(config.queues.events, (job, token) => this.process(job, token), {
+      connection: this.workerConnection,
+      prefix: this.keys.bullPrefix,
+      concurrency: config.events.workerConcurrency,
+      lockDuration: config.events.lockDurationMs,
+      stalledInterval: config.events.stalledIntervalMs,
+      maxStalledCount: config.events.maxStalledCount,
+      // Committed events live in the run histories; the queue keeps a short tail for inspection only.
+      removeOnComplete: { count: 1_000 },
+      removeOnFail: { count: 10_000 },
+      autorun: false,
+    });
+    worker.on('error', (err) => {
+      this.lastError = err.message;
+      this.logger.error({ err }, 'events worker error');
+    });
+    worker.on('failed', (job, err) => {
+      if (err instanceof DelayedError) return;
+      this.logger.warn({ jobId: job?.id, err: err.message }, 'event job failed; BullMQ retries it');
+    });
+    this.worker = worker;
+    worker.run().catch((err: unknown) => {
+      this.lastError = (err as Error).message;
+      this.logger.error({ err }, 'events worker stopped');
+    });
+    await worker.waitUntilReady();
+    if (this.state === 'starting') this.state = 'running';
+    this.logger.info(
+      { queue: config.queues.events, concurrency: config.events.workerConcurrency },
+      'event router consuming',
+    );
+  }
+
+  /**
+   * Stops taking jobs, waits for the jobs in flight to finish (commit and publish), and closes the worker
+   * and dead-letter queue. Idempotent; every step runs even if one fails. Connections are not closed.
+   */
+  close(): Promise<void> {
+    this.closing ??= (async () => {
+      this.state = 'closing';
+      const steps: Promise<unknown>[] = [];
+      if (this.worker) steps.push(this.worker.close());
+      const results = await Promise.allSettled(steps);
+      const dlq = await Promise.allSettled(this.deadLetters ? [this.deadLetters.close()] : []);
+      for (const r of [...results, ...dlq]) {
+        if (r.status === 'rejected') this.logger.warn({ err: r.reason as unknown }, 'event router close step failed');
+      }
+      this.state = 'closed';
+    })();
+    return this.closing;
+  }
+
+  /** Current state and counters. */
+  getStatus(): EventRouterStatus {
+    return {
+      state: this.state,
+      queue: this.config.queues.events,
+      concurrency: this.config.events.workerConcurrency,
+      ...this.counters,
+      lastError: this.lastError,
+    };
+  }
+
+  private async process(job: Job, token: string | undefined): Promise<string> {
+    this.counters.processed++;
+    this.counters.inFlight++;
+    try {
+      const event = this.validate(job);
+      const result = await commitEvent(this.connection, this.keys, this.config, event);
+      return await this.handle(job, token, event, result);
+    } catch (err) {
+      if (err instanceof Rejected) {
+        await this.deadLetter(job, err.reason);
+        return 'dead-lettered';
+      }
+      if (err instanceof DelayedError) throw err;
+      this.counters.errors++;
+      this.lastError = (err as Error).message;
+      throw err;
+    } finally {
+      this.counters.inFlight--;
+    }
+  }
+
+  private validate(job: Job): EventEnvelope {
+    const parsed = EventEnvelopeSchema.safeParse(job.data);
+    if (!parsed.success) {
+      const issues = toIssues(parsed.error);
+      throw new Rejected({
+        code: ErrorCode.InvalidEvent,
+        message: `invalid event envelope: ${describeIssues(issues)}`,
+        details: { issues },
+      });
+    }
+    const event = parsed.data;
+    if (event.type === StandardEventType.Gap) {
+      throw new Rejected({ code: ErrorCode.InvalidEvent, message: 'event type "gap" is reserved for the bridge' });
+    }
+    if (isStandardEventType(event.type)) {
+      const payload = StandardPayloadSchemas[event.type].safeParse(event.payload);
+      if (!payload.success) {
+        const issues = toIssues(payload.error);
+        throw new Rejected({
+          code: ErrorCode.InvalidEvent,
+          message: `invalid ${event.type} payload: ${describeIssues(issues)}`,
+          details: { issues },
+        });
+      }
+    }
+    const size = jsonSize(event.payload);
+    const limit = this.config.events.maxPayloadBytes;
+    if (size > limit) {
+      throw new Rejected({
+        code: ErrorCode.PayloadTooLarge,
+        message: `payload is ${size} bytes, over the limit of ${limit} bytes`,
+        details: { sizeBytes: size, limitBytes: limit },
+      });
+    }
+    return event;
+  }
+
+  private async handle(job: Job, token: string | undefined, event: EventEnvelope, result: CommitResult) {
+    const log = { runId: event.runId, seq: event.seq, jobId: job.id };
+    if (result.hasBuffered) {
+      // Index the gap for the leader's sweep (score = when the head became blocked, from the run's meta).
+      await this.connection.zadd(this.keys.gappedRuns, result.gapSince, event.runId);
+    }
+    switch (result.outcome) {
+      case 'committed':
+        this.counters.committed += result.envelopes.length;
+        await this.publisher.publish(result.envelopes);
+        return 'committed';
+      case 'duplicate':
+        this.counters.duplicates++;
+        // Re-publish what the first attempt committed: it may have died before publishing.
+        await this.publisher.publish(result.envelopes);
+        this.logger.debug({ ...log, republished: result.envelopes.length }, 'duplicate event');
+        return 'duplicate';
+      case 'buffered':
+        this.counters.buffered++;
+        return 'buffered';
+      case 'conflict': {
+        const committed = result.envelopes[0];
+        throw new Rejected({
+          code: ErrorCode.InvalidEvent,
+          message:
+            committed?.type === StandardEventType.Gap
+              ? `seq ${event.seq} of run ${event.runId} arrived after it was declared missing (gap event committed)`
+              : `seq ${event.seq} of run ${event.runId} is already committed with another event id (${committed?.id ?? '?'})`,
+          details: { committedId: committed?.id, committedType: committed?.type },
+        });
+      }
+      case 'full': {
+        // The run waits for a missing seq and its buffer is full: try again later without using up the
+        // job's attempts; the leader's gap sweep guarantees the head moves eventually.
+        this.counters.delayedFull++;
+        const base = this.config.events.jobBackoffMs;
+        const delay = Math.min(base * 2 ** Math.min(job.attemptsStarted, 10), 5_000);
+        this.logger.debug({ ...log, delay }, 'reorder buffer full; job delayed');
+        await job.moveToDelayed(Date.now() + delay, token);
+        throw new DelayedError();
+      }
+      default:
+        throw new Error(`unexpected commit outcome ${String(result.outcome)}`);
+    }
+  }
+
+  private async deadLetter(job: Job, reason: WireError): Promise<void> {
+    this.counters.deadLettered++;
+    const limit = this.config.events.maxPayloadBytes;
+    const size = jsonSize(job.data);
+    const record: DeadLetterRecord = {
+      queue: this.config.queues.events,
+      jobId: job.id,
+      name: job.name,
+      // Keep the DLQ bounded: an oversized job is recorded by its size and a preview.
+      data:
+        size <= limit * 2
+          ? (job.data as unknown)
+          : { truncated: true, sizeBytes: size, preview: safePreview(job.data, 1_024) },
+      reason,
+      deadLetteredAt: Date.now(),
+    };
+    this.logger.warn({ jobId: job.id, code: reason.code, reason: reason.message }, 'event dead-lettered');
+    await this.deadLetters?.add('dead_letter', record, {
+      // Idempotent if this job is retried after the DLQ write (ids may not contain ':').
+      jobId: `dlq-${String(job.id ?? 'none').replaceAll(':', '_')}`,
+      removeOnComplete: true,
+    });
+  }
+}
+
+function safePreview(value: unknown, chars: number): string {
+  try {
+    return (JSON.stringify(value) ?? '').slice(0, chars);
+  } catch {
+    return '(not JSON)';
+  }
+}
+
+/** The job name agents use on the events queue (any name is accepted). */
+export const EVENT_JOB_NAME = JobName.Event;

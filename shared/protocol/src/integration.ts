@@ -101,6 +101,8 @@ export interface IntegrationResult {
   epoch: number | null;
   checks: CheckResult[];
   durationMs: number;
+  /** Which leader attempt produced this result (callers that shared one attempt see the same id). */
+  attemptId?: string;
 }
 
 /** What `recoverIntegration()` returns. */

@@ -1,0 +1,29 @@
+import type { Logger } from '@agent-bridge/telemetry';
+import Fastify, { type FastifyInstance } from 'fastify';
+import type { Replica } from '../replica';
+
+/**
+ * The replica's HTTP endpoints:
+ * - `GET /healthz` — the process is alive (always 200 while it serves HTTP);
+ * - `GET /readyz` — 200 when Redis answers and the event workers run, else 503;
+ * - `GET /status` — JSON: this replica's leadership view, the published integration state, router counters;
+ * - `GET /integration/health` — runs `healthCheck()` now;
+ * - `POST /integration/ensure` — `ensureIntegration()`; `POST /integration/recover` — `recoverIntegration()`.
+ */
+export function createHttpServer(replica: Replica, logger: Logger): FastifyInstance {
+  const app = Fastify({ logger: false });
+  app.get('/healthz', async () => ({ ok: true }));
+  app.get('/readyz', async (_req, reply) => {
+    const ready = await replica.isReady();
+    return reply.code(ready ? 200 : 503).send({ ready });
+  });
+  app.get('/status', async () => replica.getStatus());
+  app.get('/integration/health', async () => replica.integration.healthCheck());
+  app.post('/integration/ensure', async () => replica.integration.ensureIntegration());
+  app.post('/integration/recover', async () => replica.integration.recoverIntegration('manual request over HTTP'));
+  app.setErrorHandler((err, _req, reply) => {
+    logger.warn({ err }, 'http request failed');
+    void reply.code(500).send({ error: { code: 'INTERNAL', message: 'internal error' } });
+  });
+  return app;
+}

@@ -1,0 +1,25 @@
+export { createReplica, replicaId } from './replica';
+export type { Replica, ReplicaState, ReplicaStatus } from './replica';
+export { createHttpServer } from './http/server';
+export { LeaderElector } from './leader/leader-elector';
+export type {
+  ElectorState,
+  ElectorStatus,
+  LeaderAnnouncement,
+  LeaderContext,
+  LeaderDuty,
+  LeaderElectorOptions,
+  QuorumLostHook,
+} from './leader/leader-elector';
+export { RedlockLeaseClient } from './leader/lease-client';
+export type { Lease, LeaseClient, LeaseFailure, LeaseResult, RedlockLeaseClientOptions } from './leader/lease-client';
+export { FencingStore } from './leader/fencing';
+export type { FencedWrite, IssueEpochResult, LeaderRecord } from './leader/fencing';
+export { IntegrationService } from './integration/integration-service';
+export type { IntegrationServiceOptions, IntegrationServiceStatus } from './integration/integration-service';
+export { IntegrationStateReader, IntegrationStateStore, initialState } from './integration/state-store';
+export type { IntegrationStateReaderOptions, PublishedResult, RecoveryLogEntry } from './integration/state-store';
+export { EndToEndProbe } from './integration/probe';
+export type { ProbeMessage } from './integration/probe';
+export { RECOVERY_BACKOFF, RecoveryQueue, recoveryBackoffMs, recoveryJobId } from './integration/recovery';
+export { CheckName, deriveState } from './integration/checks';

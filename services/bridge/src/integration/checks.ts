@@ -1,0 +1,118 @@
+import type { AppConfig } from '@agent-bridge/config';
+import { type CheckResult, IntegrationState, type MemberRecord, type QueueStats } from '@agent-bridge/protocol';
+import { type RedisConnection, checkRedis } from '@agent-bridge/redis';
+import type { Queue } from 'bullmq';
+
+/** What a single check found, before timing is added. */
+export interface CheckFinding {
+  severity: CheckResult['severity'];
+  detail: string;
+}
+
+/** Names of the checks, as they appear in HealthStatus / IntegrationResult. */
+export const CheckName = {
+  Redis: 'redis',
+  Queues: 'queues',
+  Replicas: 'replicas',
+  Gateways: 'gateways',
+  Probe: 'probe',
+  Lease: 'lease',
+} as const;
+
+/** Runs `fn` and turns its finding (or its error: severity fail) into a timed CheckResult. */
+export async function timed(name: string, fn: () => Promise<CheckFinding>): Promise<CheckResult> {
+  const started = performance.now();
+  let finding: CheckFinding;
+  try {
+    finding = await fn();
+  } catch (err) {
+    finding = { severity: 'fail', detail: err instanceof Error ? err.message : String(err) };
+  }
+  return {
+    name,
+    ok: finding.severity !== 'fail',
+    severity: finding.severity,
+    latencyMs: Math.round((performance.now() - started) * 10) / 10,
+    detail: finding.detail,
+  };
+}
+
+/** Redis reachable (PING) and correctly configured (version, noeviction). */
+export async function redisFinding(conn: RedisConnection, config: AppConfig): Promise<CheckFinding> {
+  const pong = await conn.ping();
+  if (pong !== 'PONG') return { severity: 'fail', detail: `PING answered ${pong}` };
+  const report = await checkRedis(conn, config);
+  const base = `redis ${report.version} (${report.mode}), maxmemory-policy ${report.maxmemoryPolicy ?? 'unknown'}`;
+  return report.warnings.length > 0
+    ? { severity: 'warn', detail: `${base}; ${report.warnings.join('; ')}` }
+    : { severity: 'ok', detail: base };
+}
+
+/** Counts, paused flag and lag (age of the oldest waiting job) of a BullMQ queue. */
+export async function queueStats(queue: Queue, now = Date.now()): Promise<QueueStats> {
+  const [counts, paused, oldest] = await Promise.all([
+    queue.getJobCounts('wait', 'active', 'delayed', 'failed', 'completed', 'prioritized'),
+    queue.isPaused(),
+    queue.getJobs(['wait'], 0, 0, true),
+  ]);
+  const first = oldest[0];
+  return {
+    name: queue.name,
+    waiting: (counts['wait'] ?? 0) + (counts['prioritized'] ?? 0),
+    active: counts['active'] ?? 0,
+    delayed: counts['delayed'] ?? 0,
+    failed: counts['failed'] ?? 0,
+    completed: counts['completed'] ?? 0,
+    paused,
+    lagMs: first ? Math.max(0, now - first.timestamp) : 0,
+  };
+}
+
+/** Events queue paused → fail (events cannot flow); lag over the threshold → warn; control queue paused → warn. */
+export function queuesFinding(events: QueueStats, control: QueueStats, config: AppConfig): CheckFinding {
+  const summary = `${events.name}: ${events.waiting} waiting, ${events.active} active, lag ${events.lagMs} ms`;
+  if (events.paused) return { severity: 'fail', detail: `queue ${events.name} is paused; ${summary}` };
+  if (events.lagMs > config.health.queueLagWarnMs) {
+    return { severity: 'warn', detail: `lag over ${config.health.queueLagWarnMs} ms; ${summary}` };
+  }
+  if (control.paused) return { severity: 'warn', detail: `control queue ${control.name} is paused; ${summary}` };
+  return { severity: 'ok', detail: summary };
+}
+
+/** Bridge replicas whose event workers run: none → fail, fewer than minReplicas → warn. */
+export function replicasFinding(replicas: MemberRecord[], config: AppConfig): CheckFinding {
+  const running = replicas.filter((r) => r.info['workersRunning'] === true);
+  const detail = `${running.length}/${replicas.length} live replicas with running event workers (min ${config.health.minReplicas})`;
+  if (running.length === 0) return { severity: 'fail', detail };
+  if (running.length < config.health.minReplicas) return { severity: 'warn', detail };
+  return { severity: 'ok', detail };
+}
+
+/** Live gateways: none → fail, fewer than minGateways → warn. */
+export function gatewaysFinding(gateways: MemberRecord[], config: AppConfig): CheckFinding {
+  const detail = `${gateways.length} live gateways (min ${config.health.minGateways})${
+    gateways.length > 0 ? `: ${gateways.map((g) => g.id).join(', ')}` : ''
+  }`;
+  if (gateways.length === 0) return { severity: 'fail', detail };
+  if (gateways.length < config.health.minGateways) return { severity: 'warn', detail };
+  return { severity: 'ok', detail };
+}
+
+/** Any failing check → FAILED; any warning → DEGRADED; else ACTIVE. */
+export function deriveState(checks: readonly CheckResult[]): IntegrationState {
+  if (checks.some((c) => c.severity === 'fail')) return IntegrationState.Failed;
+  if (checks.some((c) => c.severity === 'warn')) return IntegrationState.Degraded;
+  return IntegrationState.Active;
+}
+
+/** The checks that are out of bounds. */
+export function failingChecks(checks: readonly CheckResult[]): CheckResult[] {
+  return checks.filter((c) => c.severity !== 'ok');
+}
+
+/** One line naming the failing checks (or "all checks ok"). */
+export function summarize(checks: readonly CheckResult[]): string {
+  const bad = failingChecks(checks);
+  if (bad.length === 0) return 'all checks ok';
+  return bad.map((c) => `${c.name} ${c.severity}: ${c.detail}`).join('; ');
+}

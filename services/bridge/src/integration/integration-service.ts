@@ -1,0 +1,472 @@
+import { randomUUID } from 'node:crypto';
+import type { AppConfig } from '@agent-bridge/config';
+import {
+  type CheckResult,
+  FencedError,
+  type HealthStatus,
+  IllegalStateError,
+  type IntegrationResult,
+  IntegrationState,
+  type KeyLayout,
+  type LeaderInfo,
+  NotLeaderError,
+  type RecoverJob,
+  type RecoveryResult,
+  isLegalTransition,
+} from '@agent-bridge/protocol';
+import { type RedisConnection, listMembers } from '@agent-bridge/redis';
+import type { Logger } from '@agent-bridge/telemetry';
+import { type Job, Queue } from 'bullmq';
+import { sleepUnlessAborted } from '../leader/abortable';
+import { FencingStore } from '../leader/fencing';
+import type { LeaderContext, LeaderElector } from '../leader/leader-elector';
+import {
+  CheckName,
+  deriveState,
+  failingChecks,
+  gatewaysFinding,
+  queueStats,
+  queuesFinding,
+  redisFinding,
+  replicasFinding,
+  summarize,
+  timed,
+} from './checks';
+import { EndToEndProbe } from './probe';
+import { RecoveryQueue } from './recovery';
+import { IntegrationStateReader, IntegrationStateStore, type PublishedResult } from './state-store';
+
+/** Options of {@link IntegrationService}. */
+export interface IntegrationServiceOptions {
+  config: AppConfig;
+  keys: KeyLayout;
+  /** This replica's id. */
+  id: string;
+  /** Data Redis, command role (Lua, queues, emitter). Never closed by the service. */
+  connection: RedisConnection;
+  /** Connection for SUBSCRIBE (ensure requests, results, probe replies). Never closed by the service. */
+  subscriber: RedisConnection;
+  /** Connection for the recovery Worker (`maxRetriesPerRequest: null`). Never closed by the service. */
+  workerConnection: RedisConnection;
+  elector: LeaderElector;
+  logger: Logger;
+}
+
+/** Counters for status pages and tests. */
+export interface IntegrationServiceStatus {
+  /** ensureIntegration attempts this replica ran as leader. */
+  ensureAttempts: number;
+  /** Health checks this replica ran as leader. */
+  healthChecks: number;
+  /** Consecutive DEGRADED checks (leader). */
+  degradedStreak: number;
+  lastResult: PublishedResult | null;
+}
+
+interface EnsureRequest {
+  requestId: string;
+  from: string;
+  at: number;
+}
+
+/**
+ * The integration lifecycle: `ensureIntegration()`, `healthCheck()`, `recoverIntegration()`, plus the
+ * leader duties that drive the published state machine (health loop, recovery worker, housekeeping).
+ *
+ * Any replica can call the three operations. On the leader, `ensureIntegration()` runs the checks under
+ * its fencing epoch; on a standby it PUBLISHes a request on `keys.ensureRequestChannel` and waits for the
+ * leader's next result. Concurrent callers in one process share one attempt.
+ */
+export class IntegrationService {
+  readonly reader: IntegrationStateReader;
+  private readonly store: IntegrationStateStore;
+  private readonly recovery: RecoveryQueue;
+  private readonly eventsQueue: Queue;
+  private readonly probe: EndToEndProbe;
+  private state: 'idle' | 'running' | 'closed' = 'idle';
+  private ensuring: Promise<IntegrationResult> | null = null;
+  private leaderAttempt: Promise<PublishedResult> | null = null;
+  private readonly resultWaiters = new Set<(r: PublishedResult) => void>();
+  private closing: Promise<void> | null = null;
+  private readonly counters: IntegrationServiceStatus = {
+    ensureAttempts: 0,
+    healthChecks: 0,
+    degradedStreak: 0,
+    lastResult: null,
+  };
+  private readonly onMessage = (channel: string, message: string): void => this.handleMessage(channel, message);
+
+  constructor(private readonly options: IntegrationServiceOptions) {
+    const { config, keys, connection, subscriber } = options;
+    this.store = new IntegrationStateStore(connection, keys, config.health.historyLength);
+    this.reader = new IntegrationStateReader({ connection, keys, subscriber });
+    this.recovery = new RecoveryQueue(config, connection, keys.bullPrefix);
+    this.eventsQueue = new Queue(config.queues.events, { connection, prefix: keys.bullPrefix });
+    this.probe = new EndToEndProbe({
+      connection,
+      subscriber,
+      keys,
+      timeoutMs: config.health.probeTimeoutMs,
+      latencyWarnMs: config.health.probeLatencyWarnMs,
+    });
+    const e = options.elector;
+    e.addDuty('integration-health', (ctx) => this.healthDuty(ctx));
+    e.addDuty('recovery-worker', (ctx) =>
+      this.recovery.work(
+        options.workerConnection,
+        keys.bullPrefix,
+        (job) => this.processRecovery(job),
+        ctx.signal,
+        options.logger,
+      ),
+    );
+    e.addDuty('membership-housekeeping', (ctx) => this.housekeepingDuty(ctx));
+    e.onQuorumLost((ctx, reason) => this.publishQuorumLost(ctx, reason));
+  }
+
+  /** Subscribes to ensure requests and results. Idempotent. */
+  async start(): Promise<void> {
+    if (this.state === 'closed') throw new IllegalStateError('closed', 'start');
+    if (this.state === 'running') return;
+    this.state = 'running';
+    const { subscriber, keys } = this.options;
+    subscriber.on('message', this.onMessage);
+    await subscriber.subscribe(keys.ensureRequestChannel, keys.integrationResult);
+  }
+
+  getStatus(): IntegrationServiceStatus {
+    return { ...this.counters };
+  }
+
+  /**
+   * Makes sure the integration is set up and healthy, idempotently. Concurrent callers in this process
+   * share one attempt; a standby asks the leader and returns the leader's next result. Never throws for
+   * an unhealthy integration: `ok` is false and `checks` say why.
+   */
+  ensureIntegration(): Promise<IntegrationResult> {
+    this.ensuring ??= (async () => {
+      try {
+        const ctx = this.options.elector.context;
+        if (ctx) return strip(await this.runEnsure(ctx, 'ensureIntegration'));
+        return await this.askLeader();
+      } finally {
+        this.ensuring = null;
+      }
+    })();
+    return this.ensuring;
+  }
+
+  /**
+   * Runs every check now and reports them with the published state, the leader and its lease, queue
+   * counts and lag, and the live replicas and gateways. Read-only (the leader's health loop is what
+   * drives transitions from it).
+   */
+  async healthCheck(): Promise<HealthStatus> {
+    const { config, connection, keys } = this.options;
+    const now = Date.now();
+    const [replicas, gateways, leader, published] = await Promise.all([
+      listMembers(connection, keys, 'bridge').catch(() => []),
+      listMembers(connection, keys, 'gateway').catch(() => []),
+      this.leaderInfo(),
+      this.reader.current().catch(() => null),
+    ]);
+    const stats = await Promise.all([queueStats(this.eventsQueue, now), queueStats(this.recovery.queue, now)]).catch(
+      () => null,
+    );
+    const checks: CheckResult[] = await Promise.all([
+      timed(CheckName.Redis, () => redisFinding(connection, config)),
+      timed(CheckName.Lease, () => Promise.resolve(this.leaseFinding(leader))),
+      timed(CheckName.Queues, async () => {
+        if (!stats) throw new Error('queue counts unavailable');
+        return queuesFinding(stats[0], stats[1], config);
+      }),
+      timed(CheckName.Replicas, () => Promise.resolve(replicasFinding(replicas, config))),
+      timed(CheckName.Gateways, () => Promise.resolve(gatewaysFinding(gateways, config))),
+      timed(CheckName.Probe, () => this.probe.run(gateways.map((g) => g.id))),
+    ]);
+    return {
+      state: published?.state ?? IntegrationState.Uninitialized,
+      checkedAt: now,
+      checks,
+      leader,
+      queues: stats ?? [],
+      replicas,
+      gateways,
+    };
+  }
+
+  /**
+   * Schedules a recovery job for the current incident (the published FAILED/DEGRADED state, or a manual
+   * one when the integration looks fine). One job per incident cluster-wide.
+   */
+  async recoverIntegration(reason = 'manual request'): Promise<RecoveryResult> {
+    const cur = await this.reader.current();
+    const incidentId =
+      cur.state === IntegrationState.Failed || cur.state === IntegrationState.Degraded
+        ? `${cur.state.toLowerCase()}-e${cur.epoch}-${cur.since}`
+        : `manual-${Date.now()}-${randomUUID().slice(0, 8)}`;
+    const res = await this.recovery.request(incidentId, reason, this.options.id);
+    if (res.enqueued) this.options.logger.info({ ...res, reason }, 'recovery scheduled');
+    return res;
+  }
+
+  /** Stops listening and closes the queues. Idempotent; never throws. */
+  close(): Promise<void> {
+    this.closing ??= (async () => {
+      const wasRunning = this.state === 'running';
+      this.state = 'closed';
+      const { subscriber, keys } = this.options;
+      if (wasRunning) {
+        subscriber.off('message', this.onMessage);
+        await subscriber.unsubscribe(keys.ensureRequestChannel, keys.integrationResult).catch(() => undefined);
+      }
+      for (const w of this.resultWaiters) w(null as unknown as PublishedResult);
+      this.resultWaiters.clear();
+      await Promise.allSettled([this.reader.close(), this.recovery.close(), this.eventsQueue.close()]);
+    })();
+    return this.closing;
+  }
+
+  // ---- leader side -------------------------------------------------------------------------------
+
+  /** One ensure attempt under `ctx` (shared by concurrent callers on the leader). */
+  private runEnsure(ctx: LeaderContext, why: string): Promise<PublishedResult> {
+    this.leaderAttempt ??= (async () => {
+      try {
+        return await this.ensureAttempt(ctx, why);
+      } finally {
+        this.leaderAttempt = null;
+      }
+    })();
+    return this.leaderAttempt;
+  }
+
+  private async ensureAttempt(ctx: LeaderContext, why: string): Promise<PublishedResult> {
+    const started = performance.now();
+    this.counters.ensureAttempts++;
+    const attemptId = `${this.options.id}-e${ctx.epoch}-${this.counters.ensureAttempts}`;
+    const cur = await this.reader.current();
+    if (cur.state === IntegrationState.Uninitialized) {
+      await this.store.transition(
+        ctx.epoch,
+        ctx.leaderId,
+        cur.state,
+        IntegrationState.Initializing,
+        `${why} (${attemptId})`,
+        [],
+      );
+    }
+    const health = await this.healthCheck();
+    const target = deriveState(health.checks);
+    await this.moveTo(ctx, target, `${why} (${attemptId}): ${summarize(health.checks)}`, failingChecks(health.checks));
+    health.state = target;
+    await this.store.publishHealth(ctx.epoch, health);
+    const result: PublishedResult = {
+      ok: target === IntegrationState.Active,
+      state: target,
+      leaderId: ctx.leaderId,
+      epoch: ctx.epoch,
+      checks: health.checks,
+      durationMs: Math.round(performance.now() - started),
+      attemptId,
+      at: Date.now(),
+    };
+    await this.store.publishResult(ctx.epoch, result);
+    this.counters.lastResult = result;
+    return result;
+  }
+
+  /** Transitions to `target` along legal edges (UNINITIALIZED goes through INITIALIZING). */
+  private async moveTo(
+    ctx: LeaderContext,
+    target: IntegrationState,
+    reason: string,
+    failing: CheckResult[],
+  ): Promise<void> {
+    let cur = (await this.reader.current()).state;
+    if (cur === target) return;
+    if (!isLegalTransition(cur, target)) {
+      await this.store.transition(ctx.epoch, ctx.leaderId, cur, IntegrationState.Initializing, reason, failing);
+      cur = IntegrationState.Initializing;
+    }
+    await this.store.transition(ctx.epoch, ctx.leaderId, cur, target, reason, failing);
+  }
+
+  /** Leader duty: an ensure at the start of the term, then a health check every interval. */
+  private async healthDuty(ctx: LeaderContext): Promise<void> {
+    const { config, logger } = this.options;
+    this.counters.degradedStreak = 0;
+    await this.guard(ctx, () => this.runEnsure(ctx, `leader ${ctx.leaderId} took over with epoch ${ctx.epoch}`));
+    while (!ctx.signal.aborted) {
+      await sleepUnlessAborted(config.health.intervalMs, ctx.signal);
+      if (ctx.signal.aborted) return;
+      await this.guard(ctx, async () => {
+        const health = await this.healthCheck();
+        if (ctx.signal.aborted) return;
+        this.counters.healthChecks++;
+        const target = deriveState(health.checks);
+        await this.moveTo(ctx, target, `health check: ${summarize(health.checks)}`, failingChecks(health.checks));
+        health.state = target;
+        await this.store.publishHealth(ctx.epoch, health);
+        this.counters.degradedStreak = target === IntegrationState.Degraded ? this.counters.degradedStreak + 1 : 0;
+        if (target === IntegrationState.Failed) {
+          await this.recoverIntegration('integration FAILED');
+        } else if (this.counters.degradedStreak >= config.health.degradedRecoveryAfter) {
+          await this.recoverIntegration(`DEGRADED for ${this.counters.degradedStreak} consecutive checks`);
+        }
+      });
+    }
+    logger.debug('health duty stopped');
+  }
+
+  /** Leader duty: remove dead membership records of both roles (fenced). */
+  private async housekeepingDuty(ctx: LeaderContext): Promise<void> {
+    const interval = this.options.config.membership.heartbeatIntervalMs;
+    const fencing = new FencingStore(this.options.connection, this.options.keys);
+    while (!ctx.signal.aborted) {
+      await this.guard(ctx, async () => {
+        for (const role of ['bridge', 'gateway'] as const) {
+          const removed = await fencing.removeDeadMembers(ctx.epoch, role);
+          if (removed.length > 0) this.options.logger.info({ role, removed }, 'removed dead members');
+        }
+      });
+      await sleepUnlessAborted(interval, ctx.signal);
+    }
+  }
+
+  /** Runs leader work; a FencedError ends the term (rethrown to the elector), other errors are logged. */
+  private async guard(ctx: LeaderContext, fn: () => Promise<unknown>): Promise<void> {
+    try {
+      await fn();
+    } catch (err) {
+      if (err instanceof FencedError) throw err;
+      if (!ctx.signal.aborted) this.options.logger.warn({ err }, 'leader work failed');
+    }
+  }
+
+  private async processRecovery(job: Job<RecoverJob>): Promise<void> {
+    const ctx = this.options.elector.context;
+    if (!ctx) throw new NotLeaderError('recovery job picked up by a replica that no longer leads');
+    const attempt = job.attemptsMade + 1;
+    const result = await this.runEnsure(ctx, `recovery ${job.id ?? ''} attempt ${attempt}`);
+    const recovered = result.state === IntegrationState.Active;
+    const last = attempt >= (job.opts.attempts ?? 1);
+    await this.store.logRecovery(ctx.epoch, {
+      incidentId: job.data.incidentId,
+      jobId: job.id ?? '',
+      attempt,
+      outcome: recovered ? 'recovered' : last ? 'gave-up' : 'still-failing',
+      state: result.state,
+      leaderId: ctx.leaderId,
+      epoch: ctx.epoch,
+      at: Date.now(),
+      failingChecks: failingChecks(result.checks),
+    });
+    this.options.logger.info({ jobId: job.id, attempt, state: result.state }, 'recovery attempt finished');
+    if (!recovered) throw new Error(`still ${result.state}: ${summarize(result.checks)}`);
+  }
+
+  /** The lock quorum is gone: record why (FAILED with a failing `lease` check) while our epoch is valid. */
+  private async publishQuorumLost(ctx: LeaderContext, reason: string): Promise<void> {
+    const check: CheckResult = {
+      name: CheckName.Lease,
+      ok: false,
+      severity: 'fail',
+      latencyMs: 0,
+      detail: `leader ${ctx.leaderId} lost its lease and no replica can lead: ${reason}`,
+    };
+    await this.moveTo(ctx, IntegrationState.Failed, check.detail, [check]);
+  }
+
+  // ---- any replica -------------------------------------------------------------------------------
+
+  private async leaderInfo(): Promise<LeaderInfo> {
+    const rec = await this.options.elector.currentLeader().catch(() => null);
+    return rec
+      ? { leaderId: rec.id, epoch: rec.epoch, leaseRemainingMs: rec.pttlMs }
+      : { leaderId: null, epoch: null, leaseRemainingMs: null };
+  }
+
+  private leaseFinding(leader: LeaderInfo): { severity: CheckResult['severity']; detail: string } {
+    if (leader.leaderId !== null) {
+      return {
+        severity: 'ok',
+        detail: `leader ${leader.leaderId}, epoch ${leader.epoch ?? '?'}, lease ${leader.leaseRemainingMs ?? '?'} ms left`,
+      };
+    }
+    const status = this.options.elector.getStatus();
+    return { severity: 'fail', detail: `no leader: ${status.lastError ?? 'election in progress'}` };
+  }
+
+  /** Standby: ask the leader and wait for its next published result. */
+  private async askLeader(): Promise<IntegrationResult> {
+    const { keys, connection, config, id } = this.options;
+    const started = performance.now();
+    const leader = await this.leaderInfo();
+    const cur = await this.reader.current().catch(() => null);
+    const fail = (detail: string): IntegrationResult => ({
+      ok: false,
+      state: cur?.state ?? IntegrationState.Uninitialized,
+      leaderId: leader.leaderId,
+      epoch: leader.epoch,
+      checks: [{ name: CheckName.Lease, ok: false, severity: 'fail', latencyMs: 0, detail }],
+      durationMs: Math.round(performance.now() - started),
+    });
+    if (leader.leaderId === null) return fail(this.leaseFinding(leader).detail);
+    const timeoutMs = config.health.probeTimeoutMs + config.leader.leaseTtlMs + 5_000;
+    let timer: NodeJS.Timeout | undefined;
+    let waiter: ((r: PublishedResult) => void) | undefined;
+    const next = new Promise<PublishedResult | null>((resolve) => {
+      waiter = resolve;
+      this.resultWaiters.add(resolve);
+      timer = setTimeout(() => resolve(null), timeoutMs);
+    });
+    try {
+      const request: EnsureRequest = { requestId: randomUUID(), from: id, at: Date.now() };
+      await connection.publish(keys.ensureRequestChannel, JSON.stringify(request));
+      const result = await next;
+      if (!result) return fail(`no result from leader ${leader.leaderId} within ${timeoutMs} ms`);
+      return strip(result);
+    } finally {
+      clearTimeout(timer);
+      if (waiter) this.resultWaiters.delete(waiter);
+    }
+  }
+
+  private handleMessage(channel: string, message: string): void {
+    const { keys, logger } = this.options;
+    if (channel === keys.integrationResult) {
+      let result: PublishedResult;
+      try {
+        result = JSON.parse(message) as PublishedResult;
+      } catch {
+        return;
+      }
+      const waiters = [...this.resultWaiters];
+      this.resultWaiters.clear();
+      for (const w of waiters) w(result);
+      return;
+    }
+    if (channel === keys.ensureRequestChannel) {
+      const ctx = this.options.elector.context;
+      if (!ctx) return;
+      this.runEnsure(ctx, 'ensureIntegration requested by a replica').catch((err: unknown) => {
+        if (!ctx.signal.aborted) logger.warn({ err }, 'requested ensure failed');
+      });
+    }
+  }
+}
+
+/** The IntegrationResult part of a published result. */
+function strip(r: PublishedResult | IntegrationResult): IntegrationResult {
+  const out: IntegrationResult = {
+    ok: r.ok,
+    state: r.state,
+    leaderId: r.leaderId,
+    epoch: r.epoch,
+    checks: r.checks,
+    durationMs: r.durationMs,
+  };
+  if (r.attemptId !== undefined) out.attemptId = r.attemptId;
+  return out;
+}

@@ -1,0 +1,26 @@
+import { loadConfig } from '@agent-bridge/config';
+import { ShutdownManager, createLogger } from '@agent-bridge/telemetry';
+import { createHttpServer } from './http/server';
+import { createReplica, replicaId } from './replica';
+
+/** Bridge replica process: config, logger, shutdown registry, replica, HTTP server. */
+async function main(): Promise<void> {
+  const config = loadConfig();
+  const id = replicaId(config);
+  const logger = createLogger({ service: 'bridge', instanceId: id, level: config.logLevel });
+  const shutdown = new ShutdownManager(logger, config.shutdown.timeoutMs);
+  shutdown.installSignalHandlers();
+  const replica = createReplica(config, logger);
+  shutdown.register('replica', () => replica.close());
+  const http = createHttpServer(replica, logger);
+  shutdown.register('http', () => http.close());
+  await replica.start();
+  const address = await http.listen({ port: config.port ?? config.bridge.port, host: '0.0.0.0' });
+  logger.info({ id, address }, `bridge ready on ${address}`);
+}
+
+main().catch((err: unknown) => {
+  // The logger may not exist yet (invalid config): write the reason plainly and exit non-zero.
+  process.stderr.write(`bridge failed to start: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,186 @@
+import { hostname } from 'node:os';
+import type { AppConfig } from '@agent-bridge/config';
+import { IllegalStateError, keyLayout } from '@agent-bridge/protocol';
+import {
+  MemberHeartbeat,
+  type RedisConnection,
+  checkRedis,
+  closeRedis,
+  createLockClients,
+  createRedis,
+} from '@agent-bridge/redis';
+import type { Logger } from '@agent-bridge/telemetry';
+import { sleepUnlessAborted } from './leader/abortable';
+import { IntegrationService } from './integration/integration-service';
+import { type ElectorStatus, LeaderElector } from './leader/leader-elector';
+import { RedlockLeaseClient } from './leader/lease-client';
+import { EventRouter, type EventRouterStatus, sweepGaps } from './routing/index';
+import type { PublishedState } from '@agent-bridge/protocol';
+
+export type ReplicaState = 'idle' | 'starting' | 'running' | 'closing' | 'closed';
+
+/** What `/status` shows. */
+export interface ReplicaStatus {
+  id: string;
+  state: ReplicaState;
+  leader: ElectorStatus & { currentLeaderId: string | null; currentEpoch: number | null };
+  integration: PublishedState | null;
+  ensureAttempts: number;
+  healthChecks: number;
+  router: EventRouterStatus;
+}
+
+/** A bridge replica: event routing on every replica, leader election and the integration lifecycle. */
+export interface Replica {
+  readonly id: string;
+  readonly elector: LeaderElector;
+  readonly integration: IntegrationService;
+  readonly router: EventRouter;
+  start(): Promise<void>;
+  /** Stops taking jobs, drains in-flight work, hands leadership over, closes connections. Idempotent. */
+  close(): Promise<void>;
+  getStatus(): Promise<ReplicaStatus>;
+  /** Redis reachable and event workers running. */
+  isReady(): Promise<boolean>;
+}
+
+/** The replica's id: config `instanceId`, else `<hostname>-<pid>`. */
+export function replicaId(config: AppConfig): string {
+  return config.instanceId ?? `${hostname()}-${process.pid}`;
+}
+
+/**
+ * Composes a replica from config. It creates (and closes) its own connections: a command connection, a
+ * subscriber, a worker connection and the lease clients (REDIS_LOCK_URLS, or the data Redis).
+ */
+export function createReplica(config: AppConfig, logger: Logger): Replica {
+  const id = replicaId(config);
+  const keys = keyLayout(config.keyPrefix);
+  const connection = createRedis(config, 'command', { name: `bridge:${id}` });
+  const subscriber = createRedis(config, 'subscriber', { name: `bridge:${id}:sub` });
+  const workerConnection = createRedis(config, 'worker', { name: `bridge:${id}:worker` });
+  const lockClients: RedisConnection[] = createLockClients(config, `bridge:${id}:lock`);
+  const lease = new RedlockLeaseClient({
+    clients: lockClients,
+    driftFactor: config.leader.driftFactor,
+    sharesDataRedis: config.redis.lockUrls.length === 0,
+  });
+  const elector = new LeaderElector({
+    id,
+    keys,
+    connection,
+    subscriber,
+    lease,
+    leaseTtlMs: config.leader.leaseTtlMs,
+    extendBeforeMs: config.leader.extendBeforeMs,
+    retryDelayMs: config.leader.retryDelayMs,
+    retryJitterMs: config.leader.retryJitterMs,
+    logger: logger.child({ component: 'leader' }),
+  });
+  const integration = new IntegrationService({
+    config,
+    keys,
+    id,
+    connection,
+    subscriber,
+    workerConnection,
+    elector,
+    logger: logger.child({ component: 'integration' }),
+  });
+  const router = new EventRouter({
+    config,
+    connection,
+    workerConnection,
+    logger: logger.child({ component: 'router' }),
+  });
+  elector.addDuty('gap-sweeper', async (ctx) => {
+    const every = Math.max(50, Math.floor(config.events.gapTimeoutMs / 2));
+    while (!ctx.signal.aborted) {
+      try {
+        await sweepGaps({ config, connection, logger }, ctx.signal);
+      } catch (err) {
+        if (!ctx.signal.aborted) logger.warn({ err }, 'gap sweep failed');
+      }
+      await sleepUnlessAborted(every, ctx.signal);
+    }
+  });
+  const heartbeat = new MemberHeartbeat({
+    connection,
+    keys,
+    role: 'bridge',
+    id,
+    intervalMs: config.membership.heartbeatIntervalMs,
+    ttlMs: config.membership.heartbeatTtlMs,
+    info: () => ({ workersRunning: router.getStatus().state === 'running', leader: elector.isLeader }),
+    logger,
+  });
+  elector.onChange(() => void heartbeat.beatNow());
+
+  let state: ReplicaState = 'idle';
+  let closing: Promise<void> | null = null;
+
+  const replica: Replica = {
+    id,
+    elector,
+    integration,
+    router,
+    async start() {
+      if (state !== 'idle') throw new IllegalStateError(state, 'start');
+      state = 'starting';
+      const report = await checkRedis(connection, config);
+      for (const w of report.warnings) logger.warn({ warning: w }, 'redis configuration');
+      await router.start();
+      await heartbeat.start();
+      await integration.start();
+      await elector.start();
+      state = 'running';
+    },
+    close() {
+      closing ??= (async () => {
+        state = 'closing';
+        const step = async (name: string, fn: () => Promise<void>): Promise<void> => {
+          try {
+            await fn();
+          } catch (err) {
+            logger.error({ err, step: name }, 'replica close step failed');
+          }
+        };
+        // Hand leadership over first: standbys take over while this replica drains its events.
+        await step('elector', () => elector.close());
+        await step('router', () => router.close());
+        await step('integration', () => integration.close());
+        await step('heartbeat', () => heartbeat.close());
+        await step('connections', async () => {
+          await Promise.all([connection, subscriber, workerConnection, ...lockClients].map(closeRedis));
+        });
+        state = 'closed';
+      })();
+      return closing;
+    },
+    async getStatus() {
+      const [rec, published] = await Promise.all([
+        elector.currentLeader().catch(() => null),
+        integration.reader.current().catch(() => null),
+      ]);
+      const s = integration.getStatus();
+      return {
+        id,
+        state,
+        leader: { ...elector.getStatus(), currentLeaderId: rec?.id ?? null, currentEpoch: rec?.epoch ?? null },
+        integration: published,
+        ensureAttempts: s.ensureAttempts,
+        healthChecks: s.healthChecks,
+        router: router.getStatus(),
+      };
+    },
+    async isReady() {
+      if (state !== 'running' || router.getStatus().state !== 'running') return false;
+      try {
+        return (await connection.ping()) === 'PONG';
+      } catch {
+        return false;
+      }
+    },
+  };
+  return replica;
+}

@@ -1,0 +1,257 @@
+import { randomUUID } from 'node:crypto';
+import { type AppConfig, loadConfig } from '@agent-bridge/config';
+import { type KeyLayout, type PublishedState, type StateTransition, keyLayout } from '@agent-bridge/protocol';
+import { type RedisConnection, closeRedis, createRedis, registerRun } from '@agent-bridge/redis';
+import { silentLogger } from '@agent-bridge/telemetry';
+import { type RedisServer, startRedis } from '@agent-bridge/testing';
+import { Queue } from 'bullmq';
+import { type OpsServer, createOpsServer } from './ops-server';
+import type { OpsStatus } from '../status/status-reader';
+
+const USER = 'ops-user';
+const PASSWORD = 'correct-horse-battery';
+const auth = (user = USER, pass = PASSWORD) => ({
+  authorization: `Basic ${Buffer.from(`${user}:${pass}`).toString('base64')}`,
+});
+
+let redis: RedisServer;
+let conn: RedisConnection;
+
+beforeAll(async () => {
+  redis = await startRedis();
+});
+afterAll(async () => {
+  await redis?.destroy();
+});
+
+interface Fixture {
+  config: AppConfig;
+  keys: KeyLayout;
+  server: OpsServer;
+  base: string;
+  close(): Promise<void>;
+}
+
+async function fixture(overrides: Record<string, string | number | boolean> = {}): Promise<Fixture> {
+  const prefix = `t${randomUUID().slice(0, 8)}`;
+  const config = loadConfig({
+    env: {},
+    overrides: {
+      REDIS_URL: `redis://127.0.0.1:${redis.port}`,
+      AB_KEY_PREFIX: prefix,
+      AB_OPS_USERNAME: USER,
+      AB_OPS_PASSWORD: PASSWORD,
+      AB_INSTANCE_ID: 'ops-test',
+      PORT: 0,
+      ...overrides,
+    },
+  });
+  conn = createRedis(config, 'command');
+  const keys = keyLayout(prefix);
+  const server = createOpsServer(config, silentLogger(), { connection: conn, host: '127.0.0.1' });
+  await server.start();
+  return {
+    config,
+    keys,
+    server,
+    base: `http://127.0.0.1:${server.port}`,
+    async close() {
+      await server.close();
+      await closeRedis(conn);
+    },
+  };
+}
+
+describe('ops server', () => {
+  test('Bull Board answers 401 without credentials, lists the four queues with them, and refuses writes when read-only', async () => {
+    const f = await fixture();
+    try {
+      expect((await fetch(`${f.base}/board/`)).status).toBe(401);
+      expect((await fetch(`${f.base}/board/api/queues`)).status).toBe(401);
+      expect((await fetch(`${f.base}/board/api/queues`, { headers: auth(USER, 'wrong-password') })).status).toBe(401);
+      expect((await fetch(`${f.base}/board/`, { headers: auth() })).status).toBe(200);
+
+      const res = await fetch(`${f.base}/board/api/queues`, { headers: auth() });
+      expect(res.status).toBe(200);
+      const body = (await res.json()) as { queues: { name: string; readOnlyMode: boolean }[] };
+      expect(body.queues.map((q) => q.name).sort()).toEqual(
+        [f.config.queues.events, f.config.queues.control, f.config.queues.deadLetter, f.config.queues.runs].sort(),
+      );
+      expect(body.queues.every((q) => q.readOnlyMode)).toBe(true);
+
+      for (const path of [
+        `/board/api/queues/${f.config.queues.events}/pause`,
+        `/board/api/queues/${f.config.queues.events}/retry/failed`,
+        `/board/api/queues/${f.config.queues.events}/empty`,
+      ]) {
+        const write = await fetch(`${f.base}${path}`, { method: 'PUT', headers: auth() });
+        expect({ path, status: write.status }).toEqual({ path, status: 405 });
+      }
+      // Nothing was paused.
+      const q = new Queue(f.config.queues.events, { connection: conn, prefix: f.keys.bullPrefix });
+      expect(await q.isPaused()).toBe(false);
+      await q.close();
+    } finally {
+      await f.close();
+    }
+  });
+
+  test('with AB_OPS_READ_ONLY=false Bull Board writes go through', async () => {
+    const f = await fixture({ AB_OPS_READ_ONLY: false });
+    try {
+      const res = await fetch(`${f.base}/board/api/queues/${f.config.queues.events}/pause`, {
+        method: 'PUT',
+        headers: auth(),
+      });
+      expect(res.status).toBeLessThan(300);
+      const q = new Queue(f.config.queues.events, { connection: conn, prefix: f.keys.bullPrefix });
+      expect(await q.isPaused()).toBe(true);
+      await q.close();
+    } finally {
+      await f.close();
+    }
+  });
+
+  test('GET /api/status reports the published state, leader, members, queues, history and failures from Redis', async () => {
+    const f = await fixture();
+    try {
+      const { keys, config } = f;
+      const now = Date.now();
+      const published: PublishedState = {
+        state: 'DEGRADED',
+        leaderId: 'bridge-a',
+        epoch: 7,
+        since: now - 1000,
+        reason: 'gateway missing',
+        failingChecks: [],
+      };
+      const transitions: StateTransition[] = [
+        {
+          from: 'UNINITIALIZED',
+          to: 'INITIALIZING',
+          leaderId: 'bridge-a',
+          epoch: 7,
+          at: now - 3000,
+          reason: 'start',
+          failingChecks: [],
+        },
+        {
+          from: 'INITIALIZING',
+          to: 'ACTIVE',
+          leaderId: 'bridge-a',
+          epoch: 7,
+          at: now - 2000,
+          reason: 'checks ok',
+          failingChecks: [],
+        },
+        {
+          from: 'ACTIVE',
+          to: 'DEGRADED',
+          leaderId: 'bridge-a',
+          epoch: 7,
+          at: now - 1000,
+          reason: 'gateway missing',
+          failingChecks: [],
+        },
+      ];
+      const member = (id: string, role: 'bridge' | 'gateway', lastSeen: number) =>
+        JSON.stringify({ id, role, host: 'h', pid: 1, startedAt: now - 10_000, lastSeen, info: {} });
+      await conn
+        .multi()
+        .set(keys.integrationState, JSON.stringify(published))
+        // History is newest first (LPUSH in transition order).
+        .lpush(keys.integrationHistory, ...transitions.map((t) => JSON.stringify(t)))
+        .hset(keys.leader, 'id', 'bridge-a', 'token', 'tok', 'epoch', '7')
+        .pexpire(keys.leader, 3000)
+        .set(keys.leaderEpoch, '7')
+        .zadd(keys.members('bridge'), now + 5000, 'bridge-a', now - 100, 'bridge-dead')
+        .hset(keys.memberRecords('bridge'), 'bridge-a', member('bridge-a', 'bridge', now - 200))
+        .hset(keys.memberRecords('bridge'), 'bridge-dead', member('bridge-dead', 'bridge', now - 6000))
+        .zadd(keys.members('gateway'), now + 5000, 'gw-1')
+        .hset(keys.memberRecords('gateway'), 'gw-1', member('gw-1', 'gateway', now - 300))
+        .lpush(keys.recoveryLog, JSON.stringify({ incidentId: 'inc-1', outcome: 'succeeded' }))
+        .exec();
+      const events = new Queue(config.queues.events, { connection: conn, prefix: keys.bullPrefix });
+      await events.add('event', { n: 1 }, { jobId: 'ev-a', timestamp: now - 4000 });
+      await events.add('event', { n: 2 }, { jobId: 'ev-b' });
+      const dlq = new Queue(config.queues.deadLetter, { connection: conn, prefix: keys.bullPrefix });
+      await dlq.add('event', {
+        queue: config.queues.events,
+        jobId: 'ev-bad',
+        name: 'event',
+        data: {},
+        reason: { code: 'INVALID_EVENT', message: 'seq must be positive' },
+        deadLetteredAt: now - 500,
+      });
+      await Promise.all([events.close(), dlq.close()]);
+
+      expect((await fetch(`${f.base}/api/status`)).status).toBe(401);
+      const s = (await (await fetch(`${f.base}/api/status`, { headers: auth() })).json()) as OpsStatus;
+      expect(s.integration).toEqual(published);
+      expect(s.leader.id).toBe('bridge-a');
+      expect(s.leader.epoch).toBe(7);
+      expect(s.leader.lastIssuedEpoch).toBe(7);
+      expect(s.leader.leaseRemainingMs).toBeGreaterThan(0);
+      expect(s.replicas.map((m) => [m.id, m.alive])).toEqual([
+        ['bridge-a', true],
+        ['bridge-dead', false],
+      ]);
+      expect(s.gateways.map((m) => [m.id, m.alive])).toEqual([['gw-1', true]]);
+      expect(s.transitions.map((t) => t.to)).toEqual(['DEGRADED', 'ACTIVE', 'INITIALIZING']);
+      expect(s.recoveries).toEqual([{ incidentId: 'inc-1', outcome: 'succeeded' }]);
+      const ev = s.queues.find((q) => q.name === config.queues.events)!;
+      expect(ev.waiting).toBe(2);
+      expect(ev.lagMs).toBeGreaterThanOrEqual(4000);
+      expect(s.failures).toEqual([
+        {
+          source: 'dead-letter',
+          queue: config.queues.events,
+          jobId: 'ev-bad',
+          name: 'event',
+          reason: 'INVALID_EVENT: seq must be positive',
+          at: now - 500,
+        },
+      ]);
+      expect(s.refreshMs).toBe(config.ops.refreshMs);
+
+      const history = (await (await fetch(`${f.base}/api/history?limit=2`, { headers: auth() })).json()) as {
+        transitions: StateTransition[];
+      };
+      expect(history.transitions.map((t) => t.to)).toEqual(['DEGRADED', 'ACTIVE']);
+    } finally {
+      await f.close();
+    }
+  });
+
+  test('GET /api/runs lists runs (all or one user) and the status page is served behind auth; probes are public', async () => {
+    const f = await fixture();
+    try {
+      await registerRun(conn, f.keys, { runId: 'run-1', owner: 'alice', agent: 'demo', ttlMs: 60_000 });
+      await registerRun(conn, f.keys, { runId: 'run-2', owner: 'bob', agent: 'demo', ttlMs: 60_000 });
+      const all = (await (await fetch(`${f.base}/api/runs`, { headers: auth() })).json()) as {
+        runs: { runId: string }[];
+      };
+      expect(all.runs.map((r) => r.runId).sort()).toEqual(['run-1', 'run-2']);
+      const bob = (await (await fetch(`${f.base}/api/runs?user=bob`, { headers: auth() })).json()) as {
+        runs: { runId: string; owner: string }[];
+      };
+      expect(bob.runs.map((r) => [r.runId, r.owner])).toEqual([['run-2', 'bob']]);
+
+      expect((await fetch(`${f.base}/status`)).status).toBe(401);
+      const page = await fetch(`${f.base}/status`, { headers: auth() });
+      expect(page.status).toBe(200);
+      expect(await page.text()).toContain('<script src="/status.js"></script>');
+      expect((await fetch(`${f.base}/healthz`)).status).toBe(200);
+      expect((await fetch(`${f.base}/readyz`)).status).toBe(200);
+    } finally {
+      await f.close();
+    }
+  });
+
+  test('close() is idempotent and start() after close() is refused', async () => {
+    const f = await fixture();
+    await Promise.all([f.server.close(), f.server.close()]);
+    await expect(f.server.start()).rejects.toThrow(/cannot start/);
+    await closeRedis(conn);
+  });
+});

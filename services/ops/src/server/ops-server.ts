@@ -1,0 +1,205 @@
+import { timingSafeEqual } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { AppConfig } from '@agent-bridge/config';
+import { IllegalStateError, type KeyLayout, keyLayout } from '@agent-bridge/protocol';
+import { type RedisConnection, closeRedis, createRedis, readHistory } from '@agent-bridge/redis';
+import { type Logger, type Telemetry, metrics, withSpan } from '@agent-bridge/telemetry';
+import fastifyBasicAuth from '@fastify/basic-auth';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import { StatusReader } from '../status/status-reader';
+import { BOARD_PATH, mountBullBoard } from './bull-board';
+
+/** Paths served without credentials: probes and the Prometheus scrape. */
+const PUBLIC_PATHS = new Set(['/healthz', '/readyz', '/metrics']);
+
+/** Static files of the status page (plain HTML + JS, no build step). */
+const PUBLIC_DIR = join(__dirname, '..', '..', 'public');
+const STATIC_FILES: Record<string, { file: string; type: string }> = {
+  '/status': { file: 'status.html', type: 'text/html; charset=utf-8' },
+  '/status.js': { file: 'status.js', type: 'text/javascript; charset=utf-8' },
+  '/status.css': { file: 'status.css', type: 'text/css; charset=utf-8' },
+};
+
+export interface OpsServerOptions {
+  /** Data Redis connection to use (`command` role); the server never closes a given one. @defaultValue its own */
+  connection?: RedisConnection;
+  /** Started telemetry, for `/metrics`. */
+  telemetry?: Telemetry;
+  /** Interface to listen on. @defaultValue '0.0.0.0' */
+  host?: string;
+}
+
+type OpsState = 'idle' | 'starting' | 'running' | 'closed';
+
+/** The ops HTTP server: Bull Board, the live status page and its JSON API. */
+export interface OpsServer {
+  readonly app: FastifyInstance;
+  readonly reader: StatusReader;
+  /** Listening port (after `start()`). */
+  readonly port: number;
+  getStatus(): { state: OpsState };
+  /** Listens on config `PORT` / `AB_OPS_PORT` (0: any free port). Idempotent. */
+  start(): Promise<void>;
+  /** Stops listening, the metrics poller and the queue objects; closes the connection it created. Idempotent. */
+  close(): Promise<void>;
+}
+
+function safeEqual(a: string, b: string): boolean {
+  const ab = Buffer.from(a);
+  const bb = Buffer.from(b);
+  return ab.length === bb.length && timingSafeEqual(ab, bb);
+}
+
+function intParam(raw: unknown, fallback: number, min: number, max: number): number {
+  const n = typeof raw === 'string' && raw !== '' ? Number(raw) : NaN;
+  if (!Number.isInteger(n)) return fallback;
+  return Math.min(Math.max(n, min), max);
+}
+
+/**
+ * Builds the ops server. Everything except `/healthz`, `/readyz` and `/metrics` requires HTTP basic auth
+ * (`AB_OPS_USERNAME` / `AB_OPS_PASSWORD`). Bull Board at `/board` covers the events, control, dead-letter
+ * and runs queues and is read-only unless `AB_OPS_READ_ONLY=false`. The status page is `/status`, its
+ * data `GET /api/status`; also `/api/history`, `/api/health`, `/api/runs`, `/api/runs/:runId/events`.
+ *
+ * All of it is read from Redis directly, so it shows the truth with any number of replicas (or none).
+ */
+export function createOpsServer(config: AppConfig, logger: Logger, options: OpsServerOptions = {}): OpsServer {
+  const keys: KeyLayout = keyLayout(config.keyPrefix);
+  const ownConnection = options.connection === undefined;
+  const conn = options.connection ?? createRedis(config, 'command', { name: `ops:${config.instanceId}` });
+  const reader = new StatusReader(config, keys, conn);
+  const app: FastifyInstance = Fastify({
+    // Request lines are info-level noise (the page polls every second): the HTTP logger shows warnings up.
+    loggerInstance: logger.child({ component: 'http' }, { level: 'warn' }) as FastifyBaseLogger,
+  });
+  let state: OpsState = 'idle';
+  let port = 0;
+  let starting: Promise<void> | null = null;
+  let closing: Promise<void> | null = null;
+  let poller: NodeJS.Timeout | null = null;
+
+  const routes = (async () => {
+    await app.register(fastifyBasicAuth, {
+      authenticate: { realm: 'agent-bridge ops' },
+      validate: async (username, password) => {
+        // Compare both, always: no early exit that tells which one was wrong.
+        const okUser = safeEqual(username, config.ops.username);
+        const okPass = safeEqual(password, config.ops.password);
+        if (!okUser || !okPass) throw new Error('invalid credentials');
+      },
+    });
+    app.addHook('onRequest', (request, reply, done) => {
+      const path = request.url.split('?')[0] ?? '';
+      if (PUBLIC_PATHS.has(path)) done();
+      else app.basicAuth(request, reply, done);
+    });
+
+    app.get('/healthz', async () => ({ ok: true }));
+    app.get('/readyz', async (_req, reply) => {
+      try {
+        await conn.ping();
+        return { ok: true };
+      } catch (err) {
+        return reply.code(503).send({ ok: false, error: (err as Error).message });
+      }
+    });
+    app.get('/metrics', async (request, reply) => {
+      const handler = options.telemetry?.metricsHandler;
+      if (!handler) return reply.code(404).send('metrics exporter is not prometheus\n');
+      reply.hijack();
+      handler(request.raw, reply.raw);
+      return reply;
+    });
+
+    app.get('/', async (_req, reply) => reply.redirect('/status'));
+    for (const [route, { file, type }] of Object.entries(STATIC_FILES)) {
+      const body = readFileSync(join(PUBLIC_DIR, file), 'utf8');
+      app.get(route, async (_req, reply) => reply.type(type).header('cache-control', 'no-store').send(body));
+    }
+
+    app.get('/api/status', async (_req, reply) => {
+      const status = await withSpan('ops.status', {}, () => reader.status());
+      return reply.header('cache-control', 'no-store').send(status);
+    });
+    app.get('/api/health', async () => ({ health: await reader.health() }));
+    app.get<{ Querystring: { limit?: string } }>('/api/history', async (request) => ({
+      transitions: await reader.history(intParam(request.query.limit, 50, 1, 10_000)),
+    }));
+    app.get<{ Querystring: { user?: string; limit?: string } }>('/api/runs', async (request) => {
+      const userId = request.query.user || undefined;
+      const limit = intParam(request.query.limit, 50, 1, 1000);
+      return { runs: await reader.runs(userId === undefined ? { limit } : { userId, limit }) };
+    });
+    app.get<{ Params: { runId: string }; Querystring: { after?: string; limit?: string } }>(
+      '/api/runs/:runId/events',
+      async (request) => {
+        const after = intParam(request.query.after, 0, 0, Number.MAX_SAFE_INTEGER);
+        const limit = intParam(request.query.limit, config.events.replayPageSize, 1, 100_000);
+        return readHistory(conn, keys, request.params.runId, after, limit);
+      },
+    );
+
+    await mountBullBoard(app, [...reader.queueObjects.values()], { readOnly: config.ops.readOnly });
+  })();
+
+  // Cluster-wide gauges (queue depth and lag, integration state, live members), from one place: ops.
+  const pollMetrics = async (): Promise<void> => {
+    const s = await reader.status();
+    if (s.integration) metrics.setIntegrationState(s.integration.state);
+    if (s.leader.epoch !== null) metrics.leaderEpoch.record(s.leader.epoch);
+    metrics.membersAlive.record(s.replicas.filter((m) => m.alive).length, { role: 'bridge' });
+    metrics.membersAlive.record(s.gateways.filter((m) => m.alive).length, { role: 'gateway' });
+    for (const q of s.queues) {
+      metrics.queueLag.record(q.lagMs, { queue: q.name });
+      for (const status of ['waiting', 'active', 'delayed', 'failed'] as const) {
+        metrics.queueDepth.record(q[status], { queue: q.name, status });
+      }
+    }
+  };
+  const schedulePoll = (): void => {
+    if (state !== 'running') return;
+    poller = setTimeout(() => {
+      pollMetrics()
+        .catch((err: unknown) => logger.debug({ err }, 'metrics poll failed'))
+        .finally(schedulePoll);
+    }, config.ops.refreshMs);
+    poller.unref();
+  };
+
+  return {
+    app,
+    reader,
+    get port() {
+      return port;
+    },
+    getStatus: () => ({ state }),
+    start(): Promise<void> {
+      if (state === 'closed') return Promise.reject(new IllegalStateError(state, 'start the ops server'));
+      starting ??= (async () => {
+        state = 'starting';
+        await routes;
+        await app.listen({ port: config.port ?? config.ops.port, host: options.host ?? '0.0.0.0' });
+        const addr = app.server.address();
+        port = typeof addr === 'object' && addr ? addr.port : 0;
+        state = 'running';
+        schedulePoll();
+      })();
+      return starting;
+    },
+    close(): Promise<void> {
+      closing ??= (async () => {
+        state = 'closed';
+        if (poller) clearTimeout(poller);
+        const steps: Promise<unknown>[] = [routes.catch(() => undefined).then(() => app.close())];
+        await Promise.allSettled(steps);
+        await reader.close().catch((err: unknown) => logger.warn({ err }, 'closing queues failed'));
+        if (ownConnection) await closeRedis(conn);
+      })();
+      return closing;
+    },
+  };
+}
+
+export { BOARD_PATH };

@@ -4,6 +4,7 @@
 // Run after adding a workspace dependency: `node scripts/sync-tsconfig.mjs`.
 import { readFileSync, readdirSync, existsSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
+import { execFileSync } from 'node:child_process';
 
 const root = new URL('..', import.meta.url).pathname;
 const dirs = ['shared', 'services'].flatMap((group) =>
@@ -25,4 +26,9 @@ for (const dir of dirs) {
 }
 const solution = { files: [], references: dirs.map((d) => ({ path: d })) };
 writeFileSync(join(root, 'tsconfig.json'), JSON.stringify(solution, null, 2) + '\n');
+// Keep the files as Prettier writes them, so a sync never shows up as a formatting diff.
+execFileSync('npx', ['prettier', '--log-level', 'warn', '--write', 'tsconfig.json', ...dirs.map((d) => join(d, 'tsconfig.json'))], {
+  cwd: root,
+  stdio: 'inherit',
+});
 console.log(`synced ${dirs.length} projects`);

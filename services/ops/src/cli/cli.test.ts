@@ -5,6 +5,7 @@ import { explainConfig, loadConfig } from '@agent-bridge/config';
 import { type KeyLayout, type PublishedState, keyLayout } from '@agent-bridge/protocol';
 import { type RedisConnection, closeRedis, createRedis, registerRun } from '@agent-bridge/redis';
 import { type RedisServer, freePort, startRedis } from '@agent-bridge/testing';
+import { Queue } from 'bullmq';
 import { renderConfigDoc } from './config-doc';
 import { runCli } from './index';
 
@@ -118,6 +119,30 @@ describe('agent-bridge CLI', () => {
     const stale = await run('health', '--max-age', '10000', '--json');
     expect(stale.code).toBe(1);
     expect(JSON.parse(stale.out)).toMatchObject({ state: 'ACTIVE', stale: true });
+  });
+
+  test('recover: enqueues one recovery job per incident on the control queue (a second request is not added twice)', async () => {
+    const { keys, run, env } = await setup();
+    await publish(keys, 'DEGRADED');
+    const first = await run('recover', '--json', '--reason', 'test incident');
+    expect(first.code).toBe(0);
+    const res = JSON.parse(first.out) as { incidentId: string; jobId: string; enqueued: boolean; stateBefore: string };
+    const since = (JSON.parse((await conn.get(keys.integrationState))!) as PublishedState).since;
+    expect(res).toMatchObject({
+      incidentId: `degraded-e3-${since}`,
+      jobId: `recover-degraded-e3-${since}`,
+      enqueued: true,
+    });
+    const second = await run('recover');
+    expect(second.code).toBe(0);
+    expect(second.out).toContain(`recovery already in flight for incident degraded-e3-${since}`);
+    const config = loadConfig({ env });
+    const control = new Queue(config.queues.control, { connection: conn, prefix: keys.bullPrefix });
+    const jobs = await control.getJobs(['waiting', 'delayed', 'prioritized']);
+    expect(jobs.map((j) => [j.id, j.name, (j.data as { reason: string }).reason, j.opts.attempts])).toEqual([
+      [res.jobId, 'recover', 'test incident', config.recovery.attempts],
+    ]);
+    await control.close();
   });
 
   test('runs [--user] and replay <runId> [--after N], both output forms', async () => {

@@ -2,6 +2,7 @@ import { ConfigError } from '@agent-bridge/protocol';
 import { Command, CommanderError } from 'commander';
 import { registerConfig } from './commands/config';
 import { registerHealth } from './commands/health';
+import { registerRecover } from './commands/recover';
 import { registerReplay } from './commands/replay';
 import { registerRuns } from './commands/runs';
 import { registerStatus } from './commands/status';
@@ -24,6 +25,7 @@ export function createProgram(ctx: CliContext): Command {
     .configureOutput({ writeOut: (s) => ctx.out(s), writeErr: (s) => ctx.err(s) });
   registerStatus(program, ctx);
   registerHealth(program, ctx);
+  registerRecover(program, ctx);
   registerRuns(program, ctx);
   registerReplay(program, ctx);
   registerConfig(program, ctx);

@@ -1,0 +1,283 @@
+import { randomUUID } from 'node:crypto';
+import { type AppConfig, loadConfig } from '@agent-bridge/config';
+import {
+  AgentBridgeError,
+  BackpressureError,
+  type EventEnvelope,
+  EventEnvelopeSchema,
+  ForbiddenError,
+  IllegalStateError,
+  InvalidEventError,
+  InvalidRequestError,
+  PayloadTooLargeError,
+  keyLayout,
+} from '@agent-bridge/protocol';
+import { closeRedis, createRedis, getRun, listRuns, registerRun, requestCancel } from '@agent-bridge/redis';
+import { type RedisServer, TcpProxy, destroyAllRedis, startRedis, waitFor } from '@agent-bridge/testing';
+import { type Job, Queue } from 'bullmq';
+import { AgentPublisher } from './index';
+
+afterAll(destroyAllRedis);
+
+let server: RedisServer;
+beforeAll(async () => {
+  server = await startRedis();
+});
+
+interface Ctx {
+  config: AppConfig;
+  publisher: AgentPublisher;
+  queue: Queue;
+  jobs: () => Promise<Job[]>;
+  close: () => Promise<void>;
+}
+
+async function setup(env: Record<string, string> = {}, url = server.url): Promise<Ctx> {
+  const id = randomUUID();
+  const config = loadConfig({
+    env: { REDIS_URL: url, AB_KEY_PREFIX: `t-${id}`, AB_EVENTS_QUEUE: `ev-${id}`, LOG_LEVEL: 'silent', ...env },
+  });
+  const publisher = await AgentPublisher.create({ config });
+  // Inspection goes straight to Redis, not through a proxy under test.
+  const inspect = createRedis(loadConfig({ env: { REDIS_URL: server.url } }), 'command');
+  const queue = new Queue(config.queues.events, {
+    connection: inspect,
+    prefix: keyLayout(config.keyPrefix).bullPrefix,
+  });
+  const jobs = async () => {
+    const all = await queue.getJobs(['waiting', 'delayed', 'prioritized', 'active', 'completed']);
+    return all.sort((a, b) => (a.data as EventEnvelope).seq - (b.data as EventEnvelope).seq);
+  };
+  return {
+    config,
+    publisher,
+    queue,
+    jobs,
+    close: async () => {
+      await publisher.close();
+      await queue.close();
+      await closeRedis(inspect);
+    },
+  };
+}
+
+describe('AgentPublisher', () => {
+  let ctx: Ctx;
+  afterEach(async () => {
+    await ctx?.close();
+  });
+
+  it('records the run in the registry and enqueues one job per emit (job id = event id), dense seq in call order without awaiting', async () => {
+    ctx = await setup();
+    const run = await ctx.publisher.startRun({ userId: 'alice', agent: 'planner', runId: 'run-order' });
+    const keys = keyLayout(ctx.config.keyPrefix);
+    const inspect = createRedis(ctx.config, 'command');
+    try {
+      expect(await getRun(inspect, keys, 'run-order')).toMatchObject({
+        runId: 'run-order',
+        owner: 'alice',
+        agent: 'planner',
+        status: 'running',
+        headSeq: 0,
+      });
+      expect((await listRuns(inspect, keys, { userId: 'alice' })).map((r) => r.runId)).toEqual(['run-order']);
+    } finally {
+      await closeRedis(inspect);
+    }
+    const results = await Promise.all([
+      run.started({ prompt: 'hi' }),
+      ...Array.from({ length: 98 }, (_, i) => run.thinking(`t${i}`)),
+      run.complete({ answer: 42 }),
+    ]);
+    expect(results.map((r) => r.seq)).toEqual(Array.from({ length: 100 }, (_, i) => i + 1));
+    const jobs = await ctx.jobs();
+    expect(jobs).toHaveLength(100);
+    for (const [i, job] of jobs.entries()) {
+      const data = EventEnvelopeSchema.parse(job.data);
+      expect(job.id).toBe(data.id);
+      expect(job.name).toBe('event');
+      expect(data).toMatchObject({ runId: 'run-order', seq: i + 1, epoch: 0 });
+      expect(data.id).toBe(results[i]?.id);
+      expect(job.opts.attempts).toBe(ctx.config.events.jobAttempts);
+    }
+    expect(jobs[0]?.data).toMatchObject({
+      type: 'agent_started',
+      payload: { agent: 'planner', input: { prompt: 'hi' } },
+    });
+    expect(jobs[50]?.data).toMatchObject({ type: 'agent_thinking', payload: { delta: 't49' } });
+    expect(jobs[99]?.data).toMatchObject({ type: 'agent_completed', payload: { output: { answer: 42 } } });
+    expect(new Set(jobs.map((j) => j.id)).size).toBe(100);
+    expect(ctx.publisher.getStatus()).toMatchObject({ enqueued: 100, pending: 0, failed: 0 });
+  });
+
+  it('guarantee 5/6: invalid and oversized events throw typed errors before anything is numbered or enqueued', async () => {
+    ctx = await setup({ AB_MAX_PAYLOAD_BYTES: '100' });
+    const run = await ctx.publisher.startRun({ userId: 'u', agent: 'a' });
+    await expect(run.emit('Bad Type', {})).rejects.toThrow(InvalidEventError);
+    await expect(run.emit('agent_thinking', { nope: 1 })).rejects.toThrow(
+      /invalid agent_thinking payload: payload.delta/,
+    );
+    await expect(run.emit('gap', { missingSeq: 1, reason: 'x' })).rejects.toThrow(/reserved/);
+    await expect(run.emit('custom.big', { blob: 'x'.repeat(200) })).rejects.toThrow(PayloadTooLargeError);
+    await expect(run.emit('custom.big', { blob: 'x'.repeat(200) })).rejects.toMatchObject({
+      code: 'PAYLOAD_TOO_LARGE',
+      limitBytes: 100,
+      sizeBytes: 211,
+    });
+    await expect(run.emit('custom.bigint', { n: 10n })).rejects.toThrow(/cannot be serialised/);
+    await expect(run.toolExecuting({ tool: '' })).rejects.toThrow(InvalidEventError);
+    await expect(run.emit('custom.ok', { fine: true }, { id: 'has:colon' })).rejects.toThrow(/invalid event id/);
+    const ok = await run.emit('custom.ok', { fine: true });
+    expect(ok.seq).toBe(1);
+    expect((await ctx.jobs()).map((j) => (j.data as EventEnvelope).type)).toEqual(['custom.ok']);
+  });
+
+  it('guarantee 5: over maxQueueDepth emits reject with BackpressureError (depth read in the background) and recover when drained', async () => {
+    ctx = await setup({ AB_MAX_QUEUE_DEPTH: '5', AB_QUEUE_DEPTH_CHECK_MS: '50' });
+    const run = await ctx.publisher.startRun({ userId: 'u', agent: 'a' });
+    for (let i = 0; i < 5; i++) await run.thinking(`x${i}`);
+    const err = await run.thinking('over').catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(BackpressureError);
+    expect(err).toMatchObject({ code: 'BACKPRESSURE', limit: 5 });
+    expect((err as BackpressureError).depth).toBeGreaterThanOrEqual(5);
+    // The refused emit did not take a seq.
+    await ctx.queue.drain();
+    const next = await waitFor('emit accepted after drain', async () => {
+      try {
+        return await run.thinking('after');
+      } catch (e) {
+        if (e instanceof BackpressureError) return null;
+        throw e;
+      }
+    });
+    expect(next.seq).toBe(6);
+  });
+
+  it('guarantee 3: emitting again with the same id returns the same seq and enqueues once', async () => {
+    ctx = await setup();
+    const run = await ctx.publisher.startRun({ userId: 'u', agent: 'a' });
+    const a = await run.emit('custom.step', { n: 1 }, { id: 'evt-same' });
+    const b = await run.emit('custom.step', { n: 1 }, { id: 'evt-same' });
+    expect(b).toEqual(a);
+    expect(a.seq).toBe(1);
+    expect((await run.thinking('next')).seq).toBe(2);
+    expect((await ctx.jobs()).map((j) => j.id)).toEqual(['evt-same', expect.stringMatching(/^evt-/) as string]);
+  });
+
+  it('guarantee 3: an enqueue that fails is retried with the same event id; after the retry window the same id re-sends the same seq', async () => {
+    const proxy = await TcpProxy.start(server.port);
+    try {
+      ctx = await setup({ AB_PUBLISH_RETRY_TIMEOUT_MS: '20000' }, proxy.url);
+      const run = await ctx.publisher.startRun({ userId: 'u', agent: 'a' });
+      await run.thinking('before');
+      proxy.cut();
+      const during = run.thinking('during the outage');
+      await new Promise((r) => setTimeout(r, 500));
+      proxy.heal();
+      expect((await during).seq).toBe(2);
+      await ctx.close();
+
+      ctx = await setup({ AB_PUBLISH_RETRY_TIMEOUT_MS: '0' }, proxy.url);
+      const run2 = await ctx.publisher.startRun({ userId: 'u', agent: 'a' });
+      proxy.cut();
+      const failed = await run2.emit('custom.step', { n: 1 }, { id: 'evt-retry' }).catch((e: unknown) => e);
+      expect(failed).toBeInstanceOf(AgentBridgeError);
+      expect((failed as AgentBridgeError).code).toBe('UNAVAILABLE');
+      proxy.heal();
+      const retried = await waitFor('retry accepted', () =>
+        run2.emit('custom.step', { n: 1 }, { id: 'evt-retry' }).catch(() => null),
+      );
+      expect(retried).toEqual({ id: 'evt-retry', seq: 1 });
+      expect((await run2.thinking('next')).seq).toBe(2);
+      const jobs = await ctx.jobs();
+      expect(jobs.map((j) => [j.id, (j.data as EventEnvelope).seq])).toEqual([
+        ['evt-retry', 1],
+        [expect.any(String), 2],
+      ]);
+    } finally {
+      await ctx?.close();
+      await proxy.close();
+    }
+  });
+
+  it('a terminal event ends the run: later emits throw IllegalStateError; cancel() records code "cancelled"', async () => {
+    ctx = await setup();
+    const done = await ctx.publisher.startRun({ userId: 'u', agent: 'a' });
+    await done.fail('exploded', 'E_TOOL');
+    expect(done.ended).toBe(true);
+    await expect(done.thinking('late')).rejects.toThrow(IllegalStateError);
+    const stopped = await ctx.publisher.startRun({ userId: 'u', agent: 'a' });
+    await stopped.cancel();
+    await expect(stopped.complete()).rejects.toThrow(IllegalStateError);
+    const jobs = (await ctx.jobs()).map((j) => j.data as EventEnvelope);
+    expect(jobs.map((e) => [e.runId, e.type, e.payload])).toEqual(
+      expect.arrayContaining([
+        [done.runId, 'agent_error', { message: 'exploded', code: 'E_TOOL' }],
+        [stopped.runId, 'agent_error', { message: 'cancelled by the user', code: 'cancelled' }],
+      ]),
+    );
+  });
+
+  it('cancel requests arrive on the run control channel (signal + onCancel), also when asked before the run started', async () => {
+    ctx = await setup();
+    const keys = keyLayout(ctx.config.keyPrefix);
+    const conn = createRedis(ctx.config, 'command');
+    try {
+      const run = await ctx.publisher.startRun({ userId: 'alice', agent: 'a' });
+      expect(run.cancelled).toBe(false);
+      const calls: string[] = [];
+      run.onCancel(() => calls.push('cb'));
+      expect(await requestCancel(conn, keys, run.runId)).toBe(true);
+      await waitFor('cancelled', () => run.signal.aborted);
+      expect(calls).toEqual(['cb']);
+
+      // Requested while the run was still pending (registered by the gateway).
+      await registerRun(conn, keys, { runId: 'run-early', owner: 'alice', status: 'pending', ttlMs: 60_000 });
+      await requestCancel(conn, keys, 'run-early');
+      const early = await ctx.publisher.startRun({ userId: 'alice', agent: 'a', runId: 'run-early' });
+      expect(early.cancelled).toBe(true);
+      const late: string[] = [];
+      early.onCancel(() => late.push('cb'));
+      await waitFor('listener called', () => late.length === 1);
+      expect((await getRun(conn, keys, 'run-early'))?.status).toBe('running');
+    } finally {
+      await closeRedis(conn);
+    }
+  });
+
+  it('refuses another user’s run and malformed start options', async () => {
+    ctx = await setup();
+    const owned = await ctx.publisher.startRun({ userId: 'alice', agent: 'a', runId: 'run-owned' });
+    await expect(ctx.publisher.startRun({ userId: 'alice', agent: 'a', runId: 'run-owned' })).rejects.toThrow(
+      /open in this process/,
+    );
+    owned.close();
+    await expect(ctx.publisher.startRun({ userId: 'mallory', agent: 'a', runId: 'run-owned' })).rejects.toThrow(
+      ForbiddenError,
+    );
+    await expect(ctx.publisher.startRun({ userId: 'u', agent: 'a', runId: 'bad:id' })).rejects.toThrow(
+      InvalidRequestError,
+    );
+    await expect(ctx.publisher.startRun({ userId: '', agent: '' })).rejects.toThrow(/userId, agent/);
+  });
+
+  it('close() flushes accepted emits, is idempotent, refuses new work and leaves a given connection open', async () => {
+    ctx = await setup();
+    const shared = createRedis(ctx.config, 'command');
+    const publisher = await AgentPublisher.create({ config: ctx.config, connection: shared });
+    try {
+      const run = await publisher.startRun({ userId: 'u', agent: 'a' });
+      const emits = Array.from({ length: 20 }, (_, i) => run.thinking(`w${i}`));
+      await Promise.all([publisher.close(), publisher.close()]);
+      expect((await Promise.all(emits)).map((e) => e.seq)).toEqual(Array.from({ length: 20 }, (_, i) => i + 1));
+      expect(await ctx.jobs()).toHaveLength(20);
+      expect(publisher.getStatus().state).toBe('closed');
+      await expect(run.thinking('after close')).rejects.toThrow(IllegalStateError);
+      await expect(publisher.startRun({ userId: 'u', agent: 'a' })).rejects.toThrow(IllegalStateError);
+      expect(await shared.ping()).toBe('PONG');
+    } finally {
+      await publisher.close();
+      await closeRedis(shared);
+    }
+  });
+});

@@ -1,0 +1,385 @@
+import { randomUUID } from 'node:crypto';
+import type { AppConfig } from '@agent-bridge/config';
+import {
+  AgentBridgeError,
+  BackpressureError,
+  ErrorCode,
+  type EventEnvelope,
+  IllegalStateError,
+  InvalidRequestError,
+  JobName,
+  type KeyLayout,
+  RunIdSchema,
+  UserIdSchema,
+  keyLayout,
+} from '@agent-bridge/protocol';
+import { type RedisConnection, closeRedis, createRedis, registerRun } from '@agent-bridge/redis';
+import { type Logger, silentLogger } from '@agent-bridge/telemetry';
+import { Queue } from 'bullmq';
+import { RunHandle, type RunHandleDeps } from './run-handle';
+
+/** Options of {@link AgentPublisher.create}. */
+export interface AgentPublisherOptions {
+  config: AppConfig;
+  /** @defaultValue a silent logger */
+  logger?: Logger;
+  /**
+   * Command-role connection to share (BullMQ queue, registry writes); never closed by the publisher.
+   * @defaultValue a connection the publisher opens and closes
+   */
+  connection?: RedisConnection;
+  /** Connection name shown in `CLIENT LIST`. @defaultValue 'agent-sdk' */
+  name?: string;
+}
+
+/** Options of {@link AgentPublisher.startRun}. */
+export interface StartRunOptions {
+  /** The user who owns the run (the only one allowed to watch it). */
+  userId: string;
+  /** Agent name, recorded in the registry and in `agent_started`. */
+  agent: string;
+  /**
+   * Id of a run already registered (e.g. by the gateway's `start_run`, status `pending`) or to resume.
+   * @defaultValue a new `run-<uuid>`
+   */
+  runId?: string;
+}
+
+/** Lifecycle of an {@link AgentPublisher}. */
+export type AgentPublisherState = 'running' | 'closing' | 'closed';
+
+/** Counters and state of an {@link AgentPublisher}. */
+export interface AgentPublisherStatus {
+  state: AgentPublisherState;
+  /** Runs with an open handle (listening for cancellation). */
+  openRuns: number;
+  /** Events accepted by emit() and not yet on the queue. */
+  pending: number;
+  /** Events put on the queue. */
+  enqueued: number;
+  /** Events whose enqueue failed after retrying for `publishRetryTimeoutMs`. */
+  failed: number;
+  /** Last queue depth read (waiting + delayed + prioritized jobs). */
+  queueDepth: number;
+}
+
+interface Waiting {
+  event: EventEnvelope;
+  resolve: () => void;
+  reject: (err: unknown) => void;
+}
+
+/** Batches in flight at once; beyond that, emits accumulate into the next batch. */
+const MAX_BATCHES_IN_FLIGHT = 4;
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/**
+ * What agent code imports: publishes the events of runs to the events queue (`config.queues.events`),
+ * from which every bridge replica commits them in order into the run's history.
+ *
+ * - Each run is recorded in the run registry by {@link startRun} (owner, agent, status, timestamps).
+ * - Emits are validated and size-checked before anything is enqueued (typed errors), numbered with a dense
+ *   per-run `seq` in call order, and batched into BullMQ `addBulk` calls (job id = event id).
+ * - A failed enqueue is retried with the same event ids for `publishRetryTimeoutMs` (a duplicate never
+ *   shows twice: the bridge's commit is idempotent).
+ * - Over `maxQueueDepth` waiting events, emits reject with {@link BackpressureError}. The depth is read at
+ *   most every `queueDepthCheckMs` in the background, never on the emit path.
+ */
+export class AgentPublisher {
+  private state: AgentPublisherState = 'running';
+  private closing: Promise<void> | null = null;
+  private readonly keys: KeyLayout;
+  private readonly logger: Logger;
+  private readonly queue: Queue;
+  private subscriber: RedisConnection | null = null;
+  private readonly handles = new Map<string, RunHandle>();
+  private readonly buffer: Waiting[] = [];
+  private flushScheduled = false;
+  private batchesInFlight = 0;
+  private inFlightEvents = 0;
+  private idleWaiters: (() => void)[] = [];
+  private depth = 0;
+  private depthAt = 0;
+  private enqueuedSinceDepth = 0;
+  private depthRefresh: Promise<void> | null = null;
+  private enqueued = 0;
+  private failed = 0;
+  private readonly handleDeps: RunHandleDeps;
+
+  private constructor(
+    private readonly config: AppConfig,
+    private readonly connection: RedisConnection,
+    private readonly ownsConnection: boolean,
+    logger: Logger,
+    private readonly name: string,
+  ) {
+    this.keys = keyLayout(config.keyPrefix);
+    this.logger = logger.child({ component: 'agent-publisher' });
+    this.queue = new Queue(config.queues.events, { connection, prefix: this.keys.bullPrefix });
+    this.queue.on('error', (err) => this.logger.warn({ err: err.message }, 'events queue error'));
+    this.handleDeps = {
+      maxPayloadBytes: config.events.maxPayloadBytes,
+      admit: () => this.admit(),
+      enqueue: (event) => this.enqueue(event),
+      release: (handle) => this.release(handle),
+    };
+  }
+
+  /** Opens (or takes) the Redis connection, checks the queue is reachable and reads its depth. */
+  static async create(options: AgentPublisherOptions): Promise<AgentPublisher> {
+    const name = options.name ?? 'agent-sdk';
+    const owns = options.connection === undefined;
+    const connection = options.connection ?? createRedis(options.config, 'command', { name });
+    const publisher = new AgentPublisher(options.config, connection, owns, options.logger ?? silentLogger(), name);
+    try {
+      await publisher.queue.waitUntilReady();
+      await publisher.refreshDepth();
+    } catch (err) {
+      await publisher.close();
+      throw err;
+    }
+    return publisher;
+  }
+
+  /**
+   * Registers a run (idempotent for the same owner; a `pending` run becomes `running`) and returns its
+   * handle. For a run that already has events (a resumed run) numbering continues after the highest seq
+   * committed or buffered — events a previous process still had queued are not known, and would collide.
+   *
+   * @throws InvalidRequestError for a malformed user id, run id or agent name
+   * @throws ForbiddenError when the run belongs to another user
+   * @throws IllegalStateError when the run already ended, or the publisher is closed
+   */
+  async startRun(options: StartRunOptions): Promise<RunHandle> {
+    this.assertRunning('start a run');
+    const runId = options.runId ?? `run-${randomUUID()}`;
+    const problems = [
+      ...(UserIdSchema.safeParse(options.userId).success ? [] : [{ path: 'userId', message: 'invalid user id' }]),
+      ...(RunIdSchema.safeParse(runId).success ? [] : [{ path: 'runId', message: 'invalid run id' }]),
+      ...(typeof options.agent === 'string' && options.agent.length > 0 && options.agent.length <= 64
+        ? []
+        : [{ path: 'agent', message: '1-64 characters' }]),
+    ];
+    if (problems.length > 0) {
+      throw new InvalidRequestError(`invalid startRun options: ${problems.map((p) => p.path).join(', ')}`, problems);
+    }
+    if (this.handles.has(runId)) throw new IllegalStateError(`run ${runId} open in this process`, 'start it again');
+    const reg = await registerRun(this.connection, this.keys, {
+      runId,
+      owner: options.userId,
+      agent: options.agent,
+      status: 'running',
+      ttlMs: this.config.events.historyTtlMs,
+    });
+    if (reg.record.status !== 'running') {
+      throw new IllegalStateError(`run ${runId} ${reg.record.status}`, 'start it');
+    }
+    const handle = new RunHandle(runId, options.userId, options.agent, reg.lastKnownSeq, this.handleDeps);
+    this.handles.set(runId, handle);
+    try {
+      await this.listen(runId);
+      // A cancel requested before we listened is in the registry.
+      if ((await this.connection.hget(this.keys.runMeta(runId), 'cancelRequested')) === '1') handle.markCancelled();
+    } catch (err) {
+      this.release(handle);
+      throw err;
+    }
+    this.logger.debug({ runId, created: reg.created, startSeq: reg.lastKnownSeq }, 'run started');
+    return handle;
+  }
+
+  /** Current state and counters. */
+  getStatus(): AgentPublisherStatus {
+    return {
+      state: this.state,
+      openRuns: this.handles.size,
+      pending: this.buffer.length + this.inFlightEvents,
+      enqueued: this.enqueued,
+      failed: this.failed,
+      queueDepth: this.depth,
+    };
+  }
+
+  /**
+   * Stops accepting emits, waits until every accepted event is on the queue (or has failed), stops
+   * listening for cancellations and closes the queue and the connections it opened. Idempotent; every
+   * step runs even if one fails.
+   */
+  close(): Promise<void> {
+    this.closing ??= (async () => {
+      this.state = 'closing';
+      const steps: (() => Promise<unknown>)[] = [
+        () => this.whenIdle(),
+        async () => {
+          for (const handle of [...this.handles.values()]) handle.close();
+        },
+        () => this.queue.close(),
+        async () => {
+          if (this.subscriber) await closeRedis(this.subscriber);
+        },
+        async () => {
+          if (this.ownsConnection) await closeRedis(this.connection);
+        },
+      ];
+      for (const step of steps) {
+        try {
+          await step();
+        } catch (err) {
+          this.logger.warn({ err }, 'agent publisher close step failed');
+        }
+      }
+      this.state = 'closed';
+    })();
+    return this.closing;
+  }
+
+  private assertRunning(action: string): void {
+    if (this.state !== 'running') throw new IllegalStateError(`publisher ${this.state}`, action);
+  }
+
+  private admit(): void {
+    this.assertRunning('emit');
+    const { maxQueueDepth, queueDepthCheckMs } = this.config.events;
+    if (Date.now() - this.depthAt >= queueDepthCheckMs && !this.depthRefresh) {
+      this.depthRefresh = this.refreshDepth()
+        .catch((err: unknown) => this.logger.warn({ err: (err as Error).message }, 'queue depth check failed'))
+        .finally(() => {
+          this.depthRefresh = null;
+        });
+    }
+    // Last depth read + what we enqueued since + what is still on its way.
+    const depth = this.depth + this.enqueuedSinceDepth + this.buffer.length + this.inFlightEvents;
+    if (depth >= maxQueueDepth) throw new BackpressureError(depth, maxQueueDepth);
+  }
+
+  private async refreshDepth(): Promise<void> {
+    const enqueuedBefore = this.enqueued;
+    const depth = await this.queue.count();
+    this.depth = depth;
+    this.depthAt = Date.now();
+    // Jobs enqueued while the count ran may or may not be in it; counting them again is the safe side.
+    this.enqueuedSinceDepth = this.enqueued - enqueuedBefore;
+  }
+
+  private enqueue(event: EventEnvelope): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      this.buffer.push({ event, resolve, reject });
+      this.scheduleFlush();
+    });
+  }
+
+  private scheduleFlush(): void {
+    if (this.flushScheduled || this.batchesInFlight >= MAX_BATCHES_IN_FLIGHT || this.buffer.length === 0) return;
+    this.flushScheduled = true;
+    // Emits of the same tick (and those awaiting each other in a loop) share one addBulk.
+    setImmediate(() => {
+      this.flushScheduled = false;
+      this.flush();
+    });
+  }
+
+  private flush(): void {
+    while (this.buffer.length > 0 && this.batchesInFlight < MAX_BATCHES_IN_FLIGHT) {
+      const batch = this.buffer.splice(0, this.config.events.publishBatchMax);
+      this.batchesInFlight++;
+      this.inFlightEvents += batch.length;
+      void this.send(batch).finally(() => {
+        this.batchesInFlight--;
+        this.inFlightEvents -= batch.length;
+        if (this.buffer.length > 0) this.scheduleFlush();
+        else if (this.batchesInFlight === 0) this.notifyIdle();
+      });
+    }
+  }
+
+  private async send(batch: Waiting[]): Promise<void> {
+    const { jobAttempts, jobBackoffMs, publishRetryTimeoutMs } = this.config.events;
+    const jobs = batch.map((w) => ({
+      name: JobName.Event,
+      data: w.event,
+      opts: {
+        jobId: w.event.id,
+        attempts: jobAttempts,
+        backoff: { type: 'exponential', delay: jobBackoffMs },
+        removeOnComplete: { count: 1_000 },
+        removeOnFail: { count: 10_000 },
+      },
+    }));
+    const deadline = Date.now() + publishRetryTimeoutMs;
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await this.queue.addBulk(jobs);
+        this.enqueued += batch.length;
+        this.enqueuedSinceDepth += batch.length;
+        for (const w of batch) w.resolve();
+        return;
+      } catch (err) {
+        const delay = Math.min(50 * 2 ** attempt, 2_000);
+        if (Date.now() + delay > deadline) {
+          this.failed += batch.length;
+          this.logger.error({ err: (err as Error).message, events: batch.length }, 'could not enqueue events');
+          const error = new AgentBridgeError(
+            ErrorCode.Unavailable,
+            `could not enqueue ${batch.length} event(s) within ${publishRetryTimeoutMs} ms; emit again with the same id to retry`,
+            { cause: err },
+          );
+          for (const w of batch) w.reject(error);
+          return;
+        }
+        // Same jobs, same ids: an attempt that reached Redis is not added twice.
+        await sleep(delay);
+      }
+    }
+  }
+
+  private whenIdle(): Promise<void> {
+    if (this.buffer.length === 0 && this.batchesInFlight === 0) return Promise.resolve();
+    return new Promise((resolve) => this.idleWaiters.push(resolve));
+  }
+
+  private notifyIdle(): void {
+    const waiters = this.idleWaiters;
+    this.idleWaiters = [];
+    for (const w of waiters) w();
+  }
+
+  private async listen(runId: string): Promise<void> {
+    if (!this.subscriber) {
+      const sub = createRedis(this.config, 'subscriber', { name: `${this.name}-control` });
+      sub.on('message', (channel: string, message: string) => this.onControl(channel, message));
+      sub.on('error', (err: Error) => this.logger.warn({ err: err.message }, 'control subscriber error'));
+      this.subscriber = sub;
+    }
+    await this.subscriber.subscribe(this.keys.runControlChannel(runId));
+  }
+
+  private onControl(channel: string, message: string): void {
+    let type: unknown;
+    try {
+      type = (JSON.parse(message) as { type?: unknown }).type;
+    } catch {
+      return;
+    }
+    if (type !== 'cancel') return;
+    for (const handle of this.handles.values()) {
+      if (this.keys.runControlChannel(handle.runId) === channel) {
+        this.logger.info({ runId: handle.runId }, 'run cancellation requested');
+        handle.markCancelled();
+      }
+    }
+  }
+
+  private release(handle: RunHandle): void {
+    if (this.handles.get(handle.runId) !== handle) return;
+    this.handles.delete(handle.runId);
+    const sub = this.subscriber;
+    if (sub && sub.status !== 'end') {
+      sub.unsubscribe(this.keys.runControlChannel(handle.runId)).catch((err: unknown) => {
+        this.logger.debug({ err: (err as Error).message }, 'unsubscribe failed');
+      });
+    }
+  }
+}

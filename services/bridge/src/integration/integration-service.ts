@@ -296,7 +296,10 @@ export class IntegrationService {
   private async healthDuty(ctx: LeaderContext): Promise<void> {
     const { config, logger } = this.options;
     this.counters.degradedStreak = 0;
-    await this.guard(ctx, () => this.runEnsure(ctx, `leader ${ctx.leaderId} took over with epoch ${ctx.epoch}`));
+    await this.guard(ctx, async () => {
+      const first = await this.runEnsure(ctx, `leader ${ctx.leaderId} took over with epoch ${ctx.epoch}`);
+      await this.afterEvaluation(first.state);
+    });
     while (!ctx.signal.aborted) {
       await sleepUnlessAborted(config.health.intervalMs, ctx.signal);
       if (ctx.signal.aborted) return;
@@ -308,15 +311,21 @@ export class IntegrationService {
         await this.moveTo(ctx, target, `health check: ${summarize(health.checks)}`, failingChecks(health.checks));
         health.state = target;
         await this.store.publishHealth(ctx.epoch, health);
-        this.counters.degradedStreak = target === IntegrationState.Degraded ? this.counters.degradedStreak + 1 : 0;
-        if (target === IntegrationState.Failed) {
-          await this.recoverIntegration('integration FAILED');
-        } else if (this.counters.degradedStreak >= config.health.degradedRecoveryAfter) {
-          await this.recoverIntegration(`DEGRADED for ${this.counters.degradedStreak} consecutive checks`);
-        }
+        await this.afterEvaluation(target);
       });
     }
     logger.debug('health duty stopped');
+  }
+
+  /** Schedules recovery on FAILED, and after `degradedRecoveryAfter` consecutive DEGRADED evaluations. */
+  private async afterEvaluation(state: IntegrationState): Promise<void> {
+    const c = this.counters;
+    c.degradedStreak = state === IntegrationState.Degraded ? c.degradedStreak + 1 : 0;
+    if (state === IntegrationState.Failed) {
+      await this.recoverIntegration('integration FAILED');
+    } else if (c.degradedStreak >= this.options.config.health.degradedRecoveryAfter) {
+      await this.recoverIntegration(`DEGRADED for ${c.degradedStreak} consecutive checks`);
+    }
   }
 
   /** Leader duty: remove dead membership records of both roles (fenced). */

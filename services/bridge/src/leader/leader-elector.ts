@@ -361,11 +361,6 @@ export class LeaderElector {
 
   private async stepDownTerm(term: Term): Promise<void> {
     const o = this.options;
-    const settle = Promise.allSettled(term.duties);
-    const limit = o.dutyStopTimeoutMs ?? o.leaseTtlMs;
-    let timer: NodeJS.Timeout | undefined;
-    await Promise.race([settle, new Promise((r) => (timer = setTimeout(r, limit)))]);
-    clearTimeout(timer);
     const reason = term.lostReason ?? 'unknown';
     if (term.quorumLost && this.quorumLostHook) {
       try {
@@ -374,12 +369,19 @@ export class LeaderElector {
         o.logger.warn({ err }, 'could not publish why leadership was lost');
       }
     }
+    // Resign before waiting for the duties: once the record is gone every write they still attempt is
+    // fenced, so the hand-over need not wait for a slow probe or a recovery job to finish. The lease is
+    // released first so that a standby woken by the announcement finds both lease and record free.
+    await o.lease.release(term.lease);
     try {
       await this.fencing.resign(term.lease.token, this.announcement('released', term.epoch));
     } catch (err) {
       o.logger.warn({ err }, 'could not resign the leader record');
     }
-    await o.lease.release(term.lease);
+    const limit = o.dutyStopTimeoutMs ?? o.leaseTtlMs;
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([Promise.allSettled(term.duties), new Promise((r) => (timer = setTimeout(r, limit)))]);
+    clearTimeout(timer);
     this.term = null;
     this.quorumUnavailable = term.quorumLost;
     this.lastError = `stepped down: ${reason}`;

@@ -1,0 +1,299 @@
+/**
+ * End-to-end: agent SDK → BullMQ → 2 bridge replicas → 2 gateways → client SDK, all real processes.
+ * Run with `flock /tmp/heavy.lock npx jest test/e2e/pipeline.test.ts`.
+ */
+import { AgentPublisher, type RunHandle } from '@agent-bridge/agent-sdk';
+import { type BridgeClient, connect } from '@agent-bridge/client';
+import {
+  type DeadLetterRecord,
+  type EventEnvelope,
+  InvalidEventError,
+  JobName,
+  PayloadTooLargeError,
+  type KeyLayout,
+  keyLayout,
+} from '@agent-bridge/protocol';
+import { type RedisConnection, closeRedis, createRedis, getRun } from '@agent-bridge/redis';
+import { TcpProxy, waitFor } from '@agent-bridge/testing';
+import { Queue } from 'bullmq';
+import { sign } from 'jsonwebtoken';
+import { io as ioClient } from 'socket.io-client';
+import { E2ECluster, Received, tokenFor } from './harness';
+
+jest.setTimeout(240_000);
+
+let cluster: E2ECluster;
+let keys: KeyLayout;
+let conn: RedisConnection;
+let publisher: AgentPublisher;
+let eventsQueue: Queue;
+const clients: BridgeClient[] = [];
+
+beforeAll(async () => {
+  cluster = await E2ECluster.start({ bridges: 2, gateways: 2 });
+  keys = keyLayout(cluster.prefix);
+  conn = createRedis(cluster.config, 'command');
+  publisher = await AgentPublisher.create({ config: cluster.config });
+  eventsQueue = new Queue(cluster.config.queues.events, { connection: conn, prefix: keys.bullPrefix });
+});
+afterEach(() => {
+  for (const c of clients.splice(0)) c.close();
+});
+afterAll(async () => {
+  await publisher?.close();
+  await eventsQueue?.close();
+  if (conn) await closeRedis(conn);
+  await cluster?.stop();
+});
+
+function client(userId: string, urls: string[]): BridgeClient {
+  const c = connect(urls, { token: tokenFor(cluster, userId), reconnectDelayMs: 50, reconnectDelayMaxMs: 1_000 });
+  clients.push(c);
+  return c;
+}
+
+function gatewayUrls(first: number): string[] {
+  const urls = cluster.gateways.map((g) => g.url);
+  return [...urls.slice(first), ...urls.slice(0, first)];
+}
+
+async function emitAll(handle: RunHandle, count: number, ids: string[], label = 'e'): Promise<void> {
+  const pending: Promise<{ id: string }>[] = [];
+  for (let i = 0; i < count; i++) pending.push(handle.emit('agent_thinking', { delta: `${label}${i}` }));
+  for (const r of await Promise.all(pending)) ids.push(r.id);
+}
+
+describe('guarantee 1 at scale: per-run order, exactly once', () => {
+  it('500 concurrent runs × 40 events (worker concurrency 8 on 2 replicas): every subscriber gets exactly its run’s ids in seq order', async () => {
+    const RUNS = 500;
+    const EVENTS = 40;
+    const USERS = 20;
+    const handles: RunHandle[] = [];
+    for (let i = 0; i < RUNS; i++) {
+      handles.push(await publisher.startRun({ userId: `user-${i % USERS}`, agent: 'e2e', runId: `scale-${i}` }));
+    }
+    const received = new Received();
+    const subs = [];
+    for (let u = 0; u < USERS; u++) {
+      const c = client(`user-${u}`, gatewayUrls(u % 2));
+      for (let i = u; i < RUNS; i += USERS) subs.push(c.subscribe(`scale-${i}`, received.handler(`scale-${i}`)).ready);
+    }
+    await Promise.all(subs);
+    const expected = new Map<string, string[]>(handles.map((h) => [h.runId, []]));
+    // Interleave the runs: every round emits one event of each run, so jobs of a run sit among others.
+    const emitted: Promise<{ id: string; seq: number }>[][] = handles.map(() => []);
+    for (let round = 0; round < EVENTS; round++) {
+      handles.forEach((h, i) => emitted[i]!.push(h.emit('agent_thinking', { delta: `round ${round}` })));
+      if (round % 5 === 4) await Promise.all(emitted.flat());
+    }
+    for (const [i, list] of emitted.entries()) {
+      const results = await Promise.all(list);
+      expected.set(
+        handles[i]!.runId,
+        results.map((r) => r.id),
+      );
+      expect(results.map((r) => r.seq)).toEqual(Array.from({ length: EVENTS }, (_, k) => k + 1));
+    }
+    await waitFor(`${RUNS * EVENTS} deliveries`, () => received.total >= RUNS * EVENTS, { timeoutMs: 180_000 });
+    expect(received.mismatches(expected)).toEqual([]);
+    expect(received.total).toBe(RUNS * EVENTS);
+    for (const h of handles) h.close();
+  });
+});
+
+describe('late and resuming subscribers', () => {
+  it('a subscriber that arrives after 1,000 events gets all of them in order (paged replay), then live ones', async () => {
+    const handle = await publisher.startRun({ userId: 'late-user', agent: 'e2e', runId: 'late-1' });
+    const ids: string[] = [];
+    await emitAll(handle, 1_000, ids);
+    await waitFor('1,000 committed', async () => (await getRun(conn, keys, 'late-1'))?.headSeq === 1_000, {
+      timeoutMs: 60_000,
+    });
+    const received = new Received();
+    const c = client('late-user', gatewayUrls(1));
+    const info = await c.subscribe('late-1', received.handler('late-1')).ready;
+    expect(info).toMatchObject({ headSeq: 1_000, recovered: true });
+    await emitAll(handle, 5, ids, 'live');
+    await waitFor('1,005 deliveries', () => received.total >= 1_005, { timeoutMs: 60_000 });
+    expect(received.mismatches(new Map([['late-1', ids]]))).toEqual([]);
+    handle.close();
+  });
+
+  it('a client whose connection is cut, misses 1,000 events and comes back gets exactly the missed ones, in order', async () => {
+    const handle = await publisher.startRun({ userId: 'cut-user', agent: 'e2e', runId: 'cut-1' });
+    const proxy = await TcpProxy.start(cluster.gateways[0]!.port);
+    try {
+      const received = new Received();
+      const resets: unknown[] = [];
+      const c = client('cut-user', [`http://127.0.0.1:${proxy.port}`]);
+      const states: string[] = [];
+      c.onState((s) => states.push(s));
+      await c.subscribe('cut-1', received.handler('cut-1'), { onReset: (i) => resets.push(i) }).ready;
+      const ids: string[] = [];
+      await emitAll(handle, 100, ids, 'before');
+      await waitFor('first 100', () => received.total >= 100, { timeoutMs: 60_000 });
+      proxy.cut();
+      await waitFor('client notices the cut', () => c.state === 'reconnecting');
+      await emitAll(handle, 1_000, ids, 'missed');
+      await waitFor('1,100 committed', async () => (await getRun(conn, keys, 'cut-1'))?.headSeq === 1_100, {
+        timeoutMs: 60_000,
+      });
+      expect(received.total).toBe(100);
+      proxy.heal();
+      await waitFor('1,100 deliveries', () => received.total >= 1_100, { timeoutMs: 60_000 });
+      expect(received.mismatches(new Map([['cut-1', ids]]))).toEqual([]);
+      expect(resets).toEqual([]);
+      expect(states).toContain('reconnecting');
+      expect(states.at(-1)).toBe('connected');
+    } finally {
+      handle.close();
+      await proxy.close();
+    }
+  });
+});
+
+describe('idempotency and bad input (guarantees 3 and 6)', () => {
+  it('the same event emitted twice (same id, SDK retry or a redelivered job) is delivered and stored once', async () => {
+    const handle = await publisher.startRun({ userId: 'dup-user', agent: 'e2e', runId: 'dup-1' });
+    const received = new Received();
+    const c = client('dup-user', gatewayUrls(0));
+    await c.subscribe('dup-1', received.handler('dup-1')).ready;
+    const first = await handle.emit('agent_thinking', { delta: 'a' }, { id: 'dup-evt-1' });
+    const again = await handle.emit('agent_thinking', { delta: 'a' }, { id: 'dup-evt-1' });
+    expect(again).toEqual(first);
+    const second = await handle.emit('agent_thinking', { delta: 'b' }, { id: 'dup-evt-2' });
+    // The queue delivers a job twice (e.g. a stalled job re-run): same envelope under another job id.
+    const envelope: EventEnvelope = {
+      id: 'dup-evt-2',
+      runId: 'dup-1',
+      seq: second.seq,
+      epoch: 0,
+      type: 'agent_thinking',
+      ts: Date.now(),
+      payload: { delta: 'b' },
+    };
+    await eventsQueue.add(JobName.Event, envelope, { jobId: 'dup-evt-2-redelivered' });
+    const third = await handle.emit('agent_thinking', { delta: 'c' }, { id: 'dup-evt-3' });
+    expect([first.seq, second.seq, third.seq]).toEqual([1, 2, 3]);
+    await waitFor('3 deliveries', () => received.total >= 3, { timeoutMs: 60_000 });
+    await waitFor(
+      'redelivered job processed',
+      async () => (await eventsQueue.getJobState('dup-evt-2-redelivered')) === 'completed',
+      {
+        timeoutMs: 60_000,
+      },
+    );
+    // Give a duplicate every chance to show up before asserting it did not.
+    const more = await handle.emit('agent_thinking', { delta: 'd' }, { id: 'dup-evt-4' });
+    await waitFor('4th delivery', () => received.total >= 4, { timeoutMs: 60_000 });
+    expect(received.mismatches(new Map([['dup-1', ['dup-evt-1', 'dup-evt-2', 'dup-evt-3', more.id]]]))).toEqual([]);
+    expect(await conn.xlen(keys.runHistory('dup-1'))).toBe(4);
+    handle.close();
+  });
+
+  it('schema-invalid and oversized events are refused at the SDK with typed errors; nothing is numbered', async () => {
+    const handle = await publisher.startRun({ userId: 'bad-user', agent: 'e2e', runId: 'bad-1' });
+    await expect(handle.emit('tool_executing', { tool: 'x' })).rejects.toBeInstanceOf(InvalidEventError);
+    await expect(handle.emit('Not A Type', {})).rejects.toBeInstanceOf(InvalidEventError);
+    const big = 'x'.repeat(cluster.config.events.maxPayloadBytes + 1);
+    await expect(handle.emit('agent_thinking', { delta: big })).rejects.toBeInstanceOf(PayloadTooLargeError);
+    const ok = await handle.emit('agent_thinking', { delta: 'fine' });
+    expect(ok.seq).toBe(1);
+    handle.close();
+  });
+
+  it('a malformed job put on the queue by hand goes to the dead-letter queue with its reason; other runs flow on', async () => {
+    const handle = await publisher.startRun({ userId: 'dlq-user', agent: 'e2e', runId: 'dlq-ok-1' });
+    const received = new Received();
+    const c = client('dlq-user', gatewayUrls(1));
+    await c.subscribe('dlq-ok-1', received.handler('dlq-ok-1')).ready;
+    const ids: string[] = [];
+    const flowing = emitAll(handle, 50, ids);
+    await eventsQueue.add(JobName.Event, { hello: 'world' }, { jobId: 'malformed-1' });
+    await eventsQueue.add(JobName.Event, { id: 'x', runId: 'dlq-ok-1', seq: -3 }, { jobId: 'malformed-2' });
+    await flowing;
+    const dlq = new Queue(cluster.config.queues.deadLetter, { connection: conn, prefix: keys.bullPrefix });
+    try {
+      const records = await waitFor(
+        'two dead letters',
+        async () => {
+          const jobs = await Promise.all([dlq.getJob('dlq-malformed-1'), dlq.getJob('dlq-malformed-2')]);
+          return jobs.every((j) => j) ? jobs.map((j) => j!.data as DeadLetterRecord) : null;
+        },
+        { timeoutMs: 60_000 },
+      );
+      expect(records.map((r) => [r.jobId, r.reason.code])).toEqual([
+        ['malformed-1', 'INVALID_EVENT'],
+        ['malformed-2', 'INVALID_EVENT'],
+      ]);
+      expect(records[0]!.data).toEqual({ hello: 'world' });
+    } finally {
+      await dlq.close();
+    }
+    await waitFor('50 deliveries', () => received.total >= 50, { timeoutMs: 60_000 });
+    expect(received.mismatches(new Map([['dlq-ok-1', ids]]))).toEqual([]);
+    for (const b of cluster.bridges) expect(b.running).toBe(true);
+    handle.close();
+  });
+});
+
+describe('access control at the gateways (guarantee 6)', () => {
+  function outcome(url: string, auth: object, headers?: Record<string, string>): Promise<unknown> {
+    const s = ioClient(url, {
+      transports: ['websocket'],
+      reconnection: false,
+      forceNew: true,
+      auth,
+      extraHeaders: headers,
+    });
+    return new Promise((resolve) => {
+      s.once('connect', () => {
+        s.disconnect();
+        resolve('connected');
+      });
+      s.once('connect_error', (err: Error & { data?: { code?: string } }) => {
+        s.disconnect();
+        resolve(err.data?.code ?? `refused: ${err.message}`);
+      });
+    });
+  }
+
+  it('refuses missing, expired, forged and alg:none tokens with UNAUTHORIZED on every gateway', async () => {
+    const { jwtSecret, jwtIssuer, jwtAudience } = cluster.config.auth;
+    const claims = { issuer: jwtIssuer, audience: jwtAudience, subject: 'alice' };
+    const expired = sign({ exp: Math.floor(Date.now() / 1000) - 10 }, jwtSecret, claims);
+    const forged = sign({}, 'not-the-cluster-secret-at-all', claims);
+    const b64 = (o: unknown): string => Buffer.from(JSON.stringify(o)).toString('base64url');
+    const none = `${b64({ alg: 'none', typ: 'JWT' })}.${b64({ sub: 'alice', iss: jwtIssuer, aud: jwtAudience })}.`;
+    for (const gw of cluster.gateways) {
+      const results = await Promise.all(
+        [{}, { token: expired }, { token: forged }, { token: none }, { token: tokenFor(cluster, 'alice') }].map(
+          (auth) => outcome(gw.url, auth),
+        ),
+      );
+      expect(results).toEqual(['UNAUTHORIZED', 'UNAUTHORIZED', 'UNAUTHORIZED', 'UNAUTHORIZED', 'connected']);
+    }
+  });
+
+  it('refuses a hostile Origin and subscribing to another user’s run; the owner gets it', async () => {
+    const url = cluster.gateways[0]!.url;
+    const token = tokenFor(cluster, 'alice');
+    expect(await outcome(url, { token }, { Origin: 'https://evil.example' })).toBe('refused: websocket error');
+    expect(await outcome(url, { token }, { Origin: 'http://localhost:3000' })).toBe('connected');
+
+    const handle = await publisher.startRun({ userId: 'alice', agent: 'e2e', runId: 'alice-private-1' });
+    await handle.emit('agent_thinking', { delta: 'secret' });
+    const mallory = client('mallory', gatewayUrls(0));
+    const got: EventEnvelope[] = [];
+    await expect(mallory.subscribe('alice-private-1', (e) => got.push(e)).ready).rejects.toMatchObject({
+      code: 'FORBIDDEN',
+    });
+    await expect(mallory.subscribe('no-such-run', () => undefined).ready).rejects.toMatchObject({ code: 'NOT_FOUND' });
+    const alice = client('alice', gatewayUrls(1));
+    const received = new Received();
+    await alice.subscribe('alice-private-1', received.handler('alice-private-1')).ready;
+    await waitFor('owner delivery', () => received.total >= 1);
+    expect(got).toEqual([]);
+    handle.close();
+  });
+});

@@ -244,8 +244,9 @@ export class Launcher {
       redisUrl,
       embeddedRedis: this.redis !== null,
       chatUrls: gatewayPorts.map((p) => `${host}:${p}/`),
-      statusUrl: `${host}:${opsPort}/`,
-      bullBoardUrl: `${host}:${opsPort}/queues`,
+      statusUrl: `${host}:${opsPort}/status`,
+      // Bull Board's mount point (services/ops/src/server/bull-board.ts BOARD_PATH).
+      bullBoardUrl: `${host}:${opsPort}/board`,
       processes: this.getProcesses(),
     };
     void ops;

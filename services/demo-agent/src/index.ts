@@ -1,0 +1,12 @@
+export { DemoAgentService } from './service';
+export type { DemoAgentServiceOptions, DemoAgentServiceState, DemoAgentServiceStatus, RunStarter } from './service';
+export { composeAnswer, runAgent, runTool } from './agent';
+export type { AgentOutcome, AgentRunEvents, RunAgentOptions, ToolOutcome } from './agent';
+export { findExpressions, planRun, thinkingDeltas } from './plan';
+export type { PlanStep, ToolName } from './plan';
+export { calculate } from './tools/calculator';
+export type { CalculatorResult } from './tools/calculator';
+export { readClock } from './tools/clock';
+export type { ClockResult } from './tools/clock';
+export { DEFAULT_DOCS_DIR, loadDocs, searchDocs } from './tools/search';
+export type { Doc, SearchHit, SearchResult } from './tools/search';

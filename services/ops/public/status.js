@@ -110,12 +110,16 @@
         return row([time(f.at), f.source, f.queue, f.jobId, f.reason]);
       }),
     );
-    el('recoveries').replaceChildren.apply(
-      el('recoveries'),
+    fill(
+      'recoveries',
       s.recoveries.map(function (r) {
-        var li = document.createElement('li');
-        li.textContent = typeof r === 'string' ? r : JSON.stringify(r);
-        return li;
+        if (!r || typeof r !== 'object') return row([null, String(r), null, null, null, null]);
+        var failing = (r.failingChecks || [])
+          .map(function (c) {
+            return c.name;
+          })
+          .join(', ');
+        return row([time(r.at), r.incidentId, r.attempt, r.outcome, r.state, failing]);
       }),
     );
     el('updated').textContent = new Date(s.now).toLocaleTimeString();

@@ -283,8 +283,16 @@ export class IntegrationService {
     reason: string,
     failing: CheckResult[],
   ): Promise<void> {
-    let cur = (await this.reader.current()).state;
-    if (cur === target) return;
+    const published = await this.reader.current();
+    let cur = published.state;
+    if (cur === target) {
+      // Same state, different cause (e.g. FAILED for another reason): keep the current value truthful.
+      const names = (checks: CheckResult[]): string => checks.map((c) => `${c.name}:${c.severity}`).join(',');
+      if (names(published.failingChecks) !== names(failing)) {
+        await this.store.annotate(ctx.epoch, ctx.leaderId, published, reason, failing);
+      }
+      return;
+    }
     if (!isLegalTransition(cur, target)) {
       await this.store.transition(ctx.epoch, ctx.leaderId, cur, IntegrationState.Initializing, reason, failing);
       cur = IntegrationState.Initializing;

@@ -104,6 +104,21 @@ export class IntegrationStateStore {
     return record;
   }
 
+  /**
+   * Rewrites the reason and failing checks of the current state without a transition (no history record,
+   * `since` kept): the state stays, but why it is in that state changed. Fenced.
+   */
+  annotate(
+    epoch: number,
+    leaderId: string,
+    current: PublishedState,
+    reason: string,
+    failingChecks: CheckResult[],
+  ): Promise<void> {
+    const next: PublishedState = { ...current, leaderId, epoch, reason, failingChecks };
+    return this.fencing.write(epoch, { mode: 'set', key: this.keys.integrationState, value: JSON.stringify(next) });
+  }
+
   /** Publishes the latest health check (fenced). */
   publishHealth(epoch: number, health: HealthStatus): Promise<void> {
     return this.fencing.write(epoch, { mode: 'set', key: this.keys.integrationHealth, value: JSON.stringify(health) });

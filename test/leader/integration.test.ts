@@ -1,0 +1,101 @@
+import { randomUUID } from 'node:crypto';
+import type { IntegrationResult, PublishedState, StateTransition } from '@agent-bridge/protocol';
+import { keyLayout } from '@agent-bridge/protocol';
+import type { RecoveryLogEntry } from '@agent-bridge/bridge';
+import { type RedisConnection, closeRedis, createRedis } from '@agent-bridge/redis';
+import { loadConfig } from '@agent-bridge/config';
+import { type RedisServer, destroyAllRedis, killAllServices, startRedis, waitFor } from '@agent-bridge/testing';
+import { startBridges, startGateway, waitForSingleLeader } from './harness';
+
+jest.setTimeout(180_000);
+
+let redis: RedisServer;
+let conn: RedisConnection;
+
+beforeAll(async () => {
+  redis = await startRedis();
+  conn = createRedis(loadConfig({ env: { REDIS_URL: redis.url } }), 'command');
+});
+afterEach(killAllServices);
+afterAll(async () => {
+  await killAllServices();
+  await closeRedis(conn);
+  await destroyAllRedis();
+});
+
+async function published(prefix: string): Promise<PublishedState | null> {
+  const raw = await conn.get(keyLayout(prefix).integrationState);
+  return raw === null ? null : (JSON.parse(raw) as PublishedState);
+}
+
+describe('ensureIntegration / recovery (real bridge and gateway processes)', () => {
+  it('guarantee 3 — ten concurrent ensureIntegration() calls share one attempt, on a standby and on the leader', async () => {
+    const prefix = `t-${randomUUID()}`;
+    const env = { REDIS_URL: redis.url, AB_KEY_PREFIX: prefix, AB_HEALTH_PROBE_LATENCY_WARN_MS: '10000' };
+    const bridges = await startBridges(2, env);
+    await startGateway('gw1', env);
+    const { bridge: leader } = await waitForSingleLeader(bridges);
+    const standby = bridges.find((b) => b !== leader);
+    if (!standby) throw new Error('no standby');
+    await waitFor('ACTIVE', async () => (await published(prefix))?.state === 'ACTIVE', { timeoutMs: 30_000 });
+
+    const before = (await leader.status()).ensureAttempts;
+    const fromStandby = await Promise.all(
+      Array.from({ length: 10 }, () => standby.post<IntegrationResult>('/integration/ensure')),
+    );
+    const ids = new Set(fromStandby.map((r) => r.attemptId));
+    expect(ids.size).toBe(1);
+    expect(fromStandby.every((r) => r.ok && r.state === 'ACTIVE' && r.leaderId === leader.id)).toBe(true);
+    expect((await leader.status()).ensureAttempts).toBe(before + 1);
+    expect((await standby.status()).ensureAttempts).toBe(0);
+
+    const fromLeader = await Promise.all(
+      Array.from({ length: 10 }, () => leader.post<IntegrationResult>('/integration/ensure')),
+    );
+    expect(new Set(fromLeader.map((r) => r.attemptId)).size).toBe(1);
+    expect(fromLeader[0]?.attemptId).not.toBe(fromStandby[0]?.attemptId);
+    expect((await leader.status()).ensureAttempts).toBe(before + 2);
+    const probe = fromLeader[0]?.checks.find((c) => c.name === 'probe');
+    expect(probe).toMatchObject({ ok: true, severity: 'ok' });
+    expect(probe?.detail).toMatch(/^1 gateways answered/);
+  });
+
+  it('no gateway alive → FAILED → recovery job retries with growing delays → gateway started → ACTIVE', async () => {
+    const prefix = `t-${randomUUID()}`;
+    const keys = keyLayout(prefix);
+    const env = {
+      REDIS_URL: redis.url,
+      AB_KEY_PREFIX: prefix,
+      AB_HEALTH_PROBE_LATENCY_WARN_MS: '10000',
+      // The periodic health check must not be what heals it: the recovery job is.
+      AB_HEALTH_INTERVAL_MS: '600000',
+      AB_RECOVERY_BACKOFF_MS: '400',
+      AB_RECOVERY_JITTER: '0.25',
+      AB_RECOVERY_ATTEMPTS: '10',
+    };
+    const bridges = await startBridges(1, env);
+    await waitForSingleLeader(bridges);
+    await waitFor('FAILED', async () => (await published(prefix))?.state === 'FAILED');
+    const failed = await published(prefix);
+    expect(failed?.failingChecks.map((c) => c.name).sort()).toEqual(['gateways', 'probe']);
+
+    const log = async (): Promise<RecoveryLogEntry[]> =>
+      (await conn.lrange(keys.recoveryLog, 0, '-1')).map((r) => JSON.parse(r) as RecoveryLogEntry).reverse();
+    await waitFor('three failed recovery attempts', async () => (await log()).length >= 3, { timeoutMs: 30_000 });
+    await startGateway('gw1', env);
+    await waitFor('ACTIVE', async () => (await published(prefix))?.state === 'ACTIVE', { timeoutMs: 60_000 });
+
+    const entries = await log();
+    const last = entries[entries.length - 1];
+    expect(last?.outcome).toBe('recovered');
+    expect(entries.slice(0, -1).every((e) => e.outcome === 'still-failing')).toBe(true);
+    expect(new Set(entries.map((e) => e.jobId))).toEqual(new Set([`recover-failed-e1-${failed?.since}`]));
+    expect(entries.map((e) => e.attempt)).toEqual(entries.map((_, i) => i + 1));
+    const gaps = entries.slice(1).map((e, i) => e.at - (entries[i]?.at ?? 0));
+    for (let i = 1; i < gaps.length; i++) expect(gaps[i]).toBeGreaterThan(gaps[i - 1] ?? Infinity);
+
+    const history = (await conn.lrange(keys.integrationHistory, 0, '-1')).map((r) => JSON.parse(r) as StateTransition);
+    expect(history[0]).toMatchObject({ from: 'FAILED', to: 'ACTIVE' });
+    expect(history[0]?.reason).toMatch(new RegExp(`^recovery recover-failed-e1-\\d+ attempt ${entries.length} `));
+  });
+});

@@ -69,6 +69,15 @@ export function createOpsServer(config: AppConfig, logger: Logger, options: OpsS
   const keys: KeyLayout = keyLayout(config.keyPrefix);
   const ownConnection = options.connection === undefined;
   const conn = options.connection ?? createRedis(config, 'command', { name: `ops:${config.instanceId}` });
+  if (ownConnection) {
+    // ioredis retries forever; say so at most every 10 s instead of an unhandled 'error' event per attempt.
+    let lastWarned = 0;
+    conn.on('error', (err: Error) => {
+      if (Date.now() - lastWarned < 10_000) return;
+      lastWarned = Date.now();
+      logger.warn({ err: err.message }, 'redis connection error (retrying; /readyz answers 503)');
+    });
+  }
   const reader = new StatusReader(config, keys, conn);
   const app: FastifyInstance = Fastify({
     // Request lines are info-level noise (the page polls every second): the HTTP logger shows warnings up.

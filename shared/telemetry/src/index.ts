@@ -3,7 +3,7 @@ export type { Logger, LoggerOptions } from './logger';
 export { ShutdownManager } from './shutdown';
 export { METER_NAME, metrics } from './metrics';
 export type { AgentBridgeMetrics } from './metrics';
-export { startTelemetry } from './sdk';
+export { serveMetrics, startTelemetry } from './sdk';
 export type { StartTelemetryOptions, Telemetry } from './sdk';
 export {
   MessagingAttr,
@@ -11,6 +11,7 @@ export {
   extractTraceparent,
   failSpan,
   injectTraceparent,
+  recordDelivery,
   setTracingDefaults,
   startConsumerSpan,
   startDeliverySpan,

@@ -108,6 +108,23 @@ function metricReadersFromConfig(config: AppConfig): {
   };
 }
 
+// The Prometheus handler of the telemetry started in this process, for serveMetrics().
+let currentMetricsHandler: ((req: IncomingMessage, res: ServerResponse) => void) | null = null;
+
+/**
+ * Answers a `GET /metrics` request with the Prometheus text format of this process's metrics (404 when
+ * telemetry is not started with OTEL_METRICS_EXPORTER=prometheus). For HTTP servers that do not get the
+ * {@link Telemetry} object; in fastify: `reply.hijack(); serveMetrics(request.raw, reply.raw)`.
+ */
+export function serveMetrics(req: IncomingMessage, res: ServerResponse): void {
+  if (currentMetricsHandler) {
+    currentMetricsHandler(req, res);
+    return;
+  }
+  res.writeHead(404, { 'content-type': 'text/plain; charset=utf-8' });
+  res.end('metrics are not served here (OTEL_METRICS_EXPORTER is not prometheus)\n');
+}
+
 /**
  * Starts the OpenTelemetry Node SDK for a service: call it first in `main.ts`, before anything else.
  * Configured by `config.telemetry` (the standard `OTEL_*` variables); resource attributes `service.name`
@@ -150,10 +167,14 @@ export function startTelemetry(options: StartTelemetryOptions): Telemetry {
 
   let closing: Promise<void> | null = null;
   const started = sdk !== null;
+  const handler = prometheus
+    ? (req: IncomingMessage, res: ServerResponse): void => prometheus.getMetricsRequestHandler(req, res)
+    : null;
+  currentMetricsHandler = handler;
   return {
     started,
     metrics,
-    metricsHandler: prometheus ? (req, res) => prometheus.getMetricsRequestHandler(req, res) : null,
+    metricsHandler: handler,
     shutdown(): Promise<void> {
       closing ??= (async () => {
         if (!sdk) return;
@@ -163,6 +184,7 @@ export function startTelemetry(options: StartTelemetryOptions): Telemetry {
           // Nothing listening on the OTLP endpoint makes the final flush reject: not a reason to fail a shutdown.
           logger?.warn({ err }, 'telemetry shutdown: final export failed');
         } finally {
+          if (currentMetricsHandler === handler) currentMetricsHandler = null;
           // Let a later startTelemetry() (tests, restarts in one process) register fresh providers.
           trace.disable();
           metricsApi.disable();

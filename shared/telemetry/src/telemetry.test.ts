@@ -10,8 +10,15 @@ import {
 import { InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace';
 import { silentLogger } from './logger';
 import { metrics } from './metrics';
-import { startTelemetry } from './sdk';
-import { injectTraceparent, startConsumerSpan, startDeliverySpan, startProducerSpan, withSpan } from './tracing';
+import { serveMetrics, startTelemetry } from './sdk';
+import {
+  injectTraceparent,
+  recordDelivery,
+  startConsumerSpan,
+  startDeliverySpan,
+  startProducerSpan,
+  withSpan,
+} from './tracing';
 
 const config = (overrides: Record<string, string | number> = {}) =>
   loadConfig({ env: {}, overrides: { AB_INSTANCE_ID: 'test-instance', ...overrides } });
@@ -109,7 +116,8 @@ describe('telemetry', () => {
       metrics.setIntegrationState('DEGRADED');
       metrics.queueLag.record(1234, { queue: 'agent-events' });
       metrics.endToEndLatency.record(12);
-      server = createServer((req, res) => telemetry.metricsHandler!(req, res));
+      // serveMetrics() serves the same handler for servers that are not given the Telemetry object.
+      server = createServer((req, res) => serveMetrics(req, res));
       await new Promise<void>((resolve) => server!.listen(0, '127.0.0.1', resolve));
       const { port } = server.address() as AddressInfo;
       const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
@@ -122,6 +130,53 @@ describe('telemetry', () => {
     } finally {
       server?.close();
       await telemetry.shutdown();
+    }
+  });
+
+  test('recordDelivery: a delivery span in the emit trace, delivered count and end-to-end latency', async () => {
+    const exporter = new InMemorySpanExporter();
+    const processor = new SimpleSpanProcessor({ exporter });
+    const mexporter = new InMemoryMetricExporter(AggregationTemporality.CUMULATIVE);
+    const reader = new PeriodicExportingMetricReader({ exporter: mexporter, exportIntervalMillis: 60_000 });
+    const telemetry = startTelemetry({
+      config: config(),
+      serviceName: 'gw',
+      spanProcessors: [processor],
+      metricReaders: [reader],
+    });
+    try {
+      const producer = startProducerSpan('run-9', 't');
+      const traceparent = injectTraceparent(producer);
+      producer.end();
+      recordDelivery({ id: 'e9', runId: 'run-9', seq: 9, type: 't', ts: Date.now() - 250, traceparent });
+      await processor.forceFlush();
+      await reader.forceFlush();
+      const [, delivery] = exporter.getFinishedSpans();
+      expect(delivery!.spanContext().traceId).toBe(producer.spanContext().traceId);
+      expect(delivery!.attributes['messaging.operation.name']).toBe('deliver');
+      const byName = new Map(
+        mexporter
+          .getMetrics()
+          .flatMap((rm) => rm.scopeMetrics.flatMap((sm) => sm.metrics))
+          .map((m) => [m.descriptor.name, m.dataPoints[0]?.value]),
+      );
+      expect(byName.get('agent_bridge.events.delivered')).toBe(1);
+      const latency = byName.get('agent_bridge.event.e2e_latency_ms') as { count: number; sum: number };
+      expect(latency.count).toBe(1);
+      expect(latency.sum).toBeGreaterThanOrEqual(250);
+    } finally {
+      await telemetry.shutdown();
+    }
+  });
+
+  test('serveMetrics answers 404 when no Prometheus exporter is running', async () => {
+    const server = createServer((req, res) => serveMetrics(req, res));
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const { port } = server.address() as AddressInfo;
+      expect((await fetch(`http://127.0.0.1:${port}/metrics`)).status).toBe(404);
+    } finally {
+      server.close();
     }
   });
 

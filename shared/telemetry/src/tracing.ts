@@ -12,6 +12,7 @@ import {
   trace,
 } from '@opentelemetry/api';
 import { W3CTraceContextPropagator } from '@opentelemetry/core';
+import { metrics } from './metrics';
 
 /** Instrumentation scope of every agent-bridge span. */
 export const TRACER_NAME = 'agent-bridge';
@@ -155,6 +156,22 @@ export function startDeliverySpan(envelope: TracedEnvelope, options: { replay?: 
     },
     parent,
   );
+}
+
+/**
+ * Records one event written to one client socket by a gateway: a delivery span (ended at once) in the
+ * trace of the event's emit, the delivered count and the end-to-end latency (now − envelope `ts`).
+ * Call it for live events (Socket.IO `onAnyOutgoing` of `agent_event`). Never throws.
+ */
+export function recordDelivery(envelope: TracedEnvelope & { ts?: number }, options: { replay?: boolean } = {}): void {
+  try {
+    startDeliverySpan(envelope, options).end();
+    metrics.eventsDelivered.add(1);
+    if (typeof envelope.ts === 'number' && !options.replay)
+      metrics.endToEndLatency.record(Math.max(0, Date.now() - envelope.ts));
+  } catch {
+    // Telemetry must never break delivery.
+  }
 }
 
 /** Ends `span` with an error status and the exception recorded. Never throws. */

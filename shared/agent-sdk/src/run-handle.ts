@@ -8,6 +8,7 @@ import {
   describeIssues,
   toIssues,
 } from '@agent-bridge/protocol';
+import { failSpan, injectTraceparent, metrics, startProducerSpan } from '@agent-bridge/telemetry';
 import { validateEvent } from './validate';
 
 /** What an accepted emit resolves to: the event's id and its seq in the run. */
@@ -160,12 +161,23 @@ export class RunHandle {
       ts: Date.now(),
       payload: body,
     };
-    if (options.traceparent !== undefined) event.traceparent = options.traceparent;
+    // The emit span (PRODUCER); its W3C context travels in the envelope unless the caller brought its own.
+    const span = startProducerSpan(this.runId, type, { eventId: event.id });
+    const traceparent = options.traceparent ?? injectTraceparent(span);
+    if (traceparent !== undefined) event.traceparent = traceparent;
     if (TERMINAL.has(type)) {
       this.state = 'ended';
       this.deps.release(this);
     }
-    return this.track(event);
+    const emitted = this.track(event);
+    void emitted.then(
+      () => {
+        metrics.eventsEmitted.add(1);
+        span.end();
+      },
+      (err: unknown) => failSpan(span, err),
+    );
+    return emitted;
   }
 
   private track(event: EventEnvelope): Promise<EmittedEvent> {

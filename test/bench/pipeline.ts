@@ -73,7 +73,19 @@ interface Row {
   rate: number;
   /** Time the producer took to hand every event to the queue. */
   emitMs: number;
+  /** Redis commands (all clients, Lua calls counted once) per delivered event. */
+  redisPerEvent: number;
 }
+
+/** Total commands Redis has executed (INFO commandstats), to attribute work per event. */
+async function redisCalls(admin: Redis): Promise<number> {
+  const info = await admin.info('commandstats');
+  let total = 0;
+  for (const m of info.matchAll(/calls=(\d+)/g)) total += Number(m[1]);
+  return total;
+}
+
+let admin: Redis;
 
 function percentile(sorted: number[], p: number): number {
   if (sorted.length === 0) return NaN;
@@ -158,7 +170,15 @@ async function drain(tally: Tally, sent: number): Promise<void> {
   await sleep(300); // late duplicates still count
 }
 
-function row(scenario: string, p: Pipeline, tally: Tally, sent: number, elapsedMs: number, emitMs: number): Row {
+function row(
+  scenario: string,
+  p: Pipeline,
+  tally: Tally,
+  sent: number,
+  elapsedMs: number,
+  emitMs: number,
+  calls: number,
+): Row {
   const sorted = [...tally.latencies].sort((a, b) => a - b);
   return {
     scenario,
@@ -173,6 +193,7 @@ function row(scenario: string, p: Pipeline, tally: Tally, sent: number, elapsedM
     max: sorted.at(-1) ?? NaN,
     rate: Math.round((tally.unique / elapsedMs) * 1000),
     emitMs,
+    redisPerEvent: Math.round((calls / Math.max(1, tally.unique)) * 10) / 10,
   };
 }
 
@@ -180,6 +201,7 @@ async function paced(p: Pipeline, rate: number): Promise<Row> {
   const runIds = Array.from({ length: RUNS }, (_, i) => `bench-${rate}-${i}-${randomUUID().slice(0, 6)}`);
   const tally = new Tally();
   await p.prepare(runIds, tally);
+  const callsBefore = await redisCalls(admin);
   const total = rate * SECONDS;
   const pending: Promise<void>[] = [];
   const start = Date.now();
@@ -197,14 +219,16 @@ async function paced(p: Pipeline, rate: number): Promise<Row> {
   await Promise.all(pending);
   const emitMs = Date.now() - start;
   await drain(tally, total);
+  const calls = (await redisCalls(admin)) - callsBefore;
   await p.finish();
-  return row(`paced ${rate}/s`, p, tally, total, Math.max(1, tally.lastAt - start), emitMs);
+  return row(`paced ${rate}/s`, p, tally, total, Math.max(1, tally.lastAt - start), emitMs, calls);
 }
 
 async function burst(p: Pipeline): Promise<Row> {
   const runIds = Array.from({ length: RUNS }, (_, i) => `bench-max-${i}-${randomUUID().slice(0, 6)}`);
   const tally = new Tally();
   await p.prepare(runIds, tally);
+  const callsBefore = await redisCalls(admin);
   const start = Date.now();
   const chunk = 1_000;
   for (let sent = 0; sent < BURST; sent += chunk) {
@@ -214,8 +238,9 @@ async function burst(p: Pipeline): Promise<Row> {
   }
   const emitMs = Date.now() - start;
   await drain(tally, BURST);
+  const calls = (await redisCalls(admin)) - callsBefore;
   await p.finish();
-  return row(`max (burst ${BURST})`, p, tally, BURST, Math.max(1, tally.lastAt - start), emitMs);
+  return row(`max (burst ${BURST})`, p, tally, BURST, Math.max(1, tally.lastAt - start), emitMs, calls);
 }
 
 function printTable(rows: Row[]): void {
@@ -232,6 +257,7 @@ function printTable(rows: Row[]): void {
     'max ms',
     'events/s',
     'emit ms',
+    'redis cmds/event',
   ];
   const cells = rows.map((r) => [
     r.scenario,
@@ -246,6 +272,7 @@ function printTable(rows: Row[]): void {
     String(r.max),
     String(r.rate),
     String(r.emitMs),
+    String(r.redisPerEvent),
   ]);
   const widths = header.map((h, i) => Math.max(h.length, ...cells.map((c) => c[i]!.length)));
   const line = (c: string[]): string =>
@@ -257,6 +284,7 @@ function printTable(rows: Row[]): void {
 
 async function main(): Promise<void> {
   const redis = await startRedis();
+  admin = new Redis(redis.port, '127.0.0.1');
   const prefix = `bench-${randomUUID().slice(0, 6)}`;
   const env = {
     REDIS_URL: redis.url,
@@ -299,6 +327,7 @@ async function main(): Promise<void> {
     printTable(rows);
   } finally {
     await publisher?.close();
+    admin.disconnect();
     await Promise.all(procs.map((p) => p.kill()));
     await destroyAllRedis();
   }

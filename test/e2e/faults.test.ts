@@ -4,7 +4,10 @@
  */
 import { AgentPublisher, type RunHandle } from '@agent-bridge/agent-sdk';
 import { type BridgeClient, connect } from '@agent-bridge/client';
+import { keyLayout } from '@agent-bridge/protocol';
+import { closeRedis, createRedis, listMembers } from '@agent-bridge/redis';
 import { sleep, waitFor } from '@agent-bridge/testing';
+import { Queue } from 'bullmq';
 import { E2ECluster, Received, tokenFor } from './harness';
 
 jest.setTimeout(240_000);
@@ -79,13 +82,53 @@ describe('guarantee 1 across faults (real processes, SIGKILL)', () => {
     expect(used.map((x) => x.url)).toEqual(Array(4).fill(survivor!.url));
   });
 
+  it('SIGTERM a gateway mid-stream (graceful shutdown): it exits 0, leaves the membership; clients resume on the other', async () => {
+    cluster = await E2ECluster.start({ bridges: 2, gateways: 2 });
+    const c = cluster;
+    const [victim, survivor] = c.gateways;
+    let exit: unknown;
+    const {
+      expected,
+      received,
+      clients: used,
+    } = await streamThrough(c, async () => {
+      exit = await victim!.process.terminate();
+    });
+    expect(exit).toEqual({ code: 0, signal: null });
+    expect(received.mismatches(expected)).toEqual([]);
+    expect(received.total).toBe(RUNS * EVENTS);
+    expect(used.map((x) => x.url)).toEqual(Array(4).fill(survivor!.url));
+    const conn = createRedis(c.config, 'command');
+    try {
+      const members = await listMembers(conn, keyLayout(c.prefix), 'gateway');
+      expect(members.map((m) => m.id)).toEqual([`${c.prefix}-gateway-2`]);
+    } finally {
+      await closeRedis(conn);
+    }
+  });
+
   it('SIGKILL a bridge replica mid-stream (jobs in flight): nothing lost or duplicated', async () => {
     cluster = await E2ECluster.start({ bridges: 2, gateways: 2 });
     const c = cluster;
     const victim = c.bridges[0]!;
+    let inFlight: string[] = [];
     const { expected, received } = await streamThrough(c, async () => {
-      await victim.kill();
+      // Freeze the victim first: jobs still active after a pause are the ones it holds, unfinished.
+      const conn = createRedis(c.config, 'command');
+      const queue = new Queue(c.config.queues.events, { connection: conn, prefix: keyLayout(c.prefix).bullPrefix });
+      try {
+        victim.signal('SIGSTOP');
+        await sleep(500);
+        const before = new Set((await queue.getActive()).map((j) => j.id));
+        await sleep(300);
+        inFlight = (await queue.getActive()).map((j) => j.id!).filter((id) => before.has(id));
+        await victim.kill();
+      } finally {
+        await queue.close();
+        await closeRedis(conn);
+      }
     });
+    expect(inFlight.length).toBeGreaterThan(0);
     expect(victim.running).toBe(false);
     expect(c.bridges[1]!.running).toBe(true);
     expect(received.mismatches(expected)).toEqual([]);

@@ -1,5 +1,5 @@
 import { loadConfig } from '@agent-bridge/config';
-import { ShutdownManager, createLogger } from '@agent-bridge/telemetry';
+import { ShutdownManager, createLogger, startTelemetry } from '@agent-bridge/telemetry';
 import { createHttpServer } from './http/server';
 import { createReplica, replicaId } from './replica';
 
@@ -8,8 +8,11 @@ async function main(): Promise<void> {
   const config = loadConfig();
   const id = replicaId(config);
   const logger = createLogger({ service: 'bridge', instanceId: id, level: config.logLevel });
+  // Telemetry before anything else; it never throws and its shutdown (registered first) runs last.
+  const telemetry = startTelemetry({ config, serviceName: 'agent-bridge-bridge', logger });
   const shutdown = new ShutdownManager(logger, config.shutdown.timeoutMs);
   shutdown.installSignalHandlers();
+  shutdown.register('telemetry', () => telemetry.shutdown());
   const replica = createReplica(config, logger);
   shutdown.register('replica', () => replica.close());
   const http = createHttpServer(replica, logger);

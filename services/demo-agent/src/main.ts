@@ -1,14 +1,17 @@
 import { AgentPublisher } from '@agent-bridge/agent-sdk';
 import { loadConfig } from '@agent-bridge/config';
-import { ShutdownManager, createLogger } from '@agent-bridge/telemetry';
+import { ShutdownManager, createLogger, startTelemetry } from '@agent-bridge/telemetry';
 import { DemoAgentService } from './service';
 
 /** Demo agent process: config, logger, shutdown registry, agent SDK publisher, runs worker. */
 async function main(): Promise<void> {
   const config = loadConfig();
   const logger = createLogger({ service: 'demo-agent', instanceId: config.instanceId, level: config.logLevel });
+  // Telemetry before anything else; it never throws and its shutdown (registered first) runs last.
+  const telemetry = startTelemetry({ config, serviceName: 'agent-bridge-demo-agent', logger });
   const shutdown = new ShutdownManager(logger, config.shutdown.timeoutMs);
   shutdown.installSignalHandlers();
+  shutdown.register('telemetry', () => telemetry.shutdown());
   const publisher = await AgentPublisher.create({ config, logger, name: 'demo-agent' });
   shutdown.register('agent publisher', () => publisher.close());
   const service = new DemoAgentService({ config, logger, publisher });

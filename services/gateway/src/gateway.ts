@@ -9,6 +9,7 @@ import {
   CancelRunRequestSchema,
   type ClientToServerEvents,
   ErrorCode,
+  type EventEnvelope,
   ForbiddenError,
   IllegalStateError,
   type InterServerEvents,
@@ -42,7 +43,7 @@ import {
   registerRun,
   requestCancel,
 } from '@agent-bridge/redis';
-import type { Logger } from '@agent-bridge/telemetry';
+import { type Logger, metrics, recordDelivery, serveMetrics } from '@agent-bridge/telemetry';
 import { createAdapter } from '@socket.io/redis-adapter';
 import { Queue } from 'bullmq';
 import Fastify, { type FastifyInstance } from 'fastify';
@@ -223,6 +224,10 @@ export class Gateway {
 
   private installHttp(): void {
     this.app.get('/healthz', async () => ({ ok: true, state: this.state }));
+    this.app.get('/metrics', async (request, reply) => {
+      reply.hijack();
+      serveMetrics(request.raw, reply.raw);
+    });
     this.app.get('/readyz', async (_req, reply) => {
       const status = this.getStatus();
       return reply.code(status.ready ? 200 : 503).send(status);
@@ -243,7 +248,13 @@ export class Gateway {
   private onConnection(socket: GatewaySocket): void {
     const userId = socket.data.userId;
     this.logger.debug({ socket: socket.id, userId }, 'client connected');
+    metrics.socketsConnected.add(1);
+    // Delivery telemetry per live event written to this socket, in the trace carried by the envelope.
+    socket.onAnyOutgoing((event: string, envelope: unknown) => {
+      if (event === 'agent_event') recordDelivery(envelope as EventEnvelope);
+    });
     socket.on('disconnect', () => {
+      metrics.socketsConnected.add(-1);
       void this.limiter.delete(socket.id).catch(() => undefined);
     });
     socket.on('subscribe', (req, ack) => this.handle(socket, ack, () => this.subscribe(socket, req)));
@@ -307,6 +318,8 @@ export class Gateway {
       page = await readHistory(this.command, this.keys, runId, 0, pageSize);
     }
     const run = await getRun(this.command, this.keys, runId);
+    metrics.replays.add(1, { recovered: String(recovered) });
+    metrics.replayedEvents.add(page.events.length);
     return {
       ok: true,
       runId,

@@ -1,4 +1,4 @@
-import type { Logger } from '@agent-bridge/telemetry';
+import { type Logger, serveMetrics } from '@agent-bridge/telemetry';
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { Replica } from '../replica';
 
@@ -8,7 +8,8 @@ import type { Replica } from '../replica';
  * - `GET /readyz` — 200 when Redis answers and the event workers run, else 503;
  * - `GET /status` — JSON: this replica's leadership view, the published integration state, router counters;
  * - `GET /integration/health` — runs `healthCheck()` now;
- * - `POST /integration/ensure` — `ensureIntegration()`; `POST /integration/recover` — `recoverIntegration()`.
+ * - `POST /integration/ensure` — `ensureIntegration()`; `POST /integration/recover` — `recoverIntegration()`;
+ * - `GET /metrics` — Prometheus text format (when OTEL_METRICS_EXPORTER=prometheus).
  */
 export function createHttpServer(replica: Replica, logger: Logger): FastifyInstance {
   const app = Fastify({ logger: false });
@@ -18,6 +19,10 @@ export function createHttpServer(replica: Replica, logger: Logger): FastifyInsta
     return reply.code(ready ? 200 : 503).send({ ready });
   });
   app.get('/status', async () => replica.getStatus());
+  app.get('/metrics', async (request, reply) => {
+    reply.hijack();
+    serveMetrics(request.raw, reply.raw);
+  });
   app.get('/integration/health', async () => replica.integration.healthCheck());
   app.post('/integration/ensure', async () => replica.integration.ensureIntegration());
   app.post('/integration/recover', async () => replica.integration.recoverIntegration('manual request over HTTP'));

@@ -77,8 +77,8 @@ export function composeAnswer(outcomes: readonly ToolOutcome[]): string {
       if (o.result.hits.length === 0) {
         parts.push(`The knowledge base has nothing about "${o.result.query}".`);
       } else {
-        const hits = o.result.hits.map((h) => `${h.title}: ${h.snippet}`);
-        parts.push(`From the knowledge base - ${hits.join(' ')}`);
+        const hits = o.result.hits.map((h) => `- ${h.title}: ${h.snippet}`);
+        parts.push(`From the knowledge base:\n${hits.join('\n')}`);
       }
     }
   }

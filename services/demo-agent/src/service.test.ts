@@ -94,7 +94,9 @@ describe('demo agent service (real Redis, BullMQ, a bridge replica process, the 
       expect(new Set(events.map((e) => e.id)).size).toBe(events.length);
       expect(events.at(-1)?.payload).toEqual({
         output: {
-          answer: expect.stringMatching(/^17 \* 23 \+ 4 = 395\.\n\nFrom the knowledge base - Gateways and failover: /),
+          answer: expect.stringMatching(
+            /^17 \* 23 \+ 4 = 395\.\n\nFrom the knowledge base:\n- Gateways and failover: /,
+          ),
         },
       });
       const run = await getRun(conn, keyLayout(config.keyPrefix), runId);

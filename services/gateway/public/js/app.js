@@ -38,11 +38,23 @@
 
   // ---- config & session -----------------------------------------------------------------------------
   async function loadConfig() {
-    try {
-      const res = await fetch('config.json', { cache: 'no-store' });
-      if (res.ok) state.config = await res.json();
-    } catch {
-      /* served by a gateway started on its own: only this gateway */
+    // `?gateways=8080,8081` (ports on this host) wins over /config.json, which the launcher writes.
+    const fromQuery = new URLSearchParams(location.search).get('gateways');
+    if (fromQuery) {
+      state.config = {
+        gateways: fromQuery
+          .split(',')
+          .map((p) => p.trim())
+          .filter((p) => /^\d+$/.test(p))
+          .map((port, i) => ({ name: `gateway-${i + 1}`, port: Number(port) })),
+      };
+    } else {
+      try {
+        const res = await fetch('config.json', { cache: 'no-store' });
+        if (res.ok) state.config = await res.json();
+      } catch {
+        /* served by a gateway started on its own: only this gateway */
+      }
     }
     const own = location.origin;
     const urls = [];
@@ -107,12 +119,37 @@
     const client = window.AgentBridgeClient.connect(urls, { token: state.session.token });
     state.client = client;
     setConn('connecting', `connecting to ${describe(client.url)}`);
+    let lost = null; // the gateway we lost, while reconnecting
     client.onState((s) => {
-      if (s === 'connected') setConn('connected', `connected · ${describe(client.url)}`);
-      else if (s === 'reconnecting') setConn('reconnecting', `reconnecting · trying ${describe(client.url)}`);
-      else if (s === 'unauthorized') signOut('Your session expired. Please sign in again.');
+      if (s === 'connected') {
+        setConn('connected', `connected · ${describe(client.url)}`);
+        if (lost && state.current && !state.current.terminal) {
+          note(`Connection to ${lost} lost · resumed on ${describe(client.url)} after seq ${lastSeq()}`);
+        }
+        lost = null;
+      } else if (s === 'reconnecting') {
+        if (lost === null && $('conn').dataset.state === 'connected') {
+          lost = $('conn-text').textContent.replace(/^connected · /, '');
+        }
+        setConn('reconnecting', `reconnecting · trying ${describe(client.url)}`);
+      } else if (s === 'unauthorized') signOut('Your session expired. Please sign in again.');
       else if (s === 'closed') setConn('closed', 'disconnected');
     });
+  }
+
+  function lastSeq() {
+    const seqs = state.current ? state.current.seqs : [];
+    return seqs.length ? seqs[seqs.length - 1] : 0;
+  }
+
+  /** A line in the timeline about the connection (not an event of the run). */
+  function note(text) {
+    const li = document.createElement('li');
+    li.className = 'item note';
+    li.textContent = text;
+    $('timeline').append(li);
+    if (state.current) endThinking(state.current);
+    scrollDown();
   }
 
   // ---- past runs (kept in this browser) ----------------------------------------------------------------
@@ -200,6 +237,36 @@
     return typeof value === 'string' ? value : JSON.stringify(value, null, 2);
   }
 
+  function describeArgs(tool, args) {
+    const a = args || {};
+    if (tool === 'calculator') return `Calculating ${a.expression}`;
+    if (tool === 'search') return `Searching the knowledge base for "${a.query}"`;
+    if (tool === 'clock') return 'Reading the clock';
+    return `args ${pretty(args)}`;
+  }
+
+  function describeResult(tool, result, out) {
+    const r = result || {};
+    const line = (label, text) => {
+      const div = document.createElement('div');
+      const b = document.createElement('b');
+      b.textContent = label;
+      div.append(b, document.createTextNode(` ${text}`));
+      out.append(div);
+      return div;
+    };
+    if (tool === 'calculator' && r.value !== undefined) {
+      line('=', r.value);
+    } else if (tool === 'clock' && r.iso) {
+      line('Now', `${r.iso} (${r.weekday})`);
+    } else if (tool === 'search' && Array.isArray(r.hits)) {
+      if (r.hits.length === 0) line('No match', '');
+      for (const h of r.hits) line(h.title, `— ${h.snippet}`).className = 'hit';
+    } else {
+      out.textContent = pretty(result);
+    }
+  }
+
   function scrollDown() {
     const view = $('run-view');
     view.scrollTop = view.scrollHeight;
@@ -217,7 +284,9 @@
     li.dataset.type = event.type;
     li.textContent = `${event.seq} ${event.type}`;
     if (replayed) li.classList.add('replayed');
-    $('events').append(li);
+    const events = $('events');
+    events.append(li);
+    events.scrollTop = events.scrollHeight;
     $('event-count').textContent = String(run.seqs.length);
 
     switch (event.type) {
@@ -243,10 +312,10 @@
         title.innerHTML =
           '<span class="spinner"></span><span class="tick">✓</span>Tool <span class="tool-name"></span>';
         title.querySelector('.tool-name').textContent = p.tool;
-        const args = document.createElement('pre');
-        args.className = 'args';
-        args.textContent = `args ${pretty(p.args)}`;
-        el.querySelector('.item-body').append(args);
+        const summary = document.createElement('div');
+        summary.className = 'summary args';
+        summary.textContent = describeArgs(p.tool, p.args);
+        el.querySelector('.item-body').append(summary);
         run.toolCards.set(p.toolCallId, el);
         break;
       }
@@ -255,15 +324,23 @@
         let el = run.toolCards.get(p.toolCallId);
         if (!el) el = item('tool', `Tool ${p.tool}`, event.seq);
         el.classList.add('done');
-        const out = document.createElement('pre');
-        out.className = 'result';
+        const body = el.querySelector('.item-body');
+        const out = document.createElement('div');
+        out.className = 'summary result';
         if (p.error) {
           el.classList.add('failed');
-          out.textContent = `error ${p.error}`;
+          out.textContent = `Failed: ${p.error}`;
+          body.append(out);
         } else {
-          out.textContent = `result ${pretty(p.result)}`;
+          describeResult(p.tool, p.result, out);
+          const raw = document.createElement('details');
+          const label = document.createElement('summary');
+          label.textContent = 'raw result';
+          const pre = document.createElement('pre');
+          pre.textContent = pretty(p.result);
+          raw.append(label, pre);
+          body.append(out, raw);
         }
-        el.querySelector('.item-body').append(out);
         break;
       }
       case 'agent_completed': {

@@ -1,4 +1,7 @@
 import { randomUUID } from 'node:crypto';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { type AppConfig, loadConfig } from '@agent-bridge/config';
 import { type EventEnvelope, type SubscribeAck, keyLayout, runRoom } from '@agent-bridge/protocol';
 import { type RedisServer, destroyAllRedis, startRedis, waitFor } from '@agent-bridge/testing';
@@ -384,6 +387,29 @@ describe('gateway membership, probe and HTTP', () => {
     expect(await admin.hget(keys.memberRecords('gateway'), config.instanceId)).toBeNull();
     expect(await admin.zscore(keys.members('gateway'), config.instanceId)).toBeNull();
     expect(gw.getStatus().state).toBe('closed');
+  });
+
+  it('serves the chat page folder at / (index.html, assets) and nothing outside it', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'gw-public-'));
+    writeFileSync(join(dir, 'index.html'), '<h1>chat</h1>');
+    mkdirSync(join(dir, 'js'));
+    writeFileSync(join(dir, 'js', 'app.js'), 'console.log(1)');
+    const gw = createGateway(testConfig(), silentLogger(), { host: '127.0.0.1', publicDir: dir });
+    started.push(gw);
+    await gw.start();
+    const base = `http://127.0.0.1:${gw.port}`;
+    const index = await fetch(`${base}/`);
+    expect([index.status, index.headers.get('content-type'), await index.text()]).toEqual([
+      200,
+      'text/html; charset=utf-8',
+      '<h1>chat</h1>',
+    ]);
+    const js = await fetch(`${base}/js/app.js`);
+    expect([js.status, js.headers.get('content-type')]).toEqual([200, 'text/javascript; charset=utf-8']);
+    expect((await fetch(`${base}/missing.html`)).status).toBe(404);
+    expect((await fetch(`${base}/%2e%2e/%2e%2e/package.json`)).status).toBe(404);
+    expect((await fetch(`${base}/js/..%2f..%2fetc%2fpasswd`)).status).toBe(404);
+    expect((await fetch(`${base}/%E0%A4%A`)).status).toBe(404);
   });
 
   it('does not serve demo sign-in when the chat page is off', async () => {

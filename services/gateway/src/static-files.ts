@@ -22,7 +22,12 @@ const CONTENT_TYPES: Record<string, string> = {
 export function serveStatic(app: FastifyInstance, root: string): void {
   const base = normalize(root + sep);
   app.get('/*', async (req, reply) => {
-    const rel = decodeURIComponent((req.params as { '*': string })['*'] || 'index.html');
+    let rel: string;
+    try {
+      rel = decodeURIComponent((req.params as { '*': string })['*'] || 'index.html');
+    } catch {
+      return reply.code(404).send({ error: 'not found' });
+    }
     const file = normalize(join(base, rel));
     if (!file.startsWith(base)) return reply.code(404).send({ error: 'not found' });
     try {

@@ -409,7 +409,8 @@ describe('gateway membership, probe and HTTP', () => {
     expect((await fetch(`${base}/missing.html`)).status).toBe(404);
     expect((await fetch(`${base}/%2e%2e/%2e%2e/package.json`)).status).toBe(404);
     expect((await fetch(`${base}/js/..%2f..%2fetc%2fpasswd`)).status).toBe(404);
-    expect((await fetch(`${base}/%E0%A4%A`)).status).toBe(404);
+    // Fastify refuses a malformed escape before routing.
+    expect((await fetch(`${base}/%E0%A4%A`)).status).toBe(400);
   });
 
   it('does not serve demo sign-in when the chat page is off', async () => {

@@ -4,7 +4,7 @@
 // 2. Then it runs the launcher (services/ops/src/launcher/main.ts) from TypeScript sources through tsx:
 //    nothing needs compiling first; the launcher bundles the chat page's client SDK itself.
 // Flags are passed on: `npm start -- --replicas 3 --gateways 2`.
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { constants } from 'node:os';
@@ -21,15 +21,20 @@ if (major < 20) {
 if (!existsSync(join(root, 'node_modules', 'tsx')) || !existsSync(join(root, 'node_modules', '.package-lock.json'))) {
   say('dependencies are missing: running `npm ci` (this takes a minute on a fresh clone)');
   const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm';
-  const result = spawnSync(npm, ['ci', '--no-audit', '--no-fund', '--progress=true', '--loglevel=http'], {
-    cwd: root,
-    stdio: 'inherit',
+  const started = Date.now();
+  // npm draws its own progress bar only on a terminal: a heartbeat shows the install is alive anyway.
+  const ticker = setInterval(() => say(`still installing... ${Math.round((Date.now() - started) / 1000)} s`), 10_000);
+  const code = await new Promise((resolve) => {
+    const install = spawn(npm, ['ci', '--no-audit', '--no-fund', '--progress=true'], { cwd: root, stdio: 'inherit' });
+    install.on('error', () => resolve(1));
+    install.on('exit', (c) => resolve(c ?? 1));
   });
-  if (result.status !== 0) {
+  clearInterval(ticker);
+  if (code !== 0) {
     process.stderr.write('npm ci failed; see the output above.\n');
-    process.exit(result.status ?? 1);
+    process.exit(code);
   }
-  say('dependencies installed');
+  say(`dependencies installed in ${Math.round((Date.now() - started) / 1000)} s`);
 }
 
 const child = spawn(

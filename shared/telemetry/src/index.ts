@@ -7,6 +7,7 @@ export { serveMetrics, startTelemetry } from './sdk';
 export type { StartTelemetryOptions, Telemetry } from './sdk';
 export {
   MessagingAttr,
+  consumeWithSpan,
   TRACER_NAME,
   extractTraceparent,
   failSpan,
@@ -16,6 +17,7 @@ export {
   startConsumerSpan,
   startDeliverySpan,
   startProducerSpan,
+  tracedEnvelopeOf,
   withSpan,
 } from './tracing';
 export type { TracedEnvelope } from './tracing';

@@ -12,6 +12,7 @@ import { silentLogger } from './logger';
 import { metrics } from './metrics';
 import { serveMetrics, startTelemetry } from './sdk';
 import {
+  consumeWithSpan,
   injectTraceparent,
   recordDelivery,
   startConsumerSpan,
@@ -164,6 +165,46 @@ describe('telemetry', () => {
       const latency = byName.get('agent_bridge.event.e2e_latency_ms') as { count: number; sum: number };
       expect(latency.count).toBe(1);
       expect(latency.sum).toBeGreaterThanOrEqual(250);
+    } finally {
+      await telemetry.shutdown();
+    }
+  });
+
+  test('consumeWithSpan: the processor runs inside the commit span of the job (outcome recorded; control-flow errors are not failures)', async () => {
+    const exporter = new InMemorySpanExporter();
+    const processor = new SimpleSpanProcessor({ exporter });
+    const telemetry = startTelemetry({
+      config: config(),
+      serviceName: 'b',
+      spanProcessors: [processor],
+      metricReaders: [],
+    });
+    try {
+      const producer = startProducerSpan('run-c', 't');
+      const data = { id: 'ec', runId: 'run-c', seq: 1, type: 't', traceparent: injectTraceparent(producer) };
+      producer.end();
+      const out = await consumeWithSpan(data, { queue: 'q' }, async () => {
+        // Nested work joins the event's trace.
+        await withSpan('nested', {}, () => undefined);
+        return 'committed';
+      });
+      expect(out).toBe('committed');
+      class Delayed extends Error {}
+      await expect(
+        consumeWithSpan('not an envelope', { fallbackId: 'job-7', expectedError: (e) => e instanceof Delayed }, () =>
+          Promise.reject(new Delayed('later')),
+        ),
+      ).rejects.toThrow('later');
+      await processor.forceFlush();
+      const spans = exporter.getFinishedSpans();
+      const commit = spans.find((s) => s.name === 'process q')!;
+      const nested = spans.find((s) => s.name === 'nested')!;
+      expect(commit.attributes['agent_bridge.outcome']).toBe('committed');
+      expect(commit.spanContext().traceId).toBe(producer.spanContext().traceId);
+      expect(nested.parentSpanContext?.spanId).toBe(commit.spanContext().spanId);
+      const invalid = spans.find((s) => s.attributes['messaging.message.id'] === 'job-7')!;
+      expect(invalid.status.code).toBe(0);
+      expect(invalid.parentSpanContext).toBeUndefined();
     } finally {
       await telemetry.shutdown();
     }

@@ -136,6 +136,47 @@ export function startConsumerSpan(
 }
 
 /**
+ * The traced fields of a job's data that should be an envelope but may be anything (invalid jobs are
+ * traced too, then dead-lettered): missing fields become neutral values, `fallbackId` stands in for `id`.
+ */
+export function tracedEnvelopeOf(data: unknown, fallbackId?: string): TracedEnvelope {
+  const d = (data !== null && typeof data === 'object' ? data : {}) as Record<string, unknown>;
+  return {
+    id: typeof d['id'] === 'string' ? d['id'] : (fallbackId ?? ''),
+    runId: typeof d['runId'] === 'string' ? d['runId'] : '',
+    seq: typeof d['seq'] === 'number' ? d['seq'] : 0,
+    type: typeof d['type'] === 'string' ? d['type'] : '',
+    traceparent: typeof d['traceparent'] === 'string' ? d['traceparent'] : undefined,
+  };
+}
+
+/**
+ * Runs a queue processor inside the commit span ({@link startConsumerSpan}) of the job's envelope, made
+ * active so nested spans join the event's trace. A string result is recorded as `agent_bridge.outcome`;
+ * an error fails the span unless `expectedError` says it is control flow (e.g. BullMQ's DelayedError).
+ */
+export async function consumeWithSpan<T>(
+  data: unknown,
+  options: { queue?: string; fallbackId?: string; expectedError?: (err: unknown) => boolean },
+  fn: () => Promise<T>,
+): Promise<T> {
+  const span = startConsumerSpan(
+    tracedEnvelopeOf(data, options.fallbackId),
+    options.queue ? { queue: options.queue } : {},
+  );
+  try {
+    const result = await context.with(trace.setSpan(context.active(), span), fn);
+    if (typeof result === 'string') span.setAttribute('agent_bridge.outcome', result);
+    span.end();
+    return result;
+  } catch (err) {
+    if (options.expectedError?.(err)) span.end();
+    else failSpan(span, err);
+    throw err;
+  }
+}
+
+/**
  * A gateway's delivery span (kind PRODUCER, `send` to the Socket.IO room of the run), in the trace of the
  * envelope's emit. `replay: true` marks events sent from history in a subscribe ack.
  */

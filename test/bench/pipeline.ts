@@ -79,10 +79,33 @@ interface Row {
 
 /** Total commands Redis has executed (INFO commandstats), to attribute work per event. */
 async function redisCalls(admin: Redis): Promise<number> {
+  const stats = await commandStats(admin);
+  return [...stats.values()].reduce((a, b) => a + b, 0);
+}
+
+const VERBOSE = process.env['BENCH_VERBOSE'] === '1';
+let statsBefore = new Map<string, number>();
+
+/** Calls per Redis command (INFO commandstats). */
+async function commandStats(admin: Redis): Promise<Map<string, number>> {
   const info = await admin.info('commandstats');
-  let total = 0;
-  for (const m of info.matchAll(/calls=(\d+)/g)) total += Number(m[1]);
-  return total;
+  const out = new Map<string, number>();
+  for (const m of info.matchAll(/cmdstat_([^:]+):calls=(\d+)/g)) out.set(m[1]!, Number(m[2]));
+  if (VERBOSE) {
+    const delta = [...out].map(([k, v]) => [k, v - (statsBefore.get(k) ?? 0)] as const).filter(([, v]) => v > 0);
+    if (statsBefore.size > 0) {
+      console.log(
+        '  redis commands since the previous sample:',
+        delta
+          .sort((a, b) => b[1] - a[1])
+          .slice(0, 12)
+          .map(([k, v]) => `${k}=${v}`)
+          .join(' '),
+      );
+    }
+    statsBefore = out;
+  }
+  return out;
 }
 
 let admin: Redis;

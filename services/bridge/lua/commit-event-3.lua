@@ -14,6 +14,10 @@
     least gapTimeoutMs (meta `gapSince`), commits a `gap` event for each missing seq up to the first buffered
     one (at most ARGV[12] per call), then releases the buffer as above. Otherwise 'skipped'.
 
+  Every appended event is PUBLISHed, in the same atomic step and in seq order, to the run's Socket.IO room
+  (`agent_event`, the MessagePack message of @socket.io/redis-emitter: ARGV[16] .. envelope .. ARGV[17]), so
+  live delivery follows commit order and a commit is never left unpublished.
+
   Each appended entry is the envelope JSON with the history `epoch` stamped; the epoch is created (Redis TIME,
   ms) when the run's history is first written, so a history lost with Redis data gets a new epoch. The meta
   hash gets headSeq, updatedAt, status ('running', or the terminal status an event carries) and gapSince; all
@@ -21,7 +25,7 @@
 
   KEYS[1]  run meta hash          keys.runMeta(runId)
   KEYS[2]  run history stream     keys.runHistory(runId)
-  KEYS[3]  run reorder buffer     keys.runPending(runId)   (hash seq -> "<status>\n<body>")
+  KEYS[3]  run reorder buffer     keys.runPending(runId)   (hash seq -> "<status>\n<n>\n<json body>\n<msgpack entries>")
   ARGV[1]  mode: 'event' | 'gap'
   ARGV[2]  seq                                    (event)
   ARGV[3]  event id                               (event)
@@ -35,6 +39,12 @@
   ARGV[11] gap reason as a JSON string literal    (gap)
   ARGV[12] most gap events per call               (gap)
   ARGV[13] id prefix of gap events ('<prefix>-<seq>')   (gap)
+  ARGV[14] body as MessagePack map entries without the map header, i.e. the body map minus its first byte (event)
+  ARGV[15] number of entries of that map (< 15)   (event)
+  ARGV[16] Socket.IO adapter message bytes before the envelope (redis-emitter format, MessagePack)
+  ARGV[17] Socket.IO adapter message bytes after the envelope
+  ARGV[18] adapter channel of the run's room ('<key>#/#run:<runId>#')
+  ARGV[19] gap reason, plain text   (gap)
 
   Returns  { outcome, headSeq, epoch, hasBuffered (0/1), gapSince (0 = none), envelopeJson... }
            outcome: 'committed' | 'buffered' | 'duplicate' | 'conflict' | 'full' | 'skipped'
@@ -111,7 +121,7 @@ if mode == 'event' then
   if redis.call('HEXISTS', pendKey, fmt(seq)) == 1 then return result('duplicate') end
   if seq > head + 1 then
     if redis.call('HLEN', pendKey) >= bufferMax then return result('full') end
-    redis.call('HSET', pendKey, fmt(seq), ARGV[5] .. '\n' .. ARGV[4])
+    redis.call('HSET', pendKey, fmt(seq), ARGV[5] .. '\n' .. ARGV[15] .. '\n' .. ARGV[4] .. '\n' .. ARGV[14])
     if not gapSince then
       gapSince = now
       redis.call('HSET', metaKey, 'gapSince', fmt(now))
@@ -119,7 +129,7 @@ if mode == 'event' then
     touch()
     return result('buffered')
   end
-  items[1] = { seq, ARGV[5], ARGV[4] }
+  items[1] = { seq, ARGV[5], ARGV[4], ARGV[14], tonumber(ARGV[15]) }
 elseif mode == 'gap' then
   if redis.call('HLEN', pendKey) == 0 then return result('skipped') end
   if not gapSince or now - gapSince < tonumber(ARGV[10]) then return result('skipped') end
@@ -139,8 +149,11 @@ elseif mode == 'gap' then
     cappedGap = true
   end
   for s = head + 1, last do
-    items[#items + 1] = { s, '', '{"id":"' .. ARGV[13] .. '-' .. fmt(s) .. '","runId":"' .. runId .. '","seq":' .. fmt(s)
-      .. ',"type":"gap","ts":' .. fmt(now) .. ',"payload":{"missingSeq":' .. fmt(s) .. ',"reason":' .. ARGV[11] .. '}}' }
+    local id = ARGV[13] .. '-' .. fmt(s)
+    items[#items + 1] = { s, '', '{"id":"' .. id .. '","runId":"' .. runId .. '","seq":' .. fmt(s)
+      .. ',"type":"gap","ts":' .. fmt(now) .. ',"payload":{"missingSeq":' .. fmt(s) .. ',"reason":' .. ARGV[11] .. '}}',
+      nil, nil,
+      { id = id, runId = runId, seq = s, type = 'gap', ts = now, payload = { missingSeq = s, reason = ARGV[19] } } }
   end
 else
   return redis.error_reply('unknown mode ' .. tostring(mode))
@@ -153,8 +166,12 @@ while true do
   local v = redis.call('HGET', pendKey, fmt(nextSeq))
   if not v then break end
   redis.call('HDEL', pendKey, fmt(nextSeq))
-  local nl = string.find(v, '\n', 1, true)
-  items[#items + 1] = { nextSeq, string.sub(v, 1, nl - 1), string.sub(v, nl + 1) }
+  local a = string.find(v, '\n', 1, true)
+  local b = string.find(v, '\n', a + 1, true)
+  local c = string.find(v, '\n', b + 1, true) -- the JSON body never holds a raw newline
+  items[#items + 1] = {
+    nextSeq, string.sub(v, 1, a - 1), string.sub(v, b + 1, c - 1), string.sub(v, c + 1), tonumber(string.sub(v, a + 1, b - 1)),
+  }
   nextSeq = nextSeq + 1
 end
 if #items == 0 then return result('skipped') end
@@ -174,6 +191,15 @@ for i, it in ipairs(items) do
   end
   if it[2] ~= '' then status = it[2] end
   out[#out + 1] = json
+  local packed
+  if it[6] then
+    it[6].epoch = epoch
+    packed = cmsgpack.pack(it[6])
+  else
+    -- The stored map plus one entry, epoch, in front.
+    packed = string.char(128 + it[5] + 1) .. cmsgpack.pack('epoch') .. cmsgpack.pack(epoch) .. it[4]
+  end
+  redis.call('PUBLISH', ARGV[18], ARGV[16] .. packed .. ARGV[17])
 end
 head = lastSeq
 if not status or status == 'pending' then status = 'running' end

@@ -53,7 +53,7 @@ export async function runScript(
   conn: RedisConnection,
   script: LoadedScript,
   keys: readonly string[],
-  args: readonly (string | number)[],
+  args: readonly (string | number | Buffer)[],
 ): Promise<unknown> {
   if (keys.length !== script.numberOfKeys) {
     throw new Error(`${script.name} takes ${script.numberOfKeys} keys, got ${keys.length}`);

@@ -3,6 +3,8 @@ import { join } from 'node:path';
 import type { AppConfig } from '@agent-bridge/config';
 import { type EventEnvelope, type KeyLayout, type RunStatus, StandardEventType } from '@agent-bridge/protocol';
 import { type RedisConnection, loadScript, runScript } from '@agent-bridge/redis';
+import { encode } from 'notepack.io';
+import { RoomPublisher } from './room-publisher';
 
 const LUA_DIR = join(__dirname, '..', '..', 'lua');
 const commitScript = loadScript(join(LUA_DIR, 'commit-event-3.lua'));
@@ -59,6 +61,10 @@ export function statusOfEvent(event: Pick<EventEnvelope, 'type' | 'payload'>): R
  * first: the script relies on that to recognise the committed event id.
  */
 export function envelopeBody(event: EventEnvelope): string {
+  return JSON.stringify(envelopeObject(event));
+}
+
+function envelopeObject(event: EventEnvelope): Omit<EventEnvelope, 'epoch'> {
   const body: Omit<EventEnvelope, 'epoch'> = {
     id: event.id,
     runId: event.runId,
@@ -68,27 +74,61 @@ export function envelopeBody(event: EventEnvelope): string {
     payload: event.payload ?? null,
   };
   if (event.traceparent !== undefined) body.traceparent = event.traceparent;
-  return JSON.stringify(body);
+  return body;
 }
 
-/** Commits one event of a run (atomic, idempotent; see `lua/commit-event-3.lua`). */
+/** The body map as MessagePack without its header byte, and its number of entries. */
+function packedBody(body: Omit<EventEnvelope, 'epoch'>): { entries: Buffer; count: number } {
+  const packed = Buffer.from(encode(body) as Uint8Array);
+  const header = packed[0] ?? 0;
+  // A fixmap (0x80-0x8e): the envelope has at most 7 members before the epoch is added.
+  if (header < 0x80 || header > 0x8e) throw new Error('envelope body is not a small MessagePack map');
+  return { entries: packed.subarray(1), count: header - 0x80 };
+}
+
+function publishArgs(keys: KeyLayout, runId: string): Buffer[] {
+  const t = publisherFor(keys).template(runId);
+  return [t.prefix, t.suffix, Buffer.from(t.channel)];
+}
+
+const publishers = new WeakMap<KeyLayout, RoomPublisher>();
+function publisherFor(keys: KeyLayout): RoomPublisher {
+  let p = publishers.get(keys);
+  if (!p) {
+    // Only its message template is used here (no connection needed).
+    p = new RoomPublisher(null, keys);
+    publishers.set(keys, p);
+  }
+  return p;
+}
+
+/**
+ * Commits one event of a run and publishes what it appended to the run's room, in one atomic step
+ * (idempotent; see `lua/commit-event-3.lua`).
+ */
 export async function commitEvent(
   conn: RedisConnection,
   keys: KeyLayout,
   config: AppConfig,
   event: EventEnvelope,
 ): Promise<CommitResult> {
+  const body = envelopeObject(event);
+  const { entries, count } = packedBody(body);
   const reply = await runScript(conn, commitScript, runKeys(keys, event.runId), [
     'event',
     event.seq,
     event.id,
-    envelopeBody(event),
+    JSON.stringify(body),
     statusOfEvent(event),
     ...limits(config),
     event.runId,
     '',
     '',
     '',
+    '',
+    entries,
+    count,
+    ...publishArgs(keys, event.runId),
     '',
   ]);
   return decode(reply);
@@ -123,6 +163,10 @@ export async function commitGap(
     JSON.stringify(reason),
     config.events.gapSweepBatch,
     gapIdPrefix(runId),
+    '',
+    '',
+    ...publishArgs(keys, runId),
+    reason,
   ]);
   return decode(reply);
 }

@@ -68,16 +68,15 @@ class Rejected extends Error {
 
 /**
  * Routes agent events: a BullMQ Worker on the events queue commits each job atomically and idempotently
- * into its run's ordered history (`lua/commit-event-3.lua`), then publishes what was committed to the
- * run's Socket.IO room (`agent_event`) through the Redis adapter channel.
+ * into its run's ordered history (`lua/commit-event-3.lua`); the same atomic script publishes what it
+ * appended to the run's Socket.IO room (`agent_event`) through the Redis adapter channel.
  *
  * Guarantees: per-run order by `seq` whatever order jobs arrive in (early ones wait in the run's bounded
- * reorder buffer), exactly one history entry per `seq` (duplicates are no-ops that re-publish the committed
- * envelope, which repairs a replica killed between commit and publish), and invalid jobs go to the
- * dead-letter queue with the reason and never block other runs. Runs on every replica; needs no leader.
- *
- * Live publishes of different jobs are not ordered across replicas (a later seq may be published a moment
- * before an earlier one): clients order and dedupe by `seq` and fill holes from history.
+ * reorder buffer), exactly one history entry per `seq`, live publishes in commit (= seq) order and never
+ * a commit without its publish (both happen in one script), duplicates are no-ops that re-publish the
+ * committed envelope, and invalid jobs go to the dead-letter queue with the reason and never block other
+ * runs. Runs on every replica; needs no leader. Pub/Sub itself is at-most-once: clients dedupe by `seq`
+ * and fill holes from history.
  */
 export class EventRouter {
   private state: EventRouterState = 'idle';
@@ -124,6 +123,8 @@ export class EventRouter {
     const worker = new Worker(config.queues.events, (job, token) => this.process(job, token), {
       connection: this.workerConnection,
       prefix: this.keys.bullPrefix,
+      // Recorded on each job as `processedBy` (ops can see which replica holds a job).
+      name: config.instanceId,
       concurrency: config.events.workerConcurrency,
       lockDuration: config.events.lockDurationMs,
       stalledInterval: config.events.stalledIntervalMs,
@@ -250,12 +251,13 @@ export class EventRouter {
     }
     switch (result.outcome) {
       case 'committed':
+        // The script published what it appended, in the same atomic step.
         this.counters.committed += result.envelopes.length;
-        await this.publisher.publish(result.envelopes);
         return 'committed';
       case 'duplicate':
         this.counters.duplicates++;
-        // Re-publish what the first attempt committed: it may have died before publishing.
+        // Re-publish what the first attempt committed (and published): cheap insurance for a subscriber
+        // that missed it; clients drop the copy by seq.
         await this.publisher.publish(result.envelopes);
         this.logger.debug({ ...log, republished: result.envelopes.length }, 'duplicate event');
         return 'duplicate';

@@ -3,7 +3,6 @@ import { keyLayout } from '@agent-bridge/protocol';
 import type { RedisConnection } from '@agent-bridge/redis';
 import type { Logger } from '@agent-bridge/telemetry';
 import { commitGap, removeGappedRun } from './commit';
-import { RoomPublisher } from './room-publisher';
 
 /** What {@link sweepGaps} needs. */
 export interface SweepGapsDeps {
@@ -17,14 +16,14 @@ export interface SweepGapsDeps {
  * Leader duty: unsticks runs whose head has waited for a missing seq longer than
  * `config.events.gapTimeoutMs` (a producer died between numbering and enqueueing). For each such run it
  * commits an explicit `gap` event (payload `{ missingSeq, reason }`) at every missing seq up to the first
- * buffered one, releases the buffered events behind them, and publishes all of it to the run's room.
+ * buffered one, releases the buffered events behind them, and publishes all of it to the run's room (in
+ * the same atomic script).
  * Idempotent and safe next to the routers: the commit script re-checks everything atomically.
  * Stops between runs when `signal` aborts (leadership lost). Returns the number of gap events committed.
  */
 export async function sweepGaps(deps: SweepGapsDeps, signal: AbortSignal): Promise<number> {
   const { config, connection, logger } = deps;
   const keys = keyLayout(config.keyPrefix);
-  const publisher = new RoomPublisher(connection, keys);
   // Candidate selection uses this clock; the script decides with Redis TIME, so skew only delays a sweep.
   const cutoff = Date.now() - config.events.gapTimeoutMs;
   const flat = await connection.zrangebyscore(
@@ -49,7 +48,6 @@ export async function sweepGaps(deps: SweepGapsDeps, signal: AbortSignal): Promi
         { runId, missing: gapEvents.map((e) => e.seq), released: result.envelopes.length - gapEvents.length },
         'gap events committed for missing seqs',
       );
-      await publisher.publish(result.envelopes);
     }
     if (result.hasBuffered) {
       // Still (or again) blocked: re-index with the current gap start.

@@ -12,6 +12,7 @@ import {
   startRedis,
   waitFor,
 } from '@agent-bridge/testing';
+import { Queue } from 'bullmq';
 import { decode } from 'notepack.io';
 
 afterAll(async () => {
@@ -79,6 +80,17 @@ describe('routing across replica processes', () => {
         return heads.reduce((a, h) => a + Number(h ?? 0), 0);
       };
       await waitFor('a third committed', async () => (await committed()) >= (RUNS * EVENTS) / 3, { timeoutMs: 60_000 });
+      // Kill replica-a while it holds jobs (BullMQ records the worker name on each job it takes).
+      const queue = new Queue(config.queues.events, { connection: conn, prefix: keys.bullPrefix });
+      try {
+        await waitFor(
+          'replica-a holding jobs',
+          async () => (await queue.getActive()).filter((j) => j.processedBy === 'replica-a').length >= 2,
+          { intervalMs: 2, timeoutMs: 60_000 },
+        );
+      } finally {
+        await queue.close();
+      }
       await replicas[0]?.kill();
       const killedAt = Date.now();
       await producing;

@@ -2,6 +2,11 @@ import { type EventEnvelope, type KeyLayout, runRoom } from '@agent-bridge/proto
 import type { RedisConnection } from '@agent-bridge/redis';
 import { Emitter } from '@socket.io/redis-emitter';
 import { Cluster } from 'ioredis';
+import { encode } from 'notepack.io';
+
+// A string no envelope can equal, encoded the way the emitter's parser (notepack) encodes it.
+const ENVELOPE_MARK = '\u0000agent-bridge:envelope\u0000';
+const MARK_BYTES: Buffer = Buffer.from(encode(ENVELOPE_MARK) as Uint8Array);
 
 interface Captured {
   channel: string;
@@ -17,8 +22,9 @@ export class RoomPublisher {
   private captured: Captured | null = null;
   private readonly emitter: Emitter;
 
+  /** `conn` may be null when only {@link template} / {@link encode} are used. */
   constructor(
-    private readonly conn: RedisConnection,
+    private readonly conn: RedisConnection | null,
     keys: KeyLayout,
   ) {
     const capture = {
@@ -27,6 +33,25 @@ export class RoomPublisher {
       },
     };
     this.emitter = new Emitter(capture, { key: keys.socketIoKey });
+  }
+
+  /**
+   * The adapter channel of a run's room and the message bytes before and after the envelope: the commit
+   * script publishes `prefix .. envelope (MessagePack) .. suffix` itself, atomically with the commit.
+   */
+  template(runId: string): { channel: string; prefix: Buffer; suffix: Buffer } {
+    this.emitter.to(runRoom(runId)).emit('agent_event', ENVELOPE_MARK);
+    const out = this.captured;
+    this.captured = null;
+    if (!out) throw new Error('redis emitter produced no message');
+    const message = Buffer.isBuffer(out.message) ? out.message : Buffer.from(out.message);
+    const at = message.indexOf(MARK_BYTES);
+    if (at < 0 || message.indexOf(MARK_BYTES, at + 1) >= 0) throw new Error('unexpected redis emitter message');
+    return {
+      channel: out.channel,
+      prefix: message.subarray(0, at),
+      suffix: message.subarray(at + MARK_BYTES.length),
+    };
   }
 
   /** The adapter channel and message that deliver `agent_event` with `event` to the run's room. */
@@ -41,11 +66,13 @@ export class RoomPublisher {
   /** Publishes the envelopes in order (one PUBLISH each, pipelined); resolves when Redis took them all. */
   async publish(events: readonly EventEnvelope[]): Promise<void> {
     if (events.length === 0) return;
-    if (this.conn instanceof Cluster) {
+    const conn = this.conn;
+    if (!conn) throw new Error('RoomPublisher without a connection cannot publish');
+    if (conn instanceof Cluster) {
       // A Cluster client may send key-less commands to different nodes: one at a time keeps the order.
       for (const event of events) {
         const { channel, message } = this.encode(event);
-        await this.conn.publish(channel, message);
+        await conn.publish(channel, message);
       }
       return;
     }
@@ -53,7 +80,7 @@ export class RoomPublisher {
     await Promise.all(
       events.map((event) => {
         const { channel, message } = this.encode(event);
-        return this.conn.publish(channel, message);
+        return conn.publish(channel, message);
       }),
     );
   }

@@ -43,7 +43,8 @@ export interface RunHandleDeps {
 type HandleState = 'open' | 'ended' | 'closed';
 
 interface Sent {
-  event: EventEnvelope;
+  /** Kept only while the enqueue is pending or has failed (for a retry); dropped once it succeeded. */
+  event: EventEnvelope | null;
   promise: Promise<EmittedEvent>;
   failed: boolean;
 }
@@ -137,7 +138,7 @@ export class RunHandle {
     if (options.id !== undefined) {
       const prev = this.sent.get(options.id);
       if (prev) {
-        if (!prev.failed) return prev.promise;
+        if (!prev.failed || !prev.event) return prev.promise;
         // A retry of an emit whose enqueue failed: the same envelope, the same seq.
         this.deps.admit();
         return this.track(prev.event);
@@ -185,7 +186,10 @@ export class RunHandle {
       event,
       failed: false,
       promise: this.deps.enqueue(event).then(
-        () => ({ id: event.id, seq: event.seq }),
+        () => {
+          entry.event = null; // bounded memory: a re-emit of this id only needs the result
+          return { id: event.id, seq: event.seq };
+        },
         (err: unknown) => {
           entry.failed = true;
           throw err;

@@ -15,7 +15,7 @@ import {
   isLegalTransition,
 } from '@agent-bridge/protocol';
 import { type RedisConnection, listMembers } from '@agent-bridge/redis';
-import type { Logger } from '@agent-bridge/telemetry';
+import { type Logger, metrics, withSpan } from '@agent-bridge/telemetry';
 import { type Job, Queue } from 'bullmq';
 import { sleepUnlessAborted } from '../leader/abortable';
 import { FencingStore } from '../leader/fencing';
@@ -206,7 +206,10 @@ export class IntegrationService {
         ? `${cur.state.toLowerCase()}-e${cur.epoch}-${cur.since}`
         : `manual-${Date.now()}-${randomUUID().slice(0, 8)}`;
     const res = await this.recovery.request(incidentId, reason, this.options.id);
-    if (res.enqueued) this.options.logger.info({ ...res, reason }, 'recovery scheduled');
+    if (res.enqueued) {
+      metrics.recoveries.add(1, { outcome: 'enqueued' });
+      this.options.logger.info({ ...res, reason }, 'recovery scheduled');
+    }
     return res;
   }
 
@@ -233,7 +236,11 @@ export class IntegrationService {
   private runEnsure(ctx: LeaderContext, why: string): Promise<PublishedResult> {
     this.leaderAttempt ??= (async () => {
       try {
-        return await this.ensureAttempt(ctx, why);
+        return await withSpan(
+          'integration.ensure',
+          { 'agent_bridge.epoch': ctx.epoch, 'agent_bridge.reason': why },
+          () => this.ensureAttempt(ctx, why),
+        );
       } finally {
         this.leaderAttempt = null;
       }
@@ -285,6 +292,7 @@ export class IntegrationService {
   ): Promise<void> {
     const published = await this.reader.current();
     let cur = published.state;
+    metrics.setIntegrationState(target);
     if (cur === target) {
       // Same state, different cause (e.g. FAILED for another reason): keep the current value truthful.
       const names = (checks: CheckResult[]): string => checks.map((c) => `${c.name}:${c.severity}`).join(',');
@@ -295,9 +303,13 @@ export class IntegrationService {
     }
     if (!isLegalTransition(cur, target)) {
       await this.store.transition(ctx.epoch, ctx.leaderId, cur, IntegrationState.Initializing, reason, failing);
+      metrics.integrationTransitions.add(1, { from: cur, to: IntegrationState.Initializing });
       cur = IntegrationState.Initializing;
     }
-    await this.store.transition(ctx.epoch, ctx.leaderId, cur, target, reason, failing);
+    await withSpan('integration.transition', { 'agent_bridge.from': cur, 'agent_bridge.to': target }, () =>
+      this.store.transition(ctx.epoch, ctx.leaderId, cur, target, reason, failing),
+    );
+    metrics.integrationTransitions.add(1, { from: cur, to: target });
   }
 
   /** Leader duty: an ensure at the start of the term, then a health check every interval. */
@@ -312,10 +324,13 @@ export class IntegrationService {
       await sleepUnlessAborted(config.health.intervalMs, ctx.signal);
       if (ctx.signal.aborted) return;
       await this.guard(ctx, async () => {
-        const health = await this.healthCheck();
+        const health = await withSpan('integration.health_check', { 'agent_bridge.epoch': ctx.epoch }, () =>
+          this.healthCheck(),
+        );
         if (ctx.signal.aborted) return;
         this.counters.healthChecks++;
         const target = deriveState(health.checks);
+        metrics.healthChecks.add(1, { state: target });
         await this.moveTo(ctx, target, `health check: ${summarize(health.checks)}`, failingChecks(health.checks));
         health.state = target;
         await this.store.publishHealth(ctx.epoch, health);
@@ -368,6 +383,7 @@ export class IntegrationService {
     const result = await this.runEnsure(ctx, `recovery ${job.id ?? ''} attempt ${attempt}`);
     const recovered = result.state === IntegrationState.Active;
     const last = attempt >= (job.opts.attempts ?? 1);
+    metrics.recoveries.add(1, { outcome: recovered ? 'succeeded' : last ? 'failed' : 'retrying' });
     await this.store.logRecovery(ctx.epoch, {
       incidentId: job.data.incidentId,
       jobId: job.id ?? '',

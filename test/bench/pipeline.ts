@@ -11,6 +11,7 @@
  *   npm run bench:pipeline            (env: BENCH_SECONDS=5 BENCH_BURST=20000 BENCH_RUNS=50 BENCH_CONCURRENCY=16)
  */
 import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { AgentPublisher, type RunHandle } from '@agent-bridge/agent-sdk';
 import { type BridgeClient, connect } from '@agent-bridge/client';
@@ -75,12 +76,35 @@ interface Row {
   emitMs: number;
   /** Redis commands (all clients, Lua calls counted once) per delivered event. */
   redisPerEvent: number;
+  /** CPU ms per 1,000 delivered events of the worker process and of the gateway process. */
+  workerCpu: number;
+  gatewayCpu: number;
 }
 
 /** Total commands Redis has executed (INFO commandstats), to attribute work per event. */
 async function redisCalls(admin: Redis): Promise<number> {
   const stats = await commandStats(admin);
   return [...stats.values()].reduce((a, b) => a + b, 0);
+}
+
+/** CPU time (user + system, ms) a process has used so far; NaN where /proc is not available. */
+function cpuMs(pid: number): number {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    return (Number(fields[11]) + Number(fields[12])) * 10; // clock ticks of 10 ms (USER_HZ 100)
+  } catch {
+    return NaN;
+  }
+}
+
+interface Sample {
+  calls: number;
+  worker: number;
+  gateway: number;
+}
+
+async function sample(p: Pipeline): Promise<Sample> {
+  return { calls: await redisCalls(admin), worker: cpuMs(p.pids.worker), gateway: cpuMs(p.pids.gateway) };
 }
 
 const VERBOSE = process.env['BENCH_VERBOSE'] === '1';
@@ -118,17 +142,25 @@ function percentile(sorted: number[], p: number): number {
 /** A pipeline under test: subscribes runs, emits one event of a run, tears down. */
 interface Pipeline {
   name: string;
+  /** Worker (bridge replica / naive worker) and gateway processes, for CPU accounting. */
+  pids: { worker: number; gateway: number };
   prepare(runIds: string[], tally: Tally): Promise<void>;
   /** Emits one event for each listed run (in order); resolves when accepted by the producer. */
   emit(runIds: string[]): Promise<void>;
   finish(): Promise<void>;
 }
 
-function ours(config: ReturnType<typeof loadConfig>, gatewayUrl: string, publisher: AgentPublisher): Pipeline {
+function ours(
+  config: ReturnType<typeof loadConfig>,
+  gatewayUrl: string,
+  publisher: AgentPublisher,
+  pids: Pipeline['pids'],
+): Pipeline {
   let handles = new Map<string, RunHandle>();
   let clients: BridgeClient[] = [];
   return {
     name: 'agent-bridge',
+    pids,
     async prepare(runIds, tally) {
       handles = new Map();
       for (const [i, runId] of runIds.entries()) {
@@ -149,7 +181,7 @@ function ours(config: ReturnType<typeof loadConfig>, gatewayUrl: string, publish
   };
 }
 
-function naive(redisUrl: string, gatewayUrl: string): Pipeline {
+function naive(redisUrl: string, gatewayUrl: string, pids: Pipeline['pids']): Pipeline {
   const url = new URL(redisUrl);
   const conn = new Redis({ host: url.hostname, port: Number(url.port), maxRetriesPerRequest: null });
   const queue = new Queue('naive-events', { connection: conn, prefix: 'naive:{bull}' });
@@ -157,6 +189,7 @@ function naive(redisUrl: string, gatewayUrl: string): Pipeline {
   const seqs = new Map<string, number>();
   return {
     name: 'naive glue',
+    pids,
     async prepare(runIds, tally) {
       sockets = Array.from({ length: CLIENTS }, () =>
         ioClient(gatewayUrl, { transports: ['websocket'], forceNew: true }),
@@ -200,8 +233,10 @@ function row(
   sent: number,
   elapsedMs: number,
   emitMs: number,
-  calls: number,
+  before: Sample,
+  after: Sample,
 ): Row {
+  const per1k = (v: number): number => Math.round((v / Math.max(1, tally.unique)) * 1000);
   const sorted = [...tally.latencies].sort((a, b) => a - b);
   return {
     scenario,
@@ -216,7 +251,9 @@ function row(
     max: sorted.at(-1) ?? NaN,
     rate: Math.round((tally.unique / elapsedMs) * 1000),
     emitMs,
-    redisPerEvent: Math.round((calls / Math.max(1, tally.unique)) * 10) / 10,
+    redisPerEvent: Math.round(((after.calls - before.calls) / Math.max(1, tally.unique)) * 10) / 10,
+    workerCpu: per1k(after.worker - before.worker),
+    gatewayCpu: per1k(after.gateway - before.gateway),
   };
 }
 
@@ -224,7 +261,7 @@ async function paced(p: Pipeline, rate: number): Promise<Row> {
   const runIds = Array.from({ length: RUNS }, (_, i) => `bench-${rate}-${i}-${randomUUID().slice(0, 6)}`);
   const tally = new Tally();
   await p.prepare(runIds, tally);
-  const callsBefore = await redisCalls(admin);
+  const before = await sample(p);
   const total = rate * SECONDS;
   const pending: Promise<void>[] = [];
   const start = Date.now();
@@ -242,16 +279,16 @@ async function paced(p: Pipeline, rate: number): Promise<Row> {
   await Promise.all(pending);
   const emitMs = Date.now() - start;
   await drain(tally, total);
-  const calls = (await redisCalls(admin)) - callsBefore;
+  const after = await sample(p);
   await p.finish();
-  return row(`paced ${rate}/s`, p, tally, total, Math.max(1, tally.lastAt - start), emitMs, calls);
+  return row(`paced ${rate}/s`, p, tally, total, Math.max(1, tally.lastAt - start), emitMs, before, after);
 }
 
 async function burst(p: Pipeline): Promise<Row> {
   const runIds = Array.from({ length: RUNS }, (_, i) => `bench-max-${i}-${randomUUID().slice(0, 6)}`);
   const tally = new Tally();
   await p.prepare(runIds, tally);
-  const callsBefore = await redisCalls(admin);
+  const before = await sample(p);
   const start = Date.now();
   const chunk = 1_000;
   for (let sent = 0; sent < BURST; sent += chunk) {
@@ -261,9 +298,9 @@ async function burst(p: Pipeline): Promise<Row> {
   }
   const emitMs = Date.now() - start;
   await drain(tally, BURST);
-  const calls = (await redisCalls(admin)) - callsBefore;
+  const after = await sample(p);
   await p.finish();
-  return row(`max (burst ${BURST})`, p, tally, BURST, Math.max(1, tally.lastAt - start), emitMs, calls);
+  return row(`max (burst ${BURST})`, p, tally, BURST, Math.max(1, tally.lastAt - start), emitMs, before, after);
 }
 
 function printTable(rows: Row[]): void {
@@ -281,6 +318,8 @@ function printTable(rows: Row[]): void {
     'events/s',
     'emit ms',
     'redis cmds/event',
+    'worker cpu ms/1k',
+    'gateway cpu ms/1k',
   ];
   const cells = rows.map((r) => [
     r.scenario,
@@ -296,6 +335,8 @@ function printTable(rows: Row[]): void {
     String(r.rate),
     String(r.emitMs),
     String(r.redisPerEvent),
+    String(r.workerCpu),
+    String(r.gatewayCpu),
   ]);
   const widths = header.map((h, i) => Math.max(h.length, ...cells.map((c) => c[i]!.length)));
   const line = (c: string[]): string =>
@@ -336,8 +377,8 @@ async function main(): Promise<void> {
     const naivePort = Number((await naiveGateway.waitForOutput(/naive gateway ready on port (\d+)/, 60_000))[1]);
     publisher = await AgentPublisher.create({ config });
     const pipelines = [
-      ours(config, `http://127.0.0.1:${gwPort}`, publisher),
-      naive(redis.url, `http://127.0.0.1:${naivePort}`),
+      ours(config, `http://127.0.0.1:${gwPort}`, publisher, { worker: bridge.pid, gateway: gateway.pid }),
+      naive(redis.url, `http://127.0.0.1:${naivePort}`, { worker: naiveWorker.pid, gateway: naiveGateway.pid }),
     ];
     console.log(
       `pipeline benchmark: ${RUNS} runs, ${CLIENTS} client connections, worker concurrency ${CONCURRENCY}, ` +

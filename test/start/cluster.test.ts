@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { type AgentRunEvents, loadDocs, runAgent } from '@agent-bridge/demo-agent';
 import { waitFor } from '@agent-bridge/testing';
 import { type Browser, type Page, chromium } from 'playwright-core';
-import { NpmStart, REPO_ROOT, commandLine, descendants, isAlive } from './npm-start';
+import { NpmStart, REPO_ROOT, commandLine, descendants, isAlive, portFlags } from './npm-start';
 
 // `npm start` from the repository, then the chat page in headless Chromium against the cluster it brought
 // up, then Ctrl-C. Screenshots go to test-artifacts/ (and one to docs/images/chat.png for the README).
@@ -70,7 +70,7 @@ describe('npm start: the whole cluster on one machine, and the chat page in a br
       LOG_LEVEL: 'info',
     };
     delete env.REDIS_URL;
-    run = new NpmStart(['--state-dir', stateDir], env);
+    run = new NpmStart(['--state-dir', stateDir, ...(await portFlags())], env);
     await run.waitForOutput(/Press Ctrl-C to stop everything/, 240_000);
     chatUrl = (run.output.match(/Chat page\s+(http:\/\/localhost:\d+\/)/)?.[1] ?? '') as string;
     for (const pid of run.reportedPids().values()) seenPids.add(pid);
@@ -124,7 +124,10 @@ describe('npm start: the whole cluster on one machine, and the chat page in a br
   describe('chat page', () => {
     beforeAll(async () => {
       page = await browser.newPage({ viewport: { width: 1280, height: 860 } });
-      await page.goto(chatUrl);
+      // The gateway list in the query string: another cluster started from this checkout at the same
+      // time (another test) would overwrite the dist/config.json that the plain URL reads.
+      const ports = run.reportedPorts();
+      await page.goto(`${chatUrl}?gateways=${ports.get('gateway-1')},${ports.get('gateway-2')}`);
       await page.fill('#user-id', 'alice');
       await page.click('#sign-in-button');
       await page.waitForSelector('#conn[data-state=connected]', { timeout: 30_000 });

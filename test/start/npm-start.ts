@@ -1,7 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { waitFor } from '@agent-bridge/testing';
+import { freePort, waitFor } from '@agent-bridge/testing';
 
 /** Root of the repository. */
 export const REPO_ROOT = join(__dirname, '..', '..');
@@ -59,6 +59,16 @@ export function commandLine(pid: number): string {
   }
 }
 
+/** `agent-bridge up` from source (the CLI of services/ops). */
+export const CLI_UP = [
+  process.execPath,
+  '--conditions=@agent-bridge/source',
+  '--import',
+  'tsx',
+  join(REPO_ROOT, 'services', 'ops', 'src', 'cli', 'main.ts'),
+  'up',
+];
+
 /**
  * `npm start` as a user runs it in a terminal: its own process group (so `interrupt()` is a Ctrl-C that
  * reaches npm, scripts/start.mjs and the launcher at once), output captured.
@@ -68,8 +78,12 @@ export class NpmStart {
   readonly child: ChildProcess;
   readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 
-  constructor(args: string[], env: NodeJS.ProcessEnv, echo = false) {
-    this.child = spawn('npm', ['start', '--', ...args], {
+  /**
+   * `npm start -- <args>` by default; `command` runs something else the same way (e.g. the CLI's `up`).
+   */
+  constructor(args: string[], env: NodeJS.ProcessEnv, echo = false, command: string[] = ['npm', 'start', '--']) {
+    const [bin, ...pre] = command as [string, ...string[]];
+    this.child = spawn(bin, [...pre, ...args], {
       cwd: REPO_ROOT,
       env,
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -144,4 +158,21 @@ export class NpmStart {
       // already gone
     }
   }
+}
+
+/**
+ * Launcher flags with random first ports, so a test's cluster never races another one (or a developer's
+ * `npm start` on 8080) for the same ports.
+ */
+export async function portFlags(): Promise<string[]> {
+  return [
+    '--gateway-port',
+    String(await freePort(50_000)),
+    '--ops-port',
+    String(await freePort(50_000)),
+    '--bridge-port',
+    String(await freePort(50_000)),
+    '--redis-port',
+    String(await freePort(50_000)),
+  ];
 }

@@ -1,6 +1,6 @@
 // The demo chat page: sign in as a demo user, start runs, watch their events live, cancel, re-open past runs.
 // Talks to the gateways through the client SDK (window.AgentBridgeClient, bundled by the launcher), which
-// fails over between every gateway in /config.json and delivers each run's events in order, each once.
+// fails over between every gateway in dist/config.json and delivers each run's events in order, each once.
 (function () {
   'use strict';
 
@@ -38,7 +38,7 @@
 
   // ---- config & session -----------------------------------------------------------------------------
   async function loadConfig() {
-    // `?gateways=8080,8081` (ports on this host) wins over /config.json, which the launcher writes.
+    // `?gateways=8080,8081` (ports on this host) wins over dist/config.json, which the launcher writes.
     const fromQuery = new URLSearchParams(location.search).get('gateways');
     if (fromQuery) {
       state.config = {
@@ -50,7 +50,7 @@
       };
     } else {
       try {
-        const res = await fetch('config.json', { cache: 'no-store' });
+        const res = await fetch('dist/config.json', { cache: 'no-store' });
         if (res.ok) state.config = await res.json();
       } catch {
         /* served by a gateway started on its own: only this gateway */

@@ -1,20 +1,32 @@
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { build } from 'esbuild';
 
 /** Where the chat page's client bundle goes (gitignored), relative to the gateway's `public/` folder. */
-export const CHAT_BUNDLE_PATH = 'vendor/agent-bridge-client.js';
+export const CHAT_BUNDLE_PATH = 'dist/agent-bridge-client.js';
+
+/**
+ * Writes a file atomically (temporary file + rename), so a page being served, or another launcher of the
+ * same checkout, never sees half a file.
+ */
+export function writeFileAtomic(path: string, contents: string | Uint8Array): void {
+  mkdirSync(dirname(path), { recursive: true });
+  const tmp = `${path}.${process.pid}.tmp`;
+  writeFileSync(tmp, contents);
+  renameSync(tmp, path);
+}
 
 /**
  * Bundles the client SDK (`@agent-bridge/client`, from its TypeScript sources) for the browser into the
- * gateway's `public/vendor/`, exposed as the global `AgentBridgeClient`. Takes a second or two; run at
- * every start so the page always uses the SDK of the working tree.
+ * gateway's `public/dist/` (ignored by git and Prettier through the root .gitignore's `dist/`), exposed
+ * as the global `AgentBridgeClient`. Takes a second or two; run at every start so the page always uses
+ * the SDK of the working tree.
  */
 export async function buildChatBundle(publicDir: string): Promise<string> {
   const entry = join(publicDir, 'js', 'sdk-entry.js');
   if (!existsSync(entry)) throw new Error(`chat page entry not found: ${entry}`);
   const outfile = join(publicDir, CHAT_BUNDLE_PATH);
-  await build({
+  const result = await build({
     entryPoints: [entry],
     outfile,
     bundle: true,
@@ -27,6 +39,8 @@ export async function buildChatBundle(publicDir: string): Promise<string> {
     sourcemap: true,
     logLevel: 'silent',
     legalComments: 'none',
+    write: false,
   });
+  for (const file of result.outputFiles) writeFileAtomic(file.path, file.contents);
   return outfile;
 }

@@ -68,6 +68,11 @@ export class EmbeddedRedis {
     return this.child?.pid;
   }
 
+  /** Whether the server process is running. */
+  get running(): boolean {
+    return this.child?.running ?? false;
+  }
+
   /** Starts the server and waits until it answers PING. Throws {@link RedisNotInstalledError} if absent. */
   async start(): Promise<void> {
     mkdirSync(this.options.dir, { recursive: true });

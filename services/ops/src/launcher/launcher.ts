@@ -1,11 +1,11 @@
-import { writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { type AppConfig, loadConfig } from '@agent-bridge/config';
 import { IntegrationState, type PublishedState, keyLayout } from '@agent-bridge/protocol';
 import { type RedisConnection, closeRedis, createRedis } from '@agent-bridge/redis';
-import { buildChatBundle } from './chat-bundle';
+import { buildChatBundle, writeFileAtomic } from './chat-bundle';
 import { EmbeddedRedis } from './embedded-redis';
+import { ProcessRecord } from './leftovers';
 import { ManagedChild } from './managed-child';
 import { type OutputSink, paint } from './output';
 
@@ -30,7 +30,7 @@ export interface LauncherOptions {
   /** Per-child deadline of a graceful stop before SIGKILL. @defaultValue 10000 */
   graceMs?: number;
   /** Preferred first ports (the next free port is taken when one is busy). */
-  basePorts?: { gateway?: number; ops?: number; bridge?: number };
+  basePorts?: { gateway?: number; ops?: number; bridge?: number; redis?: number };
   /** Start the demo agent. @defaultValue true */
   demoAgent?: boolean;
 }
@@ -89,6 +89,7 @@ export class Launcher {
   private watcher: RedisConnection | null = null;
   private closing: Promise<void> | null = null;
   private readonly ports = new Map<string, number>();
+  private readonly record: ProcessRecord;
   private readonly nameWidth: number;
   private colour = 1;
   private readonly opts: Required<Omit<LauncherOptions, 'redisUrl' | 'basePorts'>> &
@@ -108,6 +109,7 @@ export class Launcher {
       graceMs: options.graceMs ?? 10_000,
       demoAgent: options.demoAgent ?? true,
     };
+    this.record = new ProcessRecord(join(this.opts.stateDir, 'launcher-pids.json'));
     this.nameWidth = Math.max('demo-agent'.length, `gateway-${gateways}`.length, `bridge-${replicas}`.length);
   }
 
@@ -119,7 +121,7 @@ export class Launcher {
   /** The started processes. */
   getProcesses(): LaunchedProcess[] {
     const list: LaunchedProcess[] = [];
-    if (this.redis) list.push({ name: 'redis', pid: this.redis.pid, running: this.redis.pid !== undefined });
+    if (this.redis) list.push({ name: 'redis', pid: this.redis.pid, running: this.redis.running });
     for (const c of this.children) {
       list.push({ name: c.name, pid: c.pid, port: this.ports.get(c.name), running: c.running });
     }
@@ -145,6 +147,7 @@ export class Launcher {
       this.nameWidth,
     );
     this.children.push(child);
+    this.record.add(name, child.pid);
     const port = env.PORT;
     if (port) this.ports.set(name, Number(port));
     this.say(`${name} started (pid ${child.pid ?? '?'}${port ? `, port ${port}` : ''})`);
@@ -175,19 +178,33 @@ export class Launcher {
     const taken = new Set<number>();
     const publicDir = join(o.repoRoot, 'services', 'gateway', 'public');
 
+    const leftovers = await this.record.stopLeftovers();
+    if (leftovers.length > 0) this.say(`stopped processes a killed launcher left behind: ${leftovers.join(', ')}`);
+
     let redisUrl = o.redisUrl;
     if (redisUrl === undefined) {
-      const port = await pickPort(16379, taken);
-      this.redis = new EmbeddedRedis({
-        port,
-        dir: join(o.stateDir, 'redis'),
-        env: o.env,
-        sink: o.sink,
-        colourIndex: 0,
-        nameWidth: this.nameWidth,
-      });
-      this.say(`starting an embedded Redis on 127.0.0.1:${port} (data in ${join(o.stateDir, 'redis')})`);
-      await this.redis.start();
+      // Another program may take the port between the check and redis-server's bind: try the next one.
+      for (let attempt = 1; ; attempt++) {
+        const port = await pickPort(o.basePorts?.redis ?? 16379, taken);
+        this.redis = new EmbeddedRedis({
+          port,
+          dir: join(o.stateDir, 'redis'),
+          env: o.env,
+          sink: o.sink,
+          colourIndex: 0,
+          nameWidth: this.nameWidth,
+        });
+        this.say(`starting an embedded Redis on 127.0.0.1:${port} (data in ${join(o.stateDir, 'redis')})`);
+        try {
+          await this.redis.start();
+          break;
+        } catch (err) {
+          if (attempt >= 5 || !/Address already in use/i.test((err as Error).message)) throw err;
+          this.say(`port ${port} was taken meanwhile; trying another`);
+        } finally {
+          this.record.add('redis', this.redis.pid);
+        }
+      }
       redisUrl = this.redis.url;
       this.say(`redis ready (pid ${this.redis.pid ?? '?'})`);
     } else {
@@ -207,8 +224,8 @@ export class Launcher {
     for (let i = 0; i < o.replicas; i++) bridgePorts.push(await pickPort((o.basePorts?.bridge ?? 8090) + i, taken));
 
     // The chat page reads the gateway list from here to connect to any of them (and fail over).
-    writeFileSync(
-      join(publicDir, 'config.json'),
+    writeFileAtomic(
+      join(publicDir, 'dist', 'config.json'),
       `${JSON.stringify(
         {
           gateways: gatewayPorts.map((port, i) => ({ name: `gateway-${i + 1}`, port })),
@@ -323,6 +340,7 @@ export class Launcher {
       await Promise.allSettled(bridges.map((c) => c.stop(grace)));
       if (this.watcher) await closeRedis(this.watcher).catch(() => undefined);
       if (this.redis) await this.redis.stop(grace).catch(() => undefined);
+      if (this.getProcesses().every((p) => !p.running)) this.record.clear();
       this.state = 'closed';
       this.say('stopped; no process left behind');
     })();

@@ -12,6 +12,10 @@ export interface LauncherFlags {
   stateDir?: string;
   demoAgent: boolean;
   readyTimeoutMs: number;
+  gatewayPort: number;
+  opsPort: number;
+  bridgePort: number;
+  redisPort: number;
 }
 
 function positiveInt(value: string): number {
@@ -30,6 +34,10 @@ export function addLauncherOptions(command: Command): Command {
     )
     .addOption(new Option('--state-dir <dir>', 'folder of the embedded Redis data (default: <repo>/.state)'))
     .addOption(new Option('--no-demo-agent', 'do not start the demo agent'))
+    .addOption(new Option('--gateway-port <port>', 'first gateway port').argParser(positiveInt).default(8080))
+    .addOption(new Option('--ops-port <port>', 'ops port').argParser(positiveInt).default(8070))
+    .addOption(new Option('--bridge-port <port>', 'first bridge replica port').argParser(positiveInt).default(8090))
+    .addOption(new Option('--redis-port <port>', 'embedded Redis port').argParser(positiveInt).default(16379))
     .addOption(
       new Option('--ready-timeout-ms <ms>', 'how long to wait for the integration to become ACTIVE')
         .argParser(positiveInt)
@@ -61,6 +69,8 @@ export async function runLauncher(flags: LauncherFlags): Promise<void> {
     stateDir: flags.stateDir,
     demoAgent: flags.demoAgent,
     readyTimeoutMs: flags.readyTimeoutMs,
+    // Each is the first port tried: a busy one is skipped.
+    basePorts: { gateway: flags.gatewayPort, ops: flags.opsPort, bridge: flags.bridgePort, redis: flags.redisPort },
     env: { ...env, FORCE_COLOR: '0' },
     sink,
   });

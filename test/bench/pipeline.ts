@@ -147,7 +147,8 @@ interface Pipeline {
   prepare(runIds: string[], tally: Tally): Promise<void>;
   /** Emits one event for each listed run (in order); resolves when accepted by the producer. */
   emit(runIds: string[]): Promise<void>;
-  finish(): Promise<void>;
+  /** Tears down the scenario's clients; may return a note on what the client SDK absorbed. */
+  finish(): Promise<string | void>;
 }
 
 function ours(
@@ -176,7 +177,16 @@ function ours(
     },
     async finish() {
       for (const h of handles.values()) h.close();
-      for (const c of clients) c.close();
+      const totals = new Map<string, number>();
+      for (const c of clients) {
+        for (const [k, v] of Object.entries(c.stats())) totals.set(k, (totals.get(k) ?? 0) + v);
+        c.close();
+      }
+      const t = (k: string): number => totals.get(k) ?? 0;
+      return (
+        `client SDK absorbed: ${t('duplicatesDropped')} duplicate/overlap deliveries, ${t('earlyArrivals')} early ` +
+        `(out-of-order) arrivals, ${t('gapFills')} gap fills; ${t('liveEvents')} live + ${t('replayedEvents')} replayed events on the wire`
+      );
     },
   };
 }
@@ -280,7 +290,7 @@ async function paced(p: Pipeline, rate: number): Promise<Row> {
   const emitMs = Date.now() - start;
   await drain(tally, total);
   const after = await sample(p);
-  await p.finish();
+  note(`paced ${rate}/s`, p, await p.finish());
   return row(`paced ${rate}/s`, p, tally, total, Math.max(1, tally.lastAt - start), emitMs, before, after);
 }
 
@@ -299,8 +309,13 @@ async function burst(p: Pipeline): Promise<Row> {
   const emitMs = Date.now() - start;
   await drain(tally, BURST);
   const after = await sample(p);
-  await p.finish();
+  note(`max (burst ${BURST})`, p, await p.finish());
   return row(`max (burst ${BURST})`, p, tally, BURST, Math.max(1, tally.lastAt - start), emitMs, before, after);
+}
+
+const notes: string[] = [];
+function note(scenario: string, p: Pipeline, text: string | void): void {
+  if (text) notes.push(`${scenario}, ${p.name}: ${text}`);
 }
 
 function printTable(rows: Row[]): void {
@@ -389,6 +404,8 @@ async function main(): Promise<void> {
     for (const p of pipelines) rows.push(await burst(p));
     console.log('');
     printTable(rows);
+    console.log('');
+    for (const n of notes) console.log(n);
   } finally {
     await publisher?.close();
     admin.disconnect();

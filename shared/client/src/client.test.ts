@@ -128,6 +128,15 @@ describe('client SDK ordering (guarantee 1: per-run order, exactly once, no gaps
     expect(seqs(got)).toEqual(range(1, 9));
     expect(got.map((e) => e.id)).toEqual(range(1, 9).map((n) => `r1-e${n}`));
     expect(sub.lastSeq).toBe(9);
+    expect(c.stats()).toMatchObject({
+      liveEvents: 9,
+      replayedEvents: 3,
+      duplicatesDropped: 3,
+      earlyArrivals: 2,
+      subscribeRequests: 1,
+      gapFills: 0,
+      connects: 1,
+    });
   });
 
   it('fills a gap that never arrives live by re-subscribing with afterSeq', async () => {
@@ -141,6 +150,7 @@ describe('client SDK ordering (guarantee 1: per-run order, exactly once, no gaps
     await waitFor('6 events', () => got.length >= 6);
     expect(seqs(got)).toEqual(range(1, 6));
     expect(gw.subscribes.map((s) => s.afterSeq)).toEqual([0, 2]);
+    expect(c.stats()).toMatchObject({ gapFills: 1, subscribeRequests: 2, earlyArrivals: 2 });
   });
 
   it('pages through a long history (2,500 events, pages of 1,000) in order', async () => {

@@ -47,6 +47,26 @@ export interface SubscriptionInfo {
   recovered: boolean;
 }
 
+/** Counters of what the client absorbed to give the app its ordered, exactly-once view. */
+export interface ClientStats {
+  /** `agent_event` messages received live. */
+  liveEvents: number;
+  /** Events received in subscribe acks (replays, gap fills, pages). */
+  replayedEvents: number;
+  /** Events dropped because their seq was already delivered (replay/live overlap, duplicates). */
+  duplicatesDropped: number;
+  /** Live events that arrived ahead of a missing seq and were held back. */
+  earlyArrivals: number;
+  /** Subscribe requests sent (first subscribes, resubscribes after reconnects, gap fills, pages). */
+  subscribeRequests: number;
+  /** Gap fills: re-subscribes because a seq was still missing after `gapFillDelayMs`. */
+  gapFills: number;
+  /** `recovered: false` acks (the app was told through `onReset`). */
+  resets: number;
+  /** Successful connections (the first one and every reconnect). */
+  connects: number;
+}
+
 /** Options of {@link BridgeClient.subscribe}. */
 export interface SubscribeOptions {
   /** Last seq the app already has; delivery starts after it. @defaultValue 0 */
@@ -135,6 +155,16 @@ export class BridgeClient {
   private stateValue: ConnectionState = 'connecting';
   private reconnectTimer: ReturnType<typeof setTimeout> | null = null;
   private readonly subs = new Map<string, RunSub>();
+  private readonly counters: ClientStats = {
+    liveEvents: 0,
+    replayedEvents: 0,
+    duplicatesDropped: 0,
+    earlyArrivals: 0,
+    subscribeRequests: 0,
+    gapFills: 0,
+    resets: 0,
+    connects: 0,
+  };
   private readonly stateListeners = new Set<(state: ConnectionState, detail?: unknown) => void>();
   private readonly options: Required<Omit<ConnectOptions, 'extraHeaders'>> & Pick<ConnectOptions, 'extraHeaders'>;
 
@@ -165,6 +195,11 @@ export class BridgeClient {
   /** URL of the gateway currently used (or being tried). */
   get url(): string {
     return this.urls[this.urlIndex] as string;
+  }
+
+  /** A snapshot of the client's counters (for monitoring and benchmarks). */
+  stats(): ClientStats {
+    return { ...this.counters };
   }
 
   /** Calls `listener` on every state change; returns a function that removes it. */
@@ -305,6 +340,7 @@ export class BridgeClient {
     socket.on('connect', () => {
       if (generation !== this.generation) return;
       this.attempts = 0;
+      this.counters.connects++;
       this.setState('connected');
       for (const sub of this.subs.values()) {
         sub.inFlight = false;
@@ -313,6 +349,7 @@ export class BridgeClient {
     });
     socket.on('agent_event', (event) => {
       if (generation !== this.generation) return;
+      this.counters.liveEvents++;
       const sub = this.subs.get(event.runId);
       if (sub?.active) this.accept(sub, event);
     });
@@ -380,7 +417,10 @@ export class BridgeClient {
       this.sync(sub);
       return;
     }
-    if (event.seq <= sub.lastSeq) return;
+    if (event.seq <= sub.lastSeq) {
+      this.counters.duplicatesDropped++;
+      return;
+    }
     if (event.seq === sub.lastSeq + 1) {
       this.deliver(sub, event);
       let next = sub.pending.get(sub.lastSeq + 1);
@@ -396,6 +436,11 @@ export class BridgeClient {
       }
       return;
     }
+    if (sub.pending.has(event.seq)) {
+      this.counters.duplicatesDropped++;
+      return;
+    }
+    if (!fromReplay) this.counters.earlyArrivals++;
     if (sub.pending.size < this.options.maxBufferedEvents) sub.pending.set(event.seq, event);
     this.scheduleGapFill(sub);
   }
@@ -404,7 +449,10 @@ export class BridgeClient {
     if (sub.gapTimer || !sub.active) return;
     sub.gapTimer = setTimeout(() => {
       sub.gapTimer = null;
-      if (sub.active && sub.pending.size > 0) this.sync(sub);
+      if (sub.active && sub.pending.size > 0) {
+        this.counters.gapFills++;
+        this.sync(sub);
+      }
     }, this.options.gapFillDelayMs);
   }
 
@@ -418,6 +466,7 @@ export class BridgeClient {
       return;
     }
     sub.inFlight = true;
+    this.counters.subscribeRequests++;
     sub.again = false;
     const generation = this.generation;
     const req =
@@ -472,12 +521,14 @@ export class BridgeClient {
       const first = ack.events[0];
       sub.lastSeq = first ? first.seq - 1 : ack.headSeq;
       try {
+        this.counters.resets++;
         sub.options.onReset?.(info);
       } catch {
         // app callback
       }
     }
     if (ack.epoch > 0) sub.epoch = ack.epoch;
+    this.counters.replayedEvents += ack.events.length;
     for (const event of ack.events) this.accept(sub, event, true);
     try {
       sub.options.onStatus?.(ack.status, info);

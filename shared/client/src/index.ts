@@ -1,2 +1,9 @@
 export { BridgeClient, connect } from './client';
-export type { ConnectOptions, ConnectionState, SubscribeOptions, Subscription, SubscriptionInfo } from './client';
+export type {
+  ClientStats,
+  ConnectOptions,
+  ConnectionState,
+  SubscribeOptions,
+  Subscription,
+  SubscriptionInfo,
+} from './client';

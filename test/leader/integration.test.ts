@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
-import type { IntegrationResult, PublishedState, StateTransition } from '@agent-bridge/protocol';
+import type { PublishedState, StateTransition } from '@agent-bridge/protocol';
 import { keyLayout } from '@agent-bridge/protocol';
-import type { RecoveryLogEntry } from '@agent-bridge/bridge';
+import { IntegrationService, LeaderElector, type RecoveryLogEntry, RedlockLeaseClient } from '@agent-bridge/bridge';
+import { silentLogger } from '@agent-bridge/telemetry';
 import { type RedisConnection, closeRedis, createRedis } from '@agent-bridge/redis';
 import { loadConfig } from '@agent-bridge/config';
 import { type RedisServer, destroyAllRedis, killAllServices, startRedis, waitFor } from '@agent-bridge/testing';
@@ -29,35 +30,58 @@ async function published(prefix: string): Promise<PublishedState | null> {
 }
 
 describe('ensureIntegration / recovery (real bridge and gateway processes)', () => {
-  it('guarantee 3 — ten concurrent ensureIntegration() calls share one attempt, on a standby and on the leader', async () => {
+  it('guarantee 3 — ten concurrent ensureIntegration() calls on a standby share one attempt, run once by the leader', async () => {
     const prefix = `t-${randomUUID()}`;
     const env = { REDIS_URL: redis.url, AB_KEY_PREFIX: prefix, AB_HEALTH_PROBE_LATENCY_WARN_MS: '10000' };
-    const bridges = await startBridges(2, env);
+    const bridges = await startBridges(1, env);
     await startGateway('gw1', env);
     const { bridge: leader } = await waitForSingleLeader(bridges);
-    const standby = bridges.find((b) => b !== leader);
-    if (!standby) throw new Error('no standby');
     await waitFor('ACTIVE', async () => (await published(prefix))?.state === 'ACTIVE', { timeoutMs: 30_000 });
 
-    const before = (await leader.status()).ensureAttempts;
-    const fromStandby = await Promise.all(
-      Array.from({ length: 10 }, () => standby.post<IntegrationResult>('/integration/ensure')),
-    );
-    const ids = new Set(fromStandby.map((r) => r.attemptId));
-    expect(ids.size).toBe(1);
-    expect(fromStandby.every((r) => r.ok && r.state === 'ACTIVE' && r.leaderId === leader.id)).toBe(true);
-    expect((await leader.status()).ensureAttempts).toBe(before + 1);
-    expect((await standby.status()).ensureAttempts).toBe(0);
-
-    const fromLeader = await Promise.all(
-      Array.from({ length: 10 }, () => leader.post<IntegrationResult>('/integration/ensure')),
-    );
-    expect(new Set(fromLeader.map((r) => r.attemptId)).size).toBe(1);
-    expect(fromLeader[0]?.attemptId).not.toBe(fromStandby[0]?.attemptId);
-    expect((await leader.status()).ensureAttempts).toBe(before + 2);
-    const probe = fromLeader[0]?.checks.find((c) => c.name === 'probe');
-    expect(probe).toMatchObject({ ok: true, severity: 'ok' });
-    expect(probe?.detail).toMatch(/^1 gateways answered/);
+    // A standby in this process (its elector is never started, so it never leads).
+    const config = loadConfig({ env: { ...env, AB_INSTANCE_ID: 'standby-in-test' } });
+    const keys = keyLayout(prefix);
+    const command = createRedis(config, 'command');
+    const subscriber = createRedis(config, 'subscriber');
+    const worker = createRedis(config, 'worker');
+    const elector = new LeaderElector({
+      id: 'standby-in-test',
+      keys,
+      connection: command,
+      subscriber,
+      lease: new RedlockLeaseClient({ clients: [command], sharesDataRedis: true }),
+      leaseTtlMs: 1_000,
+      extendBeforeMs: 500,
+      retryDelayMs: 100,
+      retryJitterMs: 0,
+      logger: silentLogger(),
+    });
+    const standby = new IntegrationService({
+      config,
+      keys,
+      id: 'standby-in-test',
+      connection: command,
+      subscriber,
+      workerConnection: worker,
+      elector,
+      logger: silentLogger(),
+    });
+    try {
+      await standby.start();
+      const before = (await leader.status()).ensureAttempts;
+      const results = await Promise.all(Array.from({ length: 10 }, () => standby.ensureIntegration()));
+      expect(new Set(results.map((r) => r.attemptId)).size).toBe(1);
+      expect(results.every((r) => r.ok && r.state === 'ACTIVE' && r.leaderId === leader.id)).toBe(true);
+      expect((await leader.status()).ensureAttempts).toBe(before + 1);
+      expect(standby.getStatus().ensureAttempts).toBe(0);
+      const probe = results[0]?.checks.find((c) => c.name === 'probe');
+      expect(probe).toMatchObject({ ok: true, severity: 'ok' });
+      expect(probe?.detail).toMatch(/^1 gateways answered/);
+    } finally {
+      await standby.close();
+      await elector.close();
+      await Promise.all([command, subscriber, worker].map(closeRedis));
+    }
   });
 
   it('no gateway alive → FAILED → recovery job retries with growing delays → gateway started → ACTIVE', async () => {

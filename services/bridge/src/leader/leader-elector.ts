@@ -252,7 +252,8 @@ export class LeaderElector {
     let issued = await this.fencing.issueEpoch(o.id, lease.token, o.leaseTtlMs, o.lease.sharesDataRedis);
     // The previous leader's record outlives its lease by the few ms between its extend and record refresh.
     if (!issued.ok && issued.reason === 'held' && issued.pttlMs >= 0 && issued.pttlMs < o.retryDelayMs) {
-      await new Promise((r) => setTimeout(r, issued.ok ? 0 : (issued as { pttlMs: number }).pttlMs + 5));
+      const waitMs = issued.pttlMs + 5;
+      await new Promise((r) => setTimeout(r, waitMs));
       issued = await this.fencing.issueEpoch(o.id, lease.token, o.leaseTtlMs, o.lease.sharesDataRedis);
     }
     if (!issued.ok || this.stopping || lease.expiresAt <= Date.now()) {

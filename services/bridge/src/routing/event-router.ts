@@ -17,7 +17,7 @@ import {
   toIssues,
 } from '@agent-bridge/protocol';
 import type { RedisConnection } from '@agent-bridge/redis';
-import type { Logger } from '@agent-bridge/telemetry';
+import { type Logger, consumeWithSpan, metrics } from '@agent-bridge/telemetry';
 import { DelayedError, type Job, Queue, Worker } from 'bullmq';
 import { type CommitResult, commitEvent } from './commit';
 import { RoomPublisher } from './room-publisher';
@@ -120,7 +120,11 @@ export class EventRouter {
       connection: this.connection,
       prefix: this.keys.bullPrefix,
     });
-    const worker = new Worker(config.queues.events, (job, token) => this.process(job, token), {
+    // Each job is processed inside its event's commit span (CONSUMER), parented by the envelope's traceparent.
+    const traced = { queue: config.queues.events, expectedError: (err: unknown) => err instanceof DelayedError };
+    const processor = (job: Job, token: string | undefined): Promise<string> =>
+      consumeWithSpan(job.data, { ...traced, fallbackId: job.id }, () => this.process(job, token));
+    const worker = new Worker(config.queues.events, processor, {
       connection: this.workerConnection,
       prefix: this.keys.bullPrefix,
       // Recorded on each job as `processedBy` (ops can see which replica holds a job).
@@ -253,9 +257,12 @@ export class EventRouter {
       case 'committed':
         // The script published what it appended, in the same atomic step.
         this.counters.committed += result.envelopes.length;
+        metrics.eventsRouted.add(result.envelopes.length);
+        metrics.commitLatency.record(Math.max(0, Date.now() - event.ts));
         return 'committed';
       case 'duplicate':
         this.counters.duplicates++;
+        metrics.eventsDeduplicated.add(1);
         // Re-publish what the first attempt committed (and published): cheap insurance for a subscriber
         // that missed it; clients drop the copy by seq.
         await this.publisher.publish(result.envelopes);
@@ -292,6 +299,7 @@ export class EventRouter {
 
   private async deadLetter(job: Job, reason: WireError): Promise<void> {
     this.counters.deadLettered++;
+    metrics.eventsDeadLettered.add(1, { reason: reason.code });
     const limit = this.config.events.maxPayloadBytes;
     const size = jsonSize(job.data);
     const record: DeadLetterRecord = {

@@ -134,4 +134,16 @@ describe('guarantee 1 across faults (real processes, SIGKILL)', () => {
     expect(received.mismatches(expected)).toEqual([]);
     expect(received.total).toBe(RUNS * EVENTS);
   });
+
+  it('restart Redis (AOF on) mid-stream: every process reconnects; nothing lost or duplicated', async () => {
+    cluster = await E2ECluster.start({ bridges: 2, gateways: 2, redis: { appendOnly: true } });
+    const c = cluster;
+    const runId = async (): Promise<string> => /run_id:(\w+)/.exec(await c.redis.cli('info', 'server'))![1]!;
+    const before = await runId();
+    const { expected, received } = await streamThrough(c, () => c.redis.restart());
+    expect(await runId()).not.toBe(before);
+    expect(received.mismatches(expected)).toEqual([]);
+    expect(received.total).toBe(RUNS * EVENTS);
+    for (const p of [...c.bridges, ...c.gateways.map((g) => g.process)]) expect(p.running).toBe(true);
+  });
 });

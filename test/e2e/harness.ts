@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { type AppConfig, loadConfig } from '@agent-bridge/config';
 import { signToken } from '@agent-bridge/gateway';
 import type { EventEnvelope } from '@agent-bridge/protocol';
-import { type RedisServer, ServiceProcess, startRedis } from '@agent-bridge/testing';
+import { type RedisServer, type RedisServerOptions, ServiceProcess, startRedis } from '@agent-bridge/testing';
 
 export const ROOT = join(__dirname, '..', '..');
 export const BRIDGE_ENTRY = join(ROOT, 'services/bridge/src/main.ts');
@@ -44,9 +44,9 @@ export class E2ECluster {
   }
 
   static async start(
-    options: { bridges?: number; gateways?: number; env?: Record<string, string> } = {},
+    options: { bridges?: number; gateways?: number; env?: Record<string, string>; redis?: RedisServerOptions } = {},
   ): Promise<E2ECluster> {
-    const redis = await startRedis();
+    const redis = await startRedis(options.redis);
     const prefix = `e2e-${randomUUID().slice(0, 8)}`;
     const cluster = new E2ECluster(redis, prefix, clusterEnv(redis, prefix, options.env));
     await Promise.all([

@@ -70,6 +70,11 @@ async function main(): Promise<void> {
   await allReceived;
   const totalMs = Date.now() - t0;
   latencies.sort((a, b) => a - b);
+  const stats = await conns[0]?.command.info('commandstats');
+  const cpu = await conns[0]?.command.info('cpu');
+  const evalsha = /cmdstat_evalsha:calls=(\d+),usec=(\d+),usec_per_call=([\d.]+)/.exec(stats ?? '');
+  const cpuField = (name: string): number => Number(new RegExp(`${name}:([\\d.]+)`).exec(cpu ?? '')?.[1] ?? 0);
+  const redisCpu = cpuField('used_cpu_user') + cpuField('used_cpu_sys');
   const total = runs * events;
   const status = routers.map((r) => r.getStatus());
   process.stdout.write(
@@ -78,6 +83,7 @@ async function main(): Promise<void> {
       `  enqueue (SDK, batched addBulk): ${enqueuedMs} ms → ${Math.round((total / enqueuedMs) * 1000)} events/s`,
       `  committed + published:           ${totalMs} ms → ${Math.round((total / totalMs) * 1000)} events/s`,
       `  emit→publish latency ms: p50 ${pct(latencies, 50)}  p99 ${pct(latencies, 99)}  max ${latencies.at(-1) ?? 0} (burst: every event emitted at once)`,
+      `  redis: ${evalsha ? `${evalsha[1]} EVALSHA at ${evalsha[3]} µs each, ` : ''}redis-server CPU ${redisCpu.toFixed(1)} s (EVALSHA counts BullMQ's scripts too)`,
       `  live publishes out of seq order (clients reorder): ${outOfOrder}; buffered early arrivals: ${status.reduce((a, s) => a + s.buffered, 0)}`,
       '',
     ].join('\n'),

@@ -296,4 +296,42 @@ describe('access control at the gateways (guarantee 6)', () => {
     expect(got).toEqual([]);
     handle.close();
   });
+
+  it('a flooding client (10,000 requests, oversized messages) is limited and cut off; another user’s stream on the same gateway is exact', async () => {
+    const gw = cluster.gateways[0]!;
+    const handle = await publisher.startRun({ userId: 'calm-user', agent: 'e2e', runId: 'calm-1' });
+    const calm = client('calm-user', [gw.url]);
+    const received = new Received();
+    await calm.subscribe('calm-1', received.handler('calm-1')).ready;
+    const flooder = ioClient(gw.url, {
+      transports: ['websocket'],
+      reconnection: false,
+      forceNew: true,
+      auth: { token: tokenFor(cluster, 'flooder') },
+    });
+    try {
+      await new Promise((resolve) => flooder.once('connect', () => resolve(undefined)));
+      const acks: Promise<{ ok: boolean; error?: { code: string } }>[] = [];
+      for (let i = 0; i < 10_000; i++) acks.push(flooder.timeout(30_000).emitWithAck('subscribe', { runId: 'calm-1' }));
+      const ids: string[] = [];
+      await emitAll(handle, 500, ids);
+      const answers = await Promise.all(acks);
+      const codes = new Map<string, number>();
+      for (const a of answers)
+        codes.set(a.ok ? 'ok' : a.error!.code, (codes.get(a.ok ? 'ok' : a.error!.code) ?? 0) + 1);
+      // Within the rate limit the flooder is still only allowed what it owns: calm-1 is not its run.
+      expect(codes.get('ok')).toBeUndefined();
+      expect((codes.get('FORBIDDEN') ?? 0) + (codes.get('RATE_LIMITED') ?? 0)).toBe(10_000);
+      expect(codes.get('RATE_LIMITED')).toBeGreaterThan(9_000);
+      const closed = new Promise((resolve) => flooder.once('disconnect', resolve));
+      flooder.emit('start_run', { prompt: 'x'.repeat(cluster.config.gateway.maxMessageBytes * 2) });
+      expect(await closed).toBe('transport close');
+      await waitFor('500 deliveries', () => received.total >= 500, { timeoutMs: 60_000 });
+      expect(received.mismatches(new Map([['calm-1', ids]]))).toEqual([]);
+      expect(gw.process.running).toBe(true);
+    } finally {
+      flooder.disconnect();
+      handle.close();
+    }
+  });
 });

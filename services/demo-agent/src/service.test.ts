@@ -8,6 +8,7 @@ import { silentLogger } from '@agent-bridge/telemetry';
 import { type RedisServer, ServiceProcess, startRedis, waitFor } from '@agent-bridge/testing';
 import { Queue } from 'bullmq';
 import { type AgentRunEvents, runAgent } from './agent';
+import { planRun, thinkingDeltas } from './plan';
 import { DemoAgentService } from './service';
 import { loadDocs } from './tools/search';
 
@@ -138,6 +139,40 @@ describe('demo agent service (real Redis, BullMQ, a bridge replica process, the 
       await new Promise((r) => setTimeout(r, 500));
       expect((await history(runId)).length).toBe(events.length);
       expect(service.getStatus()).toMatchObject({ cancelled: 1, completed: 0 });
+    } finally {
+      await service.close();
+    }
+  }, 60_000);
+
+  it('a run another agent process had started (it died mid-run) is resumed where its history stands: no step twice', async () => {
+    const prompt = 'What is 6 * 7, and how do leaders use fencing?';
+    const runId = `run-${randomUUID()}`;
+    // The "dead" process: it registered the run and published the first 4 events of the plan, then vanished.
+    const first = planRun(prompt)[0];
+    if (first?.kind !== 'think') throw new Error('the plan starts with a thought');
+    const dead = await publisher.startRun({ userId: 'alice', agent: 'demo-agent', runId });
+    await dead.started({ prompt });
+    for (const delta of thinkingDeltas(`${first.text}\n`).slice(0, 3)) await dead.thinking(delta);
+    dead.close();
+    await waitFor('the first 4 events to be committed', async () => (await history(runId)).length === 4);
+
+    const service = new DemoAgentService({ config, logger: silentLogger(), publisher, paceMs: 0 });
+    await service.start();
+    try {
+      // BullMQ hands the run's job to a live worker (here: the job is simply enqueued again).
+      const job: StartRunJob = { runId, userId: 'alice', prompt, agent: 'demo-agent', requestedAt: Date.now() };
+      await queue.add(JobName.StartRun, job, { jobId: `${runId}-retry` });
+      const events = await waitFor(
+        'the resumed run to complete',
+        async () => {
+          const h = await history(runId);
+          return h.at(-1)?.type === 'agent_completed' ? h : null;
+        },
+        { timeoutMs: 30_000 },
+      );
+      const expected = await expectedEvents(prompt);
+      expect(events.map((e) => e.seq)).toEqual(expected.map((_, i) => i + 1));
+      expect(events.map((e) => ({ type: e.type, payload: e.payload }))).toEqual(expected);
     } finally {
       await service.close();
     }

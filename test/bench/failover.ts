@@ -113,6 +113,9 @@ async function runTrials(
     for (let t = 0; t < TRIALS; t++) {
       const proc = procs.get(leader);
       if (!proc) throw new Error(`${label}: unknown leader ${leader}`);
+      // A random phase relative to the leader's extension cycle, the same for both contenders (otherwise the
+      // time a replacement takes to boot decides how much lease the killed leader had left).
+      await sleep(Math.floor(Math.random() * TTL));
       const t0 = Date.now();
       if (signal === 'SIGKILL') await proc.kill();
       else proc.signal('SIGTERM');

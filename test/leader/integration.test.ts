@@ -113,13 +113,13 @@ describe('ensureIntegration / recovery (real bridge and gateway processes)', () 
     const last = entries[entries.length - 1];
     expect(last?.outcome).toBe('recovered');
     expect(entries.slice(0, -1).every((e) => e.outcome === 'still-failing')).toBe(true);
-    expect(new Set(entries.map((e) => e.jobId))).toEqual(new Set([`recover-failed-e1-${failed?.since}`]));
+    expect(new Set(entries.map((e) => e.jobId))).toEqual(new Set([`recover-failed-${failed?.since}`]));
     expect(entries.map((e) => e.attempt)).toEqual(entries.map((_, i) => i + 1));
     const gaps = entries.slice(1).map((e, i) => e.at - (entries[i]?.at ?? 0));
     for (let i = 1; i < gaps.length; i++) expect(gaps[i]).toBeGreaterThan(gaps[i - 1] ?? Infinity);
 
     const history = (await conn.lrange(keys.integrationHistory, 0, '-1')).map((r) => JSON.parse(r) as StateTransition);
     expect(history[0]).toMatchObject({ from: 'FAILED', to: 'ACTIVE' });
-    expect(history[0]?.reason).toMatch(new RegExp(`^recovery recover-failed-e1-\\d+ attempt ${entries.length} `));
+    expect(history[0]?.reason).toMatch(new RegExp(`^recovery recover-failed-\\d+ attempt ${entries.length} `));
   });
 });

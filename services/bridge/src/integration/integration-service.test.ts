@@ -78,7 +78,7 @@ describe('IntegrationService on the leader (in process, real Redis)', () => {
       // FAILED scheduled exactly one recovery job for the incident.
       const again = await service.recoverIntegration('test');
       expect(again.enqueued).toBe(false);
-      expect(again.jobId).toMatch(/^recover-failed-e1-\d+$/);
+      expect(again.jobId).toMatch(/^recover-failed-\d+$/);
     } finally {
       await elector.close();
       await service.close();

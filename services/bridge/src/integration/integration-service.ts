@@ -196,14 +196,15 @@ export class IntegrationService {
   }
 
   /**
-   * Schedules a recovery job for the current incident (the published FAILED/DEGRADED state, or a manual
-   * one when the integration looks fine). One job per incident cluster-wide.
+   * Schedules a recovery job for the current incident (the published FAILED/DEGRADED state, identified by
+   * state and `since` so a leader change does not make it a new incident; or a manual one when the
+   * integration looks fine). One job per incident cluster-wide.
    */
   async recoverIntegration(reason = 'manual request'): Promise<RecoveryResult> {
     const cur = await this.reader.current();
     const incidentId =
       cur.state === IntegrationState.Failed || cur.state === IntegrationState.Degraded
-        ? `${cur.state.toLowerCase()}-e${cur.epoch}-${cur.since}`
+        ? `${cur.state.toLowerCase()}-${cur.since}`
         : `manual-${Date.now()}-${randomUUID().slice(0, 8)}`;
     const res = await this.recovery.request(incidentId, reason, this.options.id);
     if (res.enqueued) {

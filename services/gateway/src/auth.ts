@@ -7,7 +7,8 @@ export type AuthConfig = AppConfig['auth'];
 
 /**
  * Verifies a client token and returns its subject (the user id). Only HS256 with the configured secret,
- * issuer and audience is accepted; a missing, expired, forged, `alg: none` or subject-less token throws
+ * issuer and audience, with an `exp` and a `sub`, is accepted; a missing, expired, forged, `alg: none`,
+ * expiry-less or subject-less token throws
  * {@link UnauthorizedError} (whose message never contains the token).
  */
 export function verifyToken(token: unknown, auth: AuthConfig): string {
@@ -23,7 +24,9 @@ export function verifyToken(token: unknown, auth: AuthConfig): string {
     const reason = cause instanceof TokenExpiredError ? 'token expired' : 'invalid token';
     throw new UnauthorizedError(reason, { cause });
   }
-  const sub = typeof claims === 'object' ? claims.sub : undefined;
+  // A token without an expiry would be valid forever: refuse it.
+  if (typeof claims !== 'object' || typeof claims.exp !== 'number') throw new UnauthorizedError('token has no expiry');
+  const sub = claims.sub;
   if (!UserIdSchema.safeParse(sub).success) throw new UnauthorizedError('token has no subject');
   return sub as string;
 }

@@ -90,7 +90,7 @@ async function registerRun(config: AppConfig, runId: string, owner: string): Pro
 }
 
 describe('gateway authentication (guarantee 6: unauthorized input refused)', () => {
-  it('refuses missing, expired, forged, alg:none and wrong-audience tokens with UNAUTHORIZED, accepts a valid one', async () => {
+  it('refuses missing, expired, forged, alg:none, wrong-audience, expiry-less and subject-less tokens with UNAUTHORIZED, accepts a valid one', async () => {
     const config = testConfig();
     const gw = await startGateway(config);
     const { jwtSecret, jwtIssuer, jwtAudience } = config.auth;
@@ -107,12 +107,16 @@ describe('gateway authentication (guarantee 6: unauthorized input refused)', () 
     const b64 = (o: unknown): string => Buffer.from(JSON.stringify(o)).toString('base64url');
     const none = `${b64({ alg: 'none', typ: 'JWT' })}.${b64({ sub: 'alice', iss: jwtIssuer, aud: jwtAudience })}.`;
     const wrongAudience = sign({}, jwtSecret, { subject: 'alice', issuer: jwtIssuer, audience: 'someone-else' });
+    const noExpiry = sign({}, jwtSecret, { subject: 'alice', issuer: jwtIssuer, audience: jwtAudience });
+    const noSubject = sign({}, jwtSecret, { issuer: jwtIssuer, audience: jwtAudience, expiresIn: 60 });
     const cases: [string, Record<string, unknown>][] = [
       ['missing', {}],
       ['expired', { token: expired }],
       ['forged', { token: forged }],
       ['alg none', { token: none }],
       ['wrong audience', { token: wrongAudience }],
+      ['no expiry', { token: noExpiry }],
+      ['no subject', { token: noSubject }],
     ];
     for (const [name, auth] of cases) {
       const res = await outcome(client(gw, auth));

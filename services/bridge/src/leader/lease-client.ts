@@ -71,7 +71,7 @@ export class RedlockLeaseClient implements LeaseClient {
       this.locks.set(lock.value, lock);
       return { ok: true, lease: { resource, token: lock.value, expiresAt: lock.expiration } };
     } catch (err) {
-      return describeFailure(err, 'held');
+      return describeFailure(err, 'held', 2_000);
     }
   }
 
@@ -87,7 +87,8 @@ export class RedlockLeaseClient implements LeaseClient {
       return { ok: true, lease: { resource: lease.resource, token: next.value, expiresAt: next.expiration } };
     } catch (err) {
       this.locks.delete(lease.token);
-      return describeFailure(err, 'lost');
+      // A leader must not linger: wait only briefly for the slowest master's vote.
+      return describeFailure(err, 'lost', 250);
     }
   }
 
@@ -107,11 +108,11 @@ export class RedlockLeaseClient implements LeaseClient {
 }
 
 /** Turns a Redlock failure into a typed result: held by someone else, or not enough masters answering. */
-async function describeFailure(err: unknown, contended: 'held' | 'lost'): Promise<LeaseFailure> {
+async function describeFailure(err: unknown, contended: 'held' | 'lost', waitMs: number): Promise<LeaseFailure> {
   if (!(err instanceof ExecutionError)) {
     return { ok: false, reason: 'unavailable', detail: err instanceof Error ? err.message : String(err) };
   }
-  const stats = await firstStats(err.attempts);
+  const stats = await firstStats(err.attempts, waitMs);
   if (!stats) return { ok: false, reason: contended, detail: err.message };
   const errors = [...stats.votesAgainst.values()];
   const locked = errors.filter((e) => e instanceof ResourceLockedError).length;
@@ -125,7 +126,10 @@ async function describeFailure(err: unknown, contended: 'held' | 'lost'): Promis
   return { ok: false, reason, detail };
 }
 
-async function firstStats(attempts: ReadonlyArray<Promise<ExecutionStats>>): Promise<ExecutionStats | null> {
+async function firstStats(
+  attempts: ReadonlyArray<Promise<ExecutionStats>>,
+  waitMs: number,
+): Promise<ExecutionStats | null> {
   const first = attempts[0];
   if (!first) return null;
   let timer: NodeJS.Timeout | undefined;
@@ -134,7 +138,7 @@ async function firstStats(attempts: ReadonlyArray<Promise<ExecutionStats>>): Pro
     return await Promise.race([
       first,
       new Promise<null>((resolve) => {
-        timer = setTimeout(() => resolve(null), 2_000);
+        timer = setTimeout(() => resolve(null), waitMs);
       }),
     ]);
   } finally {

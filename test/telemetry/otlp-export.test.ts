@@ -1,11 +1,16 @@
 // A running service process exports its spans and metrics over OTLP/HTTP to a real receiver (a tiny HTTP
-// server started by the test), configured only by the standard OTEL_* variables; and telemetry cannot
-// crash it when nothing listens at the endpoint.
+// server started by the test), configured only by the standard OTEL_* variables; telemetry cannot crash it
+// when nothing listens at the endpoint; and one event's spans from three processes (agent, bridge,
+// gateway) arrive at the receiver in one trace — the context crossed process boundaries in the job.
 import { randomUUID } from 'node:crypto';
 import { type IncomingMessage, type Server, createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
+import { type SubscribeAck, keyLayout } from '@agent-bridge/protocol';
+import { closeRedis, createRedis, registerRun } from '@agent-bridge/redis';
 import { type RedisServer, ServiceProcess, freePort, startRedis, waitFor } from '@agent-bridge/testing';
+import { io as ioClient } from 'socket.io-client';
+import { E2ECluster, tokenFor } from '../e2e/harness';
 
 const OPS_MAIN = join(__dirname, '..', '..', 'services', 'ops', 'src', 'main.ts');
 const AUTH = { authorization: `Basic ${Buffer.from('ops:otlp-test-password').toString('base64')}` };
@@ -154,6 +159,69 @@ describe('telemetry export from a running service', () => {
       expect(ops.running).toBe(true);
     } finally {
       expect(await ops.terminate()).toEqual({ code: 0, signal: null });
+    }
+  });
+
+  test('one event, one trace across three processes: agent -> bridge -> gateway, each exporting over OTLP to the receiver', async () => {
+    const endpoint = `http://127.0.0.1:${receiverPort}`;
+    const otlp = {
+      OTEL_TRACES_EXPORTER: 'otlp',
+      OTEL_METRICS_EXPORTER: 'none',
+      OTEL_EXPORTER_OTLP_ENDPOINT: endpoint,
+      OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json',
+      OTEL_BSP_SCHEDULE_DELAY: '200',
+    };
+    const cluster = await E2ECluster.start({ bridges: 1, gateways: 1, env: otlp });
+    const conn = createRedis(cluster.config, 'command');
+    const socket = ioClient(cluster.gateways[0]!.url, {
+      auth: { token: tokenFor(cluster, 'alice') },
+      transports: ['websocket'],
+    });
+    try {
+      // The run is registered first so the client can subscribe before the agent process emits into it.
+      const runId = `run-otlp-${randomUUID().slice(0, 8)}`;
+      await registerRun(conn, keyLayout(cluster.prefix), { runId, owner: 'alice', agent: 'otlp', ttlMs: 60_000 });
+      const live: string[] = [];
+      socket.on('agent_event', (e: { id: string }) => live.push(e.id));
+      const ack = (await socket.timeout(10_000).emitWithAck('subscribe', { runId })) as SubscribeAck;
+      expect(ack.ok).toBe(true);
+      const agent = ServiceProcess.start({
+        entry: join(__dirname, 'agent-emit.ts'),
+        name: 'agent',
+        env: { ...cluster.env, RUN_ID: runId, USER_ID: 'alice', AB_INSTANCE_ID: `${cluster.prefix}-agent` },
+      });
+      const id = (await agent.waitForOutput(/emitted (\S+)/, 60_000))[1]!;
+      expect(await agent.exited).toEqual({ code: 0, signal: null });
+      await waitFor('the live event', () => live.includes(id), { timeoutMs: 30_000 });
+
+      const spansOf = () =>
+        received
+          .filter((r) => r.path === '/v1/traces')
+          .flatMap((r) => r.body.resourceSpans ?? [])
+          .flatMap((rs) =>
+            rs.scopeSpans.flatMap((ss) =>
+              ss.spans.map((sp) => ({ service: attr(rs.resource, 'service.name'), ...sp })),
+            ),
+          )
+          .filter((sp) => sp.attributes.some((a) => a.key === 'messaging.message.id' && a.value.stringValue === id));
+      const spans = await waitFor('spans of the event from all three processes', () => {
+        const found = spansOf();
+        const services = new Set(found.map((sp) => sp.service));
+        return services.has('e2e-agent') && services.has('agent-bridge-bridge') && services.has('agent-bridge-gateway')
+          ? found
+          : null;
+      });
+      const producer = spans.find((sp) => sp.service === 'e2e-agent')!;
+      const consumer = spans.find((sp) => sp.service === 'agent-bridge-bridge')!;
+      const delivery = spans.find((sp) => sp.service === 'agent-bridge-gateway')!;
+      // OTLP span kinds: 4 = PRODUCER, 5 = CONSUMER.
+      expect([producer.kind, consumer.kind, delivery.kind]).toEqual([4, 5, 4]);
+      expect(new Set(spans.map((sp) => sp.traceId))).toEqual(new Set([producer.traceId]));
+      expect(consumer.parentSpanId).toBe(producer.spanId);
+    } finally {
+      socket.close();
+      await closeRedis(conn);
+      await cluster.stop();
     }
   });
 });

@@ -1,6 +1,6 @@
 import { FencedError, IllegalStateError, type KeyLayout } from '@agent-bridge/protocol';
 import type { RedisConnection } from '@agent-bridge/redis';
-import type { Logger } from '@agent-bridge/telemetry';
+import { type Logger, metrics, withSpan } from '@agent-bridge/telemetry';
 import { Waker, sleepUnlessAborted } from './abortable';
 import { FencingStore, type LeaderRecord } from './fencing';
 import type { Lease, LeaseClient } from './lease-client';
@@ -283,7 +283,12 @@ export class LeaderElector {
     this.lastError = null;
     this.setState('leader');
     o.logger.info({ epoch: term.epoch, leaseRemainingMs: lease.expiresAt - Date.now() }, 'became leader');
-    await o.connection.publish(o.keys.leaderChannel, this.announcement('elected', term.epoch)).catch(() => 0);
+    metrics.leaderChanges.add(1, { change: 'acquired' });
+    metrics.leaderEpoch.record(term.epoch);
+    metrics.isLeader.record(1);
+    await withSpan('leader.elected', { 'agent_bridge.leader_id': o.id, 'agent_bridge.epoch': term.epoch }, () =>
+      o.connection.publish(o.keys.leaderChannel, this.announcement('elected', term.epoch)).catch(() => 0),
+    );
     return term;
   }
 
@@ -375,7 +380,9 @@ export class LeaderElector {
     // released first so that a standby woken by the announcement finds both lease and record free.
     await o.lease.release(term.lease);
     try {
-      await this.fencing.resign(term.lease.token, this.announcement('released', term.epoch));
+      await withSpan('leader.resign', { 'agent_bridge.epoch': term.epoch, 'agent_bridge.reason': reason }, () =>
+        this.fencing.resign(term.lease.token, this.announcement('released', term.epoch)),
+      );
     } catch (err) {
       o.logger.warn({ err }, 'could not resign the leader record');
     }
@@ -387,6 +394,8 @@ export class LeaderElector {
     this.quorumUnavailable = term.quorumLost;
     this.lastError = `stepped down: ${reason}`;
     o.logger.info({ epoch: term.epoch, reason }, 'stepped down');
+    metrics.leaderChanges.add(1, { change: this.stopping ? 'released' : 'lost' });
+    metrics.isLeader.record(0);
     if (!this.stopping) this.setState('standby');
     term.end();
   }

@@ -105,7 +105,7 @@ function create(provider: MeterProvider): Instruments {
       description: 'Events sent from history in replays.',
     }),
     recoveries: meter.createCounter('agent_bridge.recoveries', {
-      description: 'Recovery jobs (label outcome = enqueued | succeeded | failed).',
+      description: 'Recovery jobs (label outcome = enqueued | succeeded | retrying | failed).',
     }),
     healthChecks: meter.createCounter('agent_bridge.health.checks', {
       description: 'Health checks run by the leader (label state = resulting state).',
@@ -174,7 +174,7 @@ export const metrics = {
   /** `{ recovered: 'true' | 'false' }`. */
   replays: counter((i) => i.replays),
   replayedEvents: counter((i) => i.replayedEvents),
-  /** `{ outcome: 'enqueued' | 'succeeded' | 'failed' }`. */
+  /** `{ outcome: 'enqueued' | 'succeeded' | 'retrying' | 'failed' }`. */
   recoveries: counter((i) => i.recoveries),
   /** `{ state }`. */
   healthChecks: counter((i) => i.healthChecks),

@@ -1,4 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { hostname } from 'node:os';
 import type { AppConfig } from '@agent-bridge/config';
 import {
   type DiagLogger,
@@ -15,7 +16,7 @@ import { OTLPMetricExporter as OTLPMetricExporterProto } from '@opentelemetry/ex
 import { PrometheusExporter } from '@opentelemetry/exporter-prometheus';
 import { OTLPTraceExporter as OTLPTraceExporterJson } from '@opentelemetry/exporter-trace-otlp-http';
 import { OTLPTraceExporter as OTLPTraceExporterProto } from '@opentelemetry/exporter-trace-otlp-proto';
-import { defaultResource, hostDetector, resourceFromAttributes } from '@opentelemetry/resources';
+import { defaultResource, resourceFromAttributes } from '@opentelemetry/resources';
 import { type IMetricReader, PeriodicExportingMetricReader } from '@opentelemetry/sdk-metrics';
 import { NodeSDK } from '@opentelemetry/sdk-node';
 import { BatchSpanProcessor, ConsoleSpanExporter, type SpanProcessor } from '@opentelemetry/sdk-trace';
@@ -147,10 +148,15 @@ export function startTelemetry(options: StartTelemetryOptions): Telemetry {
     sdk = new NodeSDK({
       serviceName,
       resource: defaultResource().merge(
-        resourceFromAttributes({ 'service.name': serviceName, 'service.instance.id': config.instanceId }),
+        resourceFromAttributes({
+          'service.name': serviceName,
+          'service.instance.id': config.instanceId,
+          'host.name': hostname(),
+        }),
       ),
-      // Host attributes only: the default detectors would replace our instance id with a random one.
-      resourceDetectors: [hostDetector],
+      // No detectors: the default ones would replace our instance id with a random one, and the host
+      // detector's asynchronous host.id makes early exports and scrapes warn.
+      resourceDetectors: [],
       textMapPropagator: new W3CTraceContextPropagator(),
       spanProcessors: options.spanProcessors ?? spanProcessorsFromConfig(config),
       metricReaders: options.metricReaders ?? configured.readers,

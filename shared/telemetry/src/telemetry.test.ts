@@ -50,7 +50,7 @@ describe('telemetry', () => {
       consumer.end();
       const delivery = startDeliverySpan(onTheWire);
       delivery.end();
-      // Export waits for the async resource attributes (host id).
+      // The processor exports asynchronously: flush before reading the exporter.
       await processor.forceFlush();
       const spans = exporter.getFinishedSpans();
       expect(spans.map((s) => s.name)).toEqual(['send q-events', 'process q-events', 'send run:run-1']);

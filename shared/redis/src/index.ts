@@ -2,8 +2,8 @@ export { closeRedis, createLockClients, createRedis } from './connections';
 export type { CreateRedisOptions, RedisConnection, RedisRole } from './connections';
 export { RedisSetupError, checkRedis } from './startup-check';
 export type { RedisReport } from './startup-check';
-export { loadLua } from './lua';
-export type { LuaScript } from './lua';
+export { loadLua, loadScript, runScript } from './lua';
+export type { LoadedScript, LuaScript } from './lua';
 export { MemberHeartbeat, listMembers, removeDeadMembers } from './membership';
 export type { MemberHeartbeatOptions, MemberRole } from './membership';
 export {
@@ -11,17 +11,9 @@ export {
   decodeRunRecord,
   getRun,
   listRuns,
-  loadScript,
   readHistory,
   registerRun,
   requestCancel,
-  runScript,
 } from './run-store';
-export type {
-  HistoryPage,
-  ListRunsOptions,
-  LoadedScript,
-  RegisterRunInput,
-  RegisterRunResult,
-} from './run-store';
+export type { HistoryPage, ListRunsOptions, RegisterRunInput, RegisterRunResult } from './run-store';
 export type { RunRecord } from '@agent-bridge/protocol';

@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import {
   type EventEnvelope,
@@ -9,7 +8,7 @@ import {
   type RunStatus,
 } from '@agent-bridge/protocol';
 import type { RedisConnection } from './connections';
-import { type LuaScript, loadLua } from './lua';
+import { loadScript, runScript } from './lua';
 
 /**
  * The run registry and run history, read and written in the layout documented in `@agent-bridge/protocol`
@@ -32,38 +31,6 @@ export interface HistoryPage {
   firstSeq: number | null;
   /** True when more committed events follow the last one in `events`. */
   hasMore: boolean;
-}
-
-/** A Lua script with its SHA1, run with EVALSHA and loaded on NOSCRIPT. */
-export interface LoadedScript extends LuaScript {
-  sha: string;
-}
-
-/** Reads a `name-N.lua` file and computes its SHA1 for {@link runScript}. */
-export function loadScript(path: string): LoadedScript {
-  const script = loadLua(path);
-  return { ...script, sha: createHash('sha1').update(script.lua).digest('hex') };
-}
-
-/**
- * Runs a script by SHA (one round trip once cached), falling back to EVAL when the server does not know
- * it yet (first call, restart, failover). On a Cluster it runs on the node of its first key.
- */
-export async function runScript(
-  conn: RedisConnection,
-  script: LoadedScript,
-  keys: readonly string[],
-  args: readonly (string | number | Buffer)[],
-): Promise<unknown> {
-  if (keys.length !== script.numberOfKeys) {
-    throw new Error(`${script.name} takes ${script.numberOfKeys} keys, got ${keys.length}`);
-  }
-  try {
-    return await conn.evalsha(script.sha, keys.length, ...keys, ...args);
-  } catch (err) {
-    if (!(err instanceof Error) || !err.message.startsWith('NOSCRIPT')) throw err;
-    return conn.eval(script.lua, keys.length, ...keys, ...args);
-  }
 }
 
 const registerRunScript = loadScript(join(__dirname, '..', 'lua', 'register-run-2.lua'));

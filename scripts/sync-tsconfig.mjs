@@ -27,8 +27,12 @@ for (const dir of dirs) {
 const solution = { files: [], references: dirs.map((d) => ({ path: d })) };
 writeFileSync(join(root, 'tsconfig.json'), JSON.stringify(solution, null, 2) + '\n');
 // Keep the files as Prettier writes them, so a sync never shows up as a formatting diff.
-execFileSync('npx', ['prettier', '--log-level', 'warn', '--write', 'tsconfig.json', ...dirs.map((d) => join(d, 'tsconfig.json'))], {
-  cwd: root,
-  stdio: 'inherit',
-});
+execFileSync(
+  'npx',
+  ['prettier', '--log-level', 'warn', '--write', 'tsconfig.json', ...dirs.map((d) => join(d, 'tsconfig.json'))],
+  {
+    cwd: root,
+    stdio: 'inherit',
+  },
+);
 console.log(`synced ${dirs.length} projects`);

@@ -21,5 +21,11 @@ export { IntegrationStateReader, IntegrationStateStore, initialState } from './i
 export type { IntegrationStateReaderOptions, PublishedResult, RecoveryLogEntry } from './integration/state-store';
 export { EndToEndProbe } from './integration/probe';
 export type { ProbeMessage } from './integration/probe';
-export { RECOVERY_BACKOFF, RecoveryQueue, recoveryBackoffMs, recoveryJobId } from './integration/recovery';
+export {
+  RECOVERY_BACKOFF,
+  RecoveryQueue,
+  incidentIdFor,
+  recoveryBackoffMs,
+  recoveryJobId,
+} from './integration/recovery';
 export { CheckName, deriveState } from './integration/checks';

@@ -33,7 +33,7 @@ import {
   timed,
 } from './checks';
 import { EndToEndProbe } from './probe';
-import { RecoveryQueue } from './recovery';
+import { RecoveryQueue, incidentIdFor } from './recovery';
 import { IntegrationStateReader, IntegrationStateStore, type PublishedResult } from './state-store';
 
 /** Options of {@link IntegrationService}. */
@@ -202,11 +202,7 @@ export class IntegrationService {
    */
   async recoverIntegration(reason = 'manual request'): Promise<RecoveryResult> {
     const cur = await this.reader.current();
-    const incidentId =
-      cur.state === IntegrationState.Failed || cur.state === IntegrationState.Degraded
-        ? `${cur.state.toLowerCase()}-${cur.since}`
-        : `manual-${Date.now()}-${randomUUID().slice(0, 8)}`;
-    const res = await this.recovery.request(incidentId, reason, this.options.id);
+    const res = await this.recovery.request(incidentIdFor(cur), reason, this.options.id);
     if (res.enqueued) {
       metrics.recoveries.add(1, { outcome: 'enqueued' });
       this.options.logger.info({ ...res, reason }, 'recovery scheduled');

@@ -1,5 +1,12 @@
 import type { AppConfig } from '@agent-bridge/config';
-import { JobName, type RecoverJob, type RecoveryResult } from '@agent-bridge/protocol';
+import { randomUUID } from 'node:crypto';
+import {
+  IntegrationState,
+  JobName,
+  type PublishedState,
+  type RecoverJob,
+  type RecoveryResult,
+} from '@agent-bridge/protocol';
 import type { RedisConnection } from '@agent-bridge/redis';
 import type { Logger } from '@agent-bridge/telemetry';
 import { type Job, Queue, Worker } from 'bullmq';
@@ -22,6 +29,17 @@ export function recoveryBackoffMs(
 }
 
 /** BullMQ job ids must not contain ':'; keep incident ids to a safe alphabet. */
+/**
+ * The incident a recovery request belongs to: the current DEGRADED/FAILED episode, identified by state and
+ * `since` (so a leader change, or a request from the CLI, joins the same incident and the same job), or a
+ * fresh manual incident when the integration looks fine.
+ */
+export function incidentIdFor(current: Pick<PublishedState, 'state' | 'since'>): string {
+  return current.state === IntegrationState.Failed || current.state === IntegrationState.Degraded
+    ? `${current.state.toLowerCase()}-${current.since}`
+    : `manual-${Date.now()}-${randomUUID().slice(0, 8)}`;
+}
+
 export function recoveryJobId(incidentId: string): string {
   return `recover-${incidentId.replace(/[^A-Za-z0-9_.-]/g, '_')}`;
 }

@@ -129,13 +129,13 @@ describe('agent-bridge CLI', () => {
     const res = JSON.parse(first.out) as { incidentId: string; jobId: string; enqueued: boolean; stateBefore: string };
     const since = (JSON.parse((await conn.get(keys.integrationState))!) as PublishedState).since;
     expect(res).toMatchObject({
-      incidentId: `degraded-e3-${since}`,
-      jobId: `recover-degraded-e3-${since}`,
+      incidentId: `degraded-${since}`,
+      jobId: `recover-degraded-${since}`,
       enqueued: true,
     });
     const second = await run('recover');
     expect(second.code).toBe(0);
-    expect(second.out).toContain(`recovery already in flight for incident degraded-e3-${since}`);
+    expect(second.out).toContain(`recovery already in flight for incident degraded-${since}`);
     const config = loadConfig({ env });
     const control = new Queue(config.queues.control, { connection: conn, prefix: keys.bullPrefix });
     const jobs = await control.getJobs(['waiting', 'delayed', 'prioritized']);

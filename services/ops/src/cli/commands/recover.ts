@@ -1,19 +1,7 @@
 import { hostname } from 'node:os';
-import { IntegrationStateReader, RecoveryQueue } from '@agent-bridge/bridge';
-import { IntegrationState, type PublishedState } from '@agent-bridge/protocol';
+import { IntegrationStateReader, RecoveryQueue, incidentIdFor } from '@agent-bridge/bridge';
 import type { Command } from 'commander';
 import { type CliContext, CliExit, printJson, wantsJson, withRedis } from '../context';
-
-/**
- * The incident a recovery request belongs to — the same rule as the bridge's `recoverIntegration()`:
- * the current DEGRADED/FAILED episode (so a CLI request and the leader's own request share one job),
- * or a fresh manual incident otherwise.
- */
-function incidentIdFor(cur: PublishedState): string {
-  return cur.state === IntegrationState.Failed || cur.state === IntegrationState.Degraded
-    ? `${cur.state.toLowerCase()}-e${cur.epoch}-${cur.since}`
-    : `manual-${Date.now()}-${Math.random().toString(36).slice(2, 10)}`;
-}
 
 /**
  * `agent-bridge recover [--reason <text>] [--wait]`: enqueues a recovery job on the control queue through

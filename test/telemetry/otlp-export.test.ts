@@ -32,7 +32,16 @@ interface Received {
   body: {
     resourceSpans?: {
       resource: OtlpResource;
-      scopeSpans: { spans: { name: string; kind: number; traceId: string }[] }[];
+      scopeSpans: {
+        spans: {
+          name: string;
+          kind: number;
+          traceId: string;
+          spanId: string;
+          parentSpanId?: string;
+          attributes: OtlpAttribute[];
+        }[];
+      }[];
     }[];
     resourceMetrics?: { resource: OtlpResource; scopeMetrics: { metrics: { name: string }[] }[] }[];
   };

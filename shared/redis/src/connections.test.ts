@@ -1,5 +1,12 @@
 import { loadConfig } from '@agent-bridge/config';
-import { RedisCluster, type RedisServer, destroyAllRedis, startRedis, startRedisMasters } from '@agent-bridge/testing';
+import {
+  RedisCluster,
+  type RedisServer,
+  destroyAllRedis,
+  startRedis,
+  startRedisMasters,
+  startSentinel,
+} from '@agent-bridge/testing';
 import { Cluster, type RedisOptions } from 'ioredis';
 import { RedisSetupError, checkRedis, closeRedis, createLockClients, createRedis } from './index';
 
@@ -119,6 +126,26 @@ describe('Redis Cluster', () => {
     } finally {
       await closeRedis(conn);
       await cluster.destroy();
+    }
+  });
+});
+
+describe('Redis Sentinel', () => {
+  it('finds the master through a real Sentinel and talks to it', async () => {
+    const master = await startRedis();
+    const sentinel = await startSentinel(master, 'ab-master');
+    const config = loadConfig({
+      env: { REDIS_MODE: 'sentinel', REDIS_SENTINELS: `127.0.0.1:${sentinel.port}`, REDIS_SENTINEL_NAME: 'ab-master' },
+    });
+    const conn = createRedis(config, 'command');
+    try {
+      await conn.set('ab-test:via-sentinel', 'yes');
+      expect(await master.cli('get', 'ab-test:via-sentinel')).toBe('yes');
+      expect(await sentinel.cli('sentinel', 'get-master-addr-by-name', 'ab-master')).toContain(String(master.port));
+    } finally {
+      await closeRedis(conn);
+      await sentinel.destroy();
+      await master.destroy();
     }
   });
 });

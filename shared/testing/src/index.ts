@@ -6,6 +6,7 @@ export {
   destroyAllRedis,
   startRedis,
   startRedisMasters,
+  startSentinel,
 } from './redis-server';
 export type { RedisServerOptions } from './redis-server';
 export { ServiceProcess, killAllServices } from './service-process';

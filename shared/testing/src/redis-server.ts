@@ -1,5 +1,5 @@
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -27,6 +27,8 @@ export interface RedisServerOptions {
   args?: string[];
   /** Start as a Redis Cluster node. @defaultValue false */
   cluster?: boolean;
+  /** Start as a Sentinel watching this master (quorum 1). */
+  sentinelOf?: { name: string; port: number };
 }
 
 // Every server started by this process, so a failing test still tears all of them down.
@@ -110,6 +112,33 @@ export class RedisServer {
 
   private args(): string[] {
     const o = this.options;
+    if (o.sentinelOf) {
+      // Sentinel rewrites its config file, so it gets one of its own in the server's directory.
+      const conf = join(this.dir, 'sentinel.conf');
+      if (!existsSync(conf)) {
+        writeFileSync(
+          conf,
+          [
+            `sentinel monitor ${o.sentinelOf.name} 127.0.0.1 ${o.sentinelOf.port} 1`,
+            `sentinel down-after-milliseconds ${o.sentinelOf.name} 1000`,
+            `sentinel failover-timeout ${o.sentinelOf.name} 2000`,
+            '',
+          ].join('\n'),
+        );
+      }
+      return [
+        conf,
+        '--sentinel',
+        '--port',
+        String(this.port),
+        '--bind',
+        '127.0.0.1',
+        '--dir',
+        this.dir,
+        '--logfile',
+        join(this.dir, 'sentinel.log'),
+      ];
+    }
     return [
       '--port',
       String(this.port),
@@ -218,6 +247,11 @@ export class RedisServer {
 /** Starts one `redis-server`. */
 export function startRedis(options?: RedisServerOptions): Promise<RedisServer> {
   return RedisServer.start(options);
+}
+
+/** Starts a Sentinel that monitors `master` under `name` (quorum 1, fast failure detection). */
+export function startSentinel(master: RedisServer, name = 'mymaster'): Promise<RedisServer> {
+  return RedisServer.start({ sentinelOf: { name, port: master.port } });
 }
 
 /** Starts `n` independent masters (a Redlock quorum set). */

@@ -56,6 +56,12 @@ async function streamThrough(
   const emitted: Promise<{ id: string }>[][] = handles.map(() => []);
   for (let round = 0; round < EVENTS; round++) {
     handles.forEach((h, i) => emitted[i]!.push(h.emit('agent_thinking', { delta: `round ${round}` })));
+    // The SDK packs a run's events of one flush into one `events` job. The ten rounds before the fault are
+    // flushed round by round instead (one job per event): jobs enough that a replica still holds some when
+    // the fault hits. The other rounds travel as batch jobs.
+    if (round >= Math.floor(EVENTS / 3) - 10 && round < Math.floor(EVENTS / 3)) {
+      await new Promise((resolve) => setImmediate(resolve));
+    }
     if (round === Math.floor(EVENTS / 3)) await fault();
     if (round % 10 === 9) await sleep(100);
   }

@@ -1,8 +1,9 @@
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { type AppConfig, loadConfig } from '@agent-bridge/config';
 import {
   AgentBridgeError,
   BackpressureError,
+  EventBatchJobSchema,
   type EventEnvelope,
   EventEnvelopeSchema,
   ForbiddenError,
@@ -10,6 +11,7 @@ import {
   InvalidEventError,
   InvalidRequestError,
   PayloadTooLargeError,
+  eventBatchJobId,
   keyLayout,
 } from '@agent-bridge/protocol';
 import { closeRedis, createRedis, getRun, listRuns, registerRun, requestCancel } from '@agent-bridge/redis';
@@ -29,6 +31,7 @@ interface Ctx {
   publisher: AgentPublisher;
   queue: Queue;
   jobs: () => Promise<Job[]>;
+  events: () => Promise<EventEnvelope[]>;
   close: () => Promise<void>;
 }
 
@@ -48,11 +51,19 @@ async function setup(env: Record<string, string> = {}, url = server.url): Promis
     const all = await queue.getJobs(['waiting', 'delayed', 'prioritized', 'active', 'completed']);
     return all.sort((a, b) => (a.data as EventEnvelope).seq - (b.data as EventEnvelope).seq);
   };
+  /** Every event on the queue (from `event` and `events` batch jobs), by run and seq. */
+  const events = async (): Promise<EventEnvelope[]> =>
+    (await queue.getJobs(['waiting', 'delayed', 'prioritized', 'active', 'completed']))
+      .flatMap((j) =>
+        j.name === 'events' ? (j.data as { events: EventEnvelope[] }).events : [j.data as EventEnvelope],
+      )
+      .sort((a, b) => a.runId.localeCompare(b.runId) || a.seq - b.seq);
   return {
     config,
     publisher,
     queue,
     jobs,
+    events,
     close: async () => {
       await publisher.close();
       await queue.close();
@@ -67,7 +78,7 @@ describe('AgentPublisher', () => {
     await ctx?.close();
   });
 
-  it('records the run in the registry and enqueues one job per emit (job id = event id), dense seq in call order without awaiting', async () => {
+  it('records the run in the registry; the emits of one tick go out as ONE `events` batch job (dense seq in call order, without awaiting); a lone emit is an `event` job (job id = event id)', async () => {
     ctx = await setup();
     const run = await ctx.publisher.startRun({ userId: 'alice', agent: 'planner', runId: 'run-order' });
     const keys = keyLayout(ctx.config.keyPrefix);
@@ -90,16 +101,20 @@ describe('AgentPublisher', () => {
       run.complete({ answer: 42 }),
     ]);
     expect(results.map((r) => r.seq)).toEqual(Array.from({ length: 100 }, (_, i) => i + 1));
-    const jobs = await ctx.jobs();
-    expect(jobs).toHaveLength(100);
-    for (const [i, job] of jobs.entries()) {
-      const data = EventEnvelopeSchema.parse(job.data);
-      expect(job.id).toBe(data.id);
-      expect(job.name).toBe('event');
+    const batchJobs = await ctx.jobs();
+    expect(batchJobs).toHaveLength(1);
+    const [batch] = batchJobs;
+    expect(batch?.name).toBe('events');
+    expect(batch?.opts.attempts).toBe(ctx.config.events.jobAttempts);
+    const packed = EventBatchJobSchema.parse(batch?.data).events.map((e) => EventEnvelopeSchema.parse(e));
+    expect(batch?.id).toBe(eventBatchJobId(packed, (t) => createHash('sha1').update(t).digest('hex')));
+    expect(batch?.id).toMatch(new RegExp(`^${results[0]?.id}~[0-9a-f]{16}$`));
+    for (const [i, data] of packed.entries()) {
       expect(data).toMatchObject({ runId: 'run-order', seq: i + 1, epoch: 0 });
       expect(data.id).toBe(results[i]?.id);
-      expect(job.opts.attempts).toBe(ctx.config.events.jobAttempts);
     }
+    const jobs = packed.map((data) => ({ data, id: data.id }));
+    expect(jobs).toHaveLength(100);
     expect(jobs[0]?.data).toMatchObject({
       type: 'agent_started',
       payload: { agent: 'planner', input: { prompt: 'hi' } },
@@ -108,6 +123,12 @@ describe('AgentPublisher', () => {
     expect(jobs[99]?.data).toMatchObject({ type: 'agent_completed', payload: { output: { answer: 42 } } });
     expect(new Set(jobs.map((j) => j.id)).size).toBe(100);
     expect(ctx.publisher.getStatus()).toMatchObject({ enqueued: 100, pending: 0, failed: 0 });
+    // A lone emit: the single-event format, job id = event id.
+    const other = await ctx.publisher.startRun({ userId: 'alice', agent: 'planner' });
+    const lone = { ...(await other.thinking('alone')), runId: other.runId };
+    const single = (await ctx.jobs()).find((j) => j.id === lone.id);
+    expect(single?.name).toBe('event');
+    expect(EventEnvelopeSchema.parse(single?.data)).toMatchObject({ id: lone.id, runId: lone.runId, seq: 1 });
   });
 
   it('guarantee 5/6: invalid and oversized events throw typed errors before anything is numbered or enqueued', async () => {
@@ -270,7 +291,7 @@ describe('AgentPublisher', () => {
       const emits = Array.from({ length: 20 }, (_, i) => run.thinking(`w${i}`));
       await Promise.all([publisher.close(), publisher.close()]);
       expect((await Promise.all(emits)).map((e) => e.seq)).toEqual(Array.from({ length: 20 }, (_, i) => i + 1));
-      expect(await ctx.jobs()).toHaveLength(20);
+      expect((await ctx.events()).map((e) => e.seq)).toEqual(Array.from({ length: 20 }, (_, i) => i + 1));
       expect(publisher.getStatus().state).toBe('closed');
       await expect(run.thinking('after close')).rejects.toThrow(IllegalStateError);
       await expect(publisher.startRun({ userId: 'u', agent: 'a' })).rejects.toThrow(IllegalStateError);

@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import type { AppConfig } from '@agent-bridge/config';
 import {
   AgentBridgeError,
@@ -9,8 +9,10 @@ import {
   InvalidRequestError,
   JobName,
   type KeyLayout,
+  MAX_EVENTS_PER_BATCH_JOB,
   RunIdSchema,
   UserIdSchema,
+  eventBatchJobId,
   keyLayout,
 } from '@agent-bridge/protocol';
 import { type RedisConnection, closeRedis, createRedis, registerRun } from '@agent-bridge/redis';
@@ -72,6 +74,30 @@ interface Waiting {
 /** Batches in flight at once; beyond that, emits accumulate into the next batch. */
 const MAX_BATCHES_IN_FLIGHT = 4;
 
+function sha1Hex(text: string): string {
+  return createHash('sha1').update(text).digest('hex');
+}
+
+/**
+ * Packs the events of one flush into jobs: the events of the same run (in emit order) share one `events`
+ * batch job (at most {@link MAX_EVENTS_PER_BATCH_JOB}); a run with a single event gets an `event` job.
+ */
+function toJobs(batch: readonly Waiting[]): EventEnvelope[][] {
+  const runs = new Map<string, EventEnvelope[][]>();
+  const out: EventEnvelope[][] = [];
+  for (const { event } of batch) {
+    let chunks = runs.get(event.runId);
+    if (!chunks) runs.set(event.runId, (chunks = []));
+    let last = chunks.at(-1);
+    if (!last || last.length >= MAX_EVENTS_PER_BATCH_JOB) {
+      chunks.push((last = []));
+      out.push(last);
+    }
+    last.push(event);
+  }
+  return out;
+}
+
 function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
@@ -82,7 +108,8 @@ function sleep(ms: number): Promise<void> {
  *
  * - Each run is recorded in the run registry by {@link startRun} (owner, agent, status, timestamps).
  * - Emits are validated and size-checked before anything is enqueued (typed errors), numbered with a dense
- *   per-run `seq` in call order, and batched into BullMQ `addBulk` calls (job id = event id).
+ *   per-run `seq` in call order, and batched into BullMQ `addBulk` calls: the events of one run in a flush
+ *   form one `events` batch job (job id {@link eventBatchJobId}), a lone event an `event` job (job id = event id).
  * - A failed enqueue is retried with the same event ids for `publishRetryTimeoutMs` (a duplicate never
  *   shows twice: the bridge's commit is idempotent).
  * - Over `maxQueueDepth` waiting events, emits reject with {@link BackpressureError}. The depth is read at
@@ -297,17 +324,17 @@ export class AgentPublisher {
 
   private async send(batch: Waiting[]): Promise<void> {
     const { jobAttempts, jobBackoffMs, publishRetryTimeoutMs } = this.config.events;
-    const jobs = batch.map((w) => ({
-      name: JobName.Event,
-      data: w.event,
-      opts: {
-        jobId: w.event.id,
-        attempts: jobAttempts,
-        backoff: { type: 'exponential', delay: jobBackoffMs },
-        removeOnComplete: { count: 1_000 },
-        removeOnFail: { count: 10_000 },
-      },
-    }));
+    const opts = {
+      attempts: jobAttempts,
+      backoff: { type: 'exponential', delay: jobBackoffMs },
+      removeOnComplete: { count: 1_000 },
+      removeOnFail: { count: 10_000 },
+    };
+    const jobs = toJobs(batch).map((events) =>
+      events.length === 1
+        ? { name: JobName.Event, data: events[0]!, opts: { ...opts, jobId: events[0]!.id } }
+        : { name: JobName.Events, data: { events }, opts: { ...opts, jobId: eventBatchJobId(events, sha1Hex) } },
+    );
     const deadline = Date.now() + publishRetryTimeoutMs;
     for (let attempt = 0; ; attempt++) {
       try {

@@ -53,8 +53,16 @@ export type {
   SubscribeRequest,
   UnsubscribeRequest,
 } from './socket';
-export { EventJobSchema, JobName, RecoverJobSchema, StartRunJobSchema } from './jobs';
-export type { DeadLetterRecord, RecoverJob, StartRunJob } from './jobs';
+export {
+  EventBatchJobSchema,
+  EventJobSchema,
+  JobName,
+  MAX_EVENTS_PER_BATCH_JOB,
+  RecoverJobSchema,
+  StartRunJobSchema,
+  eventBatchJobId,
+} from './jobs';
+export type { DeadLetterRecord, EventBatchJob, RecoverJob, StartRunJob } from './jobs';
 export { INTEGRATION_TRANSITIONS, IntegrationState, isLegalTransition } from './integration';
 export type {
   CheckResult,

@@ -8,6 +8,12 @@ import { EventEnvelopeSchema, RunIdSchema, UserIdSchema } from './events';
 export const JobName = {
   /** Queue `agent-events`: one event of a run; `data` is an {@link EventEnvelopeSchema}, job id = event id. */
   Event: 'event',
+  /**
+   * Queue `agent-events`: several events of ONE run, normally consecutive seqs in emit order; `data` is an
+   * {@link EventBatchJobSchema} (`{ events: EventEnvelope[] }`), job id from {@link eventBatchJobId}.
+   * Each event is validated and committed as if it were its own `event` job (the commit is idempotent by seq).
+   */
+  Events: 'events',
   /** Queue `agent-bridge-control`: re-run the integration checks after an incident. */
   Recover: 'recover',
   /** Queue `agent-runs`: a user asked for a run; agent workers consume it. */
@@ -15,6 +21,28 @@ export const JobName = {
 } as const;
 
 export const EventJobSchema = EventEnvelopeSchema;
+
+/** Most events in one `events` batch job. */
+export const MAX_EVENTS_PER_BATCH_JOB = 1_000;
+
+/**
+ * The outer shape of an `events` batch job. The events are validated one by one by the consumer (an invalid
+ * one is dead-lettered with its reason, the others still commit), hence `unknown` here.
+ */
+export const EventBatchJobSchema = z.object({
+  events: z.array(z.unknown()).min(1).max(MAX_EVENTS_PER_BATCH_JOB),
+});
+export type EventBatchJob = z.output<typeof EventBatchJobSchema>;
+
+/**
+ * The job id of an `events` batch job: `<first event id>~<digest>`, where the digest is the first 16 hex
+ * digits of the SHA-1 of the event ids joined by `,`. Never equal to an event id (`~` is not allowed in
+ * ids); the same events give the same id (a retried addBulk is not added twice) and different sets of
+ * events never share one (BullMQ would silently drop the second).
+ */
+export function eventBatchJobId(events: readonly { id: string }[], sha1Hex: (text: string) => string): string {
+  return `${events[0]?.id ?? ''}~${sha1Hex(events.map((e) => e.id).join(',')).slice(0, 16)}`;
+}
 
 export const RecoverJobSchema = z.object({
   incidentId: z.string().min(1),
@@ -40,6 +68,8 @@ export interface DeadLetterRecord {
   jobId: string | undefined;
   name: string;
   data: unknown;
+  /** For one rejected event of an `events` batch job: its index in `data.events` (`data` is that event). */
+  batchIndex?: number;
   reason: { code: string; message: string; details?: unknown };
   deadLetteredAt: number;
 }

@@ -134,6 +134,48 @@ export async function commitEvent(
   return decode(reply);
 }
 
+/**
+ * Commits several events of ONE run (in the given order, normally consecutive seqs) with one script call:
+ * each exactly as {@link commitEvent} would, all in one atomic step (`lua/commit-event-3.lua`, mode
+ * `batch`). Returns one result per event, in the same order.
+ */
+export async function commitEvents(
+  conn: RedisConnection,
+  keys: KeyLayout,
+  config: AppConfig,
+  events: readonly EventEnvelope[],
+): Promise<CommitResult[]> {
+  const first = events[0];
+  if (!first) return [];
+  if (events.length === 1) return [await commitEvent(conn, keys, config, first)];
+  const runId = first.runId;
+  const args: (string | number | Buffer)[] = [
+    'batch',
+    events.length,
+    '',
+    '',
+    '',
+    ...limits(config),
+    runId,
+    '',
+    '',
+    '',
+    '',
+    '',
+    '',
+    ...publishArgs(keys, runId),
+    '',
+  ];
+  for (const event of events) {
+    if (event.runId !== runId) throw new Error('commitEvents: events of one run only');
+    const body = envelopeObject(event);
+    const { entries, count } = packedBody(body);
+    args.push(event.seq, event.id, JSON.stringify(body), statusOfEvent(event), entries, count);
+  }
+  const reply = (await runScript(conn, commitScript, runKeys(keys, runId), args)) as unknown[];
+  return reply.map(decode);
+}
+
 /** Id prefix of a run's gap events: short, and free of characters BullMQ or Redis Cluster would misread. */
 export function gapIdPrefix(runId: string): string {
   return `gap-${createHash('sha1').update(runId).digest('hex').slice(0, 16)}`;

@@ -2,6 +2,7 @@ import type { AppConfig } from '@agent-bridge/config';
 import {
   type DeadLetterRecord,
   ErrorCode,
+  EventBatchJobSchema,
   type EventEnvelope,
   EventEnvelopeSchema,
   IllegalStateError,
@@ -19,7 +20,7 @@ import {
 import type { RedisConnection } from '@agent-bridge/redis';
 import { type Logger, consumeWithSpan, metrics } from '@agent-bridge/telemetry';
 import { DelayedError, type Job, Queue, Worker } from 'bullmq';
-import { type CommitResult, commitEvent } from './commit';
+import { type CommitResult, commitEvent, commitEvents } from './commit';
 import { RoomPublisher } from './room-publisher';
 
 /** Options of an {@link EventRouter}. */
@@ -122,8 +123,13 @@ export class EventRouter {
     });
     // Each job is processed inside its event's commit span (CONSUMER), parented by the envelope's traceparent.
     const traced = { queue: config.queues.events, expectedError: (err: unknown) => err instanceof DelayedError };
+    // A batch job is traced as its first event (its commit span continues that emit's trace).
     const processor = (job: Job, token: string | undefined): Promise<string> =>
-      consumeWithSpan(job.data, { ...traced, fallbackId: job.id }, () => this.process(job, token));
+      consumeWithSpan(
+        job.name === JobName.Events ? ((job.data as { events?: unknown[] } | null)?.events?.[0] ?? job.data) : job.data,
+        { ...traced, fallbackId: job.id },
+        () => this.process(job, token),
+      );
     const worker = new Worker(config.queues.events, processor, {
       connection: this.workerConnection,
       prefix: this.keys.bullPrefix,
@@ -193,7 +199,8 @@ export class EventRouter {
     this.counters.processed++;
     this.counters.inFlight++;
     try {
-      const event = this.validate(job);
+      if (job.name === JobName.Events) return await this.processBatch(job, token);
+      const event = this.validate(job.data);
       const result = await commitEvent(this.connection, this.keys, this.config, event);
       return await this.handle(job, token, event, result);
     } catch (err) {
@@ -210,8 +217,97 @@ export class EventRouter {
     }
   }
 
-  private validate(job: Job): EventEnvelope {
-    const parsed = EventEnvelopeSchema.safeParse(job.data);
+  /**
+   * A batch job (`events`): each event is validated on its own (an invalid one is dead-lettered with its
+   * reason, the others still commit); the valid ones are committed per run in seq order with one script
+   * call each (atomic, idempotent). When a run's reorder buffer is full the whole job is delayed and
+   * retried later: what it already committed is then a duplicate (a no-op).
+   */
+  private async processBatch(job: Job, token: string | undefined): Promise<string> {
+    const outer = EventBatchJobSchema.safeParse(job.data);
+    if (!outer.success) {
+      const issues = toIssues(outer.error);
+      throw new Rejected({
+        code: ErrorCode.InvalidEvent,
+        message: `invalid events batch job: ${describeIssues(issues)}`,
+        details: { issues },
+      });
+    }
+    const runs = new Map<string, EventEnvelope[]>();
+    const rejected: Promise<void>[] = [];
+    for (const [index, data] of outer.data.events.entries()) {
+      try {
+        const event = this.validate(data);
+        let list = runs.get(event.runId);
+        if (!list) runs.set(event.runId, (list = []));
+        list.push(event);
+      } catch (err) {
+        if (!(err instanceof Rejected)) throw err;
+        rejected.push(this.deadLetter(job, err.reason, { index, data }));
+      }
+    }
+    await Promise.all(rejected);
+    const outcomes = await Promise.all(
+      [...runs.values()].map(async (events) => {
+        events.sort((a, b) => a.seq - b.seq);
+        const results = await commitEvents(this.connection, this.keys, this.config, events);
+        return this.handleBatch(job, events, results);
+      }),
+    );
+    if (outcomes.includes('full')) {
+      // Some run waits for a missing seq and its buffer is full: retry the job later (see handle()).
+      this.counters.delayedFull++;
+      const delay = Math.min(this.config.events.jobBackoffMs * 2 ** Math.min(job.attemptsStarted, 10), 5_000);
+      this.logger.debug({ jobId: job.id, delay }, 'reorder buffer full; batch job delayed');
+      await job.moveToDelayed(Date.now() + delay, token);
+      throw new DelayedError();
+    }
+    return rejected.length > 0 ? 'partly dead-lettered' : 'committed';
+  }
+
+  /** Accounts for the results of one run's events of a batch job; 'full' when any could not be buffered. */
+  private async handleBatch(job: Job, events: EventEnvelope[], results: CommitResult[]): Promise<'ok' | 'full'> {
+    let full = false;
+    const republish: EventEnvelope[] = [];
+    const steps: Promise<unknown>[] = [];
+    const last = results.at(-1);
+    if (last?.hasBuffered) steps.push(this.connection.zadd(this.keys.gappedRuns, last.gapSince, events[0]!.runId));
+    for (const [i, result] of results.entries()) {
+      const event = events[i]!;
+      switch (result.outcome) {
+        case 'committed':
+          this.counters.committed += result.envelopes.length;
+          metrics.eventsRouted.add(result.envelopes.length);
+          metrics.commitLatency.record(Math.max(0, Date.now() - event.ts));
+          break;
+        case 'duplicate':
+          this.counters.duplicates++;
+          metrics.eventsDeduplicated.add(1);
+          republish.push(...result.envelopes);
+          break;
+        case 'buffered':
+          this.counters.buffered++;
+          break;
+        case 'conflict':
+          steps.push(this.deadLetter(job, conflictReason(event, result), { index: i, data: event }));
+          break;
+        case 'full':
+          full = true;
+          break;
+        default:
+          throw new Error(`unexpected commit outcome ${String(result.outcome)}`);
+      }
+    }
+    if (republish.length > 0) {
+      republish.sort((a, b) => a.seq - b.seq);
+      steps.push(this.publisher.publish(republish));
+    }
+    await Promise.all(steps);
+    return full ? 'full' : 'ok';
+  }
+
+  private validate(data: unknown): EventEnvelope {
+    const parsed = EventEnvelopeSchema.safeParse(data);
     if (!parsed.success) {
       const issues = toIssues(parsed.error);
       throw new Rejected({
@@ -271,17 +367,8 @@ export class EventRouter {
       case 'buffered':
         this.counters.buffered++;
         return 'buffered';
-      case 'conflict': {
-        const committed = result.envelopes[0];
-        throw new Rejected({
-          code: ErrorCode.InvalidEvent,
-          message:
-            committed?.type === StandardEventType.Gap
-              ? `seq ${event.seq} of run ${event.runId} arrived after it was declared missing (gap event committed)`
-              : `seq ${event.seq} of run ${event.runId} is already committed with another event id (${committed?.id ?? '?'})`,
-          details: { committedId: committed?.id, committedType: committed?.type },
-        });
-      }
+      case 'conflict':
+        throw new Rejected(conflictReason(event, result));
       case 'full': {
         // The run waits for a missing seq and its buffer is full: try again later without using up the
         // job's attempts; the leader's gap sweep guarantees the head moves eventually.
@@ -297,30 +384,49 @@ export class EventRouter {
     }
   }
 
-  private async deadLetter(job: Job, reason: WireError): Promise<void> {
+  /**
+   * Records a rejected job — or, with `entry`, one rejected event of a batch job (its index and data) —
+   * in the dead-letter queue.
+   */
+  private async deadLetter(job: Job, reason: WireError, entry?: { index: number; data: unknown }): Promise<void> {
     this.counters.deadLettered++;
     metrics.eventsDeadLettered.add(1, { reason: reason.code });
     const limit = this.config.events.maxPayloadBytes;
-    const size = jsonSize(job.data);
+    const data: unknown = entry ? entry.data : job.data;
+    const size = jsonSize(data);
     const record: DeadLetterRecord = {
       queue: this.config.queues.events,
       jobId: job.id,
       name: job.name,
       // Keep the DLQ bounded: an oversized job is recorded by its size and a preview.
-      data:
-        size <= limit * 2
-          ? (job.data as unknown)
-          : { truncated: true, sizeBytes: size, preview: safePreview(job.data, 1_024) },
+      data: size <= limit * 2 ? data : { truncated: true, sizeBytes: size, preview: safePreview(data, 1_024) },
       reason,
       deadLetteredAt: Date.now(),
     };
-    this.logger.warn({ jobId: job.id, code: reason.code, reason: reason.message }, 'event dead-lettered');
+    if (entry) record.batchIndex = entry.index;
+    this.logger.warn(
+      { jobId: job.id, batchIndex: entry?.index, code: reason.code, reason: reason.message },
+      'event dead-lettered',
+    );
+    const suffix = entry ? `-${entry.index}` : '';
     await this.deadLetters?.add('dead_letter', record, {
       // Idempotent if this job is retried after the DLQ write (ids may not contain ':').
-      jobId: `dlq-${String(job.id ?? 'none').replaceAll(':', '_')}`,
+      jobId: `dlq-${String(job.id ?? 'none').replaceAll(':', '_')}${suffix}`,
       removeOnComplete: true,
     });
   }
+}
+
+function conflictReason(event: EventEnvelope, result: CommitResult): WireError {
+  const committed = result.envelopes[0];
+  return {
+    code: ErrorCode.InvalidEvent,
+    message:
+      committed?.type === StandardEventType.Gap
+        ? `seq ${event.seq} of run ${event.runId} arrived after it was declared missing (gap event committed)`
+        : `seq ${event.seq} of run ${event.runId} is already committed with another event id (${committed?.id ?? '?'})`,
+    details: { committedId: committed?.id, committedType: committed?.type },
+  };
 }
 
 function safePreview(value: unknown, chars: number): string {

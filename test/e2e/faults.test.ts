@@ -56,12 +56,6 @@ async function streamThrough(
   const emitted: Promise<{ id: string }>[][] = handles.map(() => []);
   for (let round = 0; round < EVENTS; round++) {
     handles.forEach((h, i) => emitted[i]!.push(h.emit('agent_thinking', { delta: `round ${round}` })));
-    // The SDK packs a run's events of one flush into one `events` job. The ten rounds before the fault are
-    // flushed round by round instead (one job per event): jobs enough that a replica still holds some when
-    // the fault hits. The other rounds travel as batch jobs.
-    if (round >= Math.floor(EVENTS / 3) - 10 && round < Math.floor(EVENTS / 3)) {
-      await new Promise((resolve) => setImmediate(resolve));
-    }
     if (round === Math.floor(EVENTS / 3)) await fault();
     if (round % 10 === 9) await sleep(100);
   }
@@ -117,23 +111,37 @@ describe('guarantee 1 across faults (real processes, SIGKILL)', () => {
     cluster = await E2ECluster.start({ bridges: 2, gateways: 2 });
     const c = cluster;
     const victim = c.bridges[0]!;
+    const survivor = c.bridges[1]!;
     let inFlight: string[] = [];
+    let faultDone: Promise<void> = Promise.resolve();
     const { expected, received } = await streamThrough(c, async () => {
-      // Freeze the victim first: jobs still active after a pause are the ones it holds, unfinished.
-      const conn = createRedis(c.config, 'command');
-      const queue = new Queue(c.config.queues.events, { connection: conn, prefix: keyLayout(c.prefix).bullPrefix });
-      try {
-        victim.signal('SIGSTOP');
-        await sleep(500);
-        const before = new Set((await queue.getActive()).map((j) => j.id));
-        await sleep(300);
-        inFlight = (await queue.getActive()).map((j) => j.id!).filter((id) => before.has(id));
-        await victim.kill();
-      } finally {
-        await queue.close();
-        await closeRedis(conn);
-      }
+      // Both replicas freeze while the stream goes on, so jobs pile up (the SDK sends few, large `events`
+      // jobs: the pipeline otherwise keeps up and a replica rarely holds a job at any given instant). Then
+      // only the victim runs for a moment — it takes jobs from the backlog — and freezes again while it
+      // holds them: jobs still active after a pause are the ones it holds, unfinished.
+      victim.signal('SIGSTOP');
+      survivor.signal('SIGSTOP');
+      faultDone = (async () => {
+        const conn = createRedis(c.config, 'command');
+        const queue = new Queue(c.config.queues.events, { connection: conn, prefix: keyLayout(c.prefix).bullPrefix });
+        try {
+          await sleep(400);
+          victim.signal('SIGCONT');
+          await sleep(30);
+          victim.signal('SIGSTOP');
+          survivor.signal('SIGCONT');
+          await sleep(500);
+          const before = new Set((await queue.getActive()).map((j) => j.id));
+          await sleep(300);
+          inFlight = (await queue.getActive()).map((j) => j.id!).filter((id) => before.has(id));
+          await victim.kill();
+        } finally {
+          await queue.close();
+          await closeRedis(conn);
+        }
+      })();
     });
+    await faultDone;
     expect(inFlight.length).toBeGreaterThan(0);
     expect(victim.running).toBe(false);
     expect(c.bridges[1]!.running).toBe(true);

@@ -108,7 +108,7 @@ describe('AgentPublisher', () => {
     expect(batch?.opts.attempts).toBe(ctx.config.events.jobAttempts);
     const packed = EventBatchJobSchema.parse(batch?.data).events.map((e) => EventEnvelopeSchema.parse(e));
     expect(batch?.id).toBe(eventBatchJobId(packed, (t) => createHash('sha1').update(t).digest('hex')));
-    expect(batch?.id).toMatch(new RegExp(`^${results[0]?.id}~[0-9a-f]{16}$`));
+    expect(batch?.id).toMatch(new RegExp(`^${results[0]?.id}~100~[0-9a-f]{16}$`));
     for (const [i, data] of packed.entries()) {
       expect(data).toMatchObject({ runId: 'run-order', seq: i + 1, epoch: 0 });
       expect(data.id).toBe(results[i]?.id);
@@ -172,6 +172,26 @@ describe('AgentPublisher', () => {
       }
     });
     expect(next.seq).toBe(6);
+  });
+
+  it('guarantee 5: the queue depth counts the events of `events` batch jobs, not jobs', async () => {
+    ctx = await setup({ AB_MAX_QUEUE_DEPTH: '25', AB_QUEUE_DEPTH_CHECK_MS: '50' });
+    const run = await ctx.publisher.startRun({ userId: 'u', agent: 'a' });
+    // 20 events of one tick: one batch job.
+    await Promise.all(Array.from({ length: 20 }, (_, i) => run.thinking(`b${i}`)));
+    expect(await ctx.jobs()).toHaveLength(1);
+    // A fresh publisher reads the depth from Redis only: 20 events waiting (in 1 job).
+    const second = await AgentPublisher.create({ config: ctx.config });
+    try {
+      expect(second.getStatus().queueDepth).toBe(20);
+      const other = await second.startRun({ userId: 'u', agent: 'a' });
+      for (let i = 0; i < 5; i++) await other.thinking(`s${i}`);
+      const err = await other.thinking('over').catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(BackpressureError);
+      expect(err).toMatchObject({ code: 'BACKPRESSURE', limit: 25 });
+    } finally {
+      await second.close();
+    }
   });
 
   it('guarantee 3: emitting again with the same id returns the same seq and enqueues once', async () => {

@@ -13,6 +13,7 @@ import {
   RunIdSchema,
   UserIdSchema,
   eventBatchJobId,
+  eventsInJobId,
   keyLayout,
 } from '@agent-bridge/protocol';
 import { type RedisConnection, closeRedis, createRedis, registerRun } from '@agent-bridge/redis';
@@ -70,6 +71,9 @@ interface Waiting {
   resolve: () => void;
   reject: (err: unknown) => void;
 }
+
+/** Newest waiting jobs whose ids tell the average events per job when the queue depth is read. */
+const DEPTH_SAMPLE_JOBS = 100;
 
 /** Batches in flight at once; beyond that, emits accumulate into the next batch. */
 const MAX_BATCHES_IN_FLIGHT = 4;
@@ -284,7 +288,14 @@ export class AgentPublisher {
 
   private async refreshDepth(): Promise<void> {
     const enqueuedBefore = this.enqueued;
-    const depth = await this.queue.count();
+    // The depth counts events: jobs waiting × events per job, the latter from the ids of the newest waiting
+    // jobs (an `events` batch job id carries its count; any other job is one event).
+    const [jobs, sample] = await Promise.all([
+      this.queue.count(),
+      this.connection.lrange(this.queue.toKey('wait'), 0, DEPTH_SAMPLE_JOBS - 1),
+    ]);
+    const perJob = sample.length > 0 ? sample.reduce((n, id) => n + eventsInJobId(id), 0) / sample.length : 1;
+    const depth = Math.round(jobs * perJob);
     this.depth = depth;
     this.depthAt = Date.now();
     // Jobs enqueued while the count ran may or may not be in it; counting them again is the safe side.

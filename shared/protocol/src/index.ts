@@ -61,6 +61,7 @@ export {
   RecoverJobSchema,
   StartRunJobSchema,
   eventBatchJobId,
+  eventsInJobId,
 } from './jobs';
 export type { DeadLetterRecord, EventBatchJob, RecoverJob, StartRunJob } from './jobs';
 export { INTEGRATION_TRANSITIONS, IntegrationState, isLegalTransition } from './integration';

@@ -35,13 +35,21 @@ export const EventBatchJobSchema = z.object({
 export type EventBatchJob = z.output<typeof EventBatchJobSchema>;
 
 /**
- * The job id of an `events` batch job: `<first event id>~<digest>`, where the digest is the first 16 hex
- * digits of the SHA-1 of the event ids joined by `,`. Never equal to an event id (`~` is not allowed in
- * ids); the same events give the same id (a retried addBulk is not added twice) and different sets of
- * events never share one (BullMQ would silently drop the second).
+ * The job id of an `events` batch job: `<first event id>~<number of events>~<digest>`, where the digest is
+ * the first 16 hex digits of the SHA-1 of the event ids joined by `,`. Never equal to an event id (`~` is
+ * not allowed in ids); the same events give the same id (a retried addBulk is not added twice) and
+ * different sets of events never share one (BullMQ would silently drop the second). The count lets a
+ * producer measure the queue depth in events from job ids alone ({@link eventsInJobId}).
  */
 export function eventBatchJobId(events: readonly { id: string }[], sha1Hex: (text: string) => string): string {
-  return `${events[0]?.id ?? ''}~${sha1Hex(events.map((e) => e.id).join(',')).slice(0, 16)}`;
+  const digest = sha1Hex(events.map((e) => e.id).join(',')).slice(0, 16);
+  return `${events[0]?.id ?? ''}~${events.length}~${digest}`;
+}
+
+/** How many events the job with this id carries: the count of an {@link eventBatchJobId}, else 1. */
+export function eventsInJobId(jobId: string): number {
+  const m = /~(\d+)~[0-9a-f]{16}$/.exec(jobId);
+  return m ? Math.max(1, Number(m[1])) : 1;
 }
 
 export const RecoverJobSchema = z.object({

@@ -174,6 +174,24 @@ describe('AgentPublisher', () => {
     expect(next.seq).toBe(6);
   });
 
+  it('the emits of several runs in one tick share one `events` job, each run together in emit order', async () => {
+    ctx = await setup();
+    const a = await ctx.publisher.startRun({ userId: 'u', agent: 'a', runId: 'run-a' });
+    const b = await ctx.publisher.startRun({ userId: 'u', agent: 'a', runId: 'run-b' });
+    await Promise.all([a.thinking('a1'), b.thinking('b1'), a.thinking('a2'), b.thinking('b2'), a.thinking('a3')]);
+    const jobs = await ctx.jobs();
+    expect(jobs.map((j) => j.name)).toEqual(['events']);
+    const packed = EventBatchJobSchema.parse(jobs[0]?.data).events as EventEnvelope[];
+    expect(packed.map((e) => [e.runId, e.seq])).toEqual([
+      ['run-a', 1],
+      ['run-a', 2],
+      ['run-a', 3],
+      ['run-b', 1],
+      ['run-b', 2],
+    ]);
+    expect(jobs[0]?.id).toMatch(new RegExp(`^${packed[0]?.id}~5~[0-9a-f]{16}$`));
+  });
+
   it('guarantee 5: the queue depth counts the events of `events` batch jobs, not jobs', async () => {
     ctx = await setup({ AB_MAX_QUEUE_DEPTH: '25', AB_QUEUE_DEPTH_CHECK_MS: '50' });
     const run = await ctx.publisher.startRun({ userId: 'u', agent: 'a' });

@@ -83,22 +83,29 @@ function sha1Hex(text: string): string {
 }
 
 /**
- * Packs the events of one flush into jobs: the events of the same run (in emit order) share one `events`
- * batch job (at most {@link MAX_EVENTS_PER_BATCH_JOB}); a run with a single event gets an `event` job.
+ * Packs the events of one flush into jobs: one `events` batch job for all of them (at most
+ * {@link MAX_EVENTS_PER_BATCH_JOB} each, a run's events kept together in emit order), or an `event` job
+ * when the flush holds a single event. The bridge commits each run of a batch job with one script call.
  */
 function toJobs(batch: readonly Waiting[]): EventEnvelope[][] {
-  const runs = new Map<string, EventEnvelope[][]>();
-  const out: EventEnvelope[][] = [];
+  const runs = new Map<string, EventEnvelope[]>();
   for (const { event } of batch) {
-    let chunks = runs.get(event.runId);
-    if (!chunks) runs.set(event.runId, (chunks = []));
-    let last = chunks.at(-1);
-    if (!last || last.length >= MAX_EVENTS_PER_BATCH_JOB) {
-      chunks.push((last = []));
-      out.push(last);
-    }
-    last.push(event);
+    let list = runs.get(event.runId);
+    if (!list) runs.set(event.runId, (list = []));
+    list.push(event);
   }
+  const out: EventEnvelope[][] = [];
+  let job: EventEnvelope[] = [];
+  for (const list of runs.values()) {
+    for (const event of list) {
+      if (job.length >= MAX_EVENTS_PER_BATCH_JOB) {
+        out.push(job);
+        job = [];
+      }
+      job.push(event);
+    }
+  }
+  if (job.length > 0) out.push(job);
   return out;
 }
 

@@ -9,7 +9,8 @@ export const JobName = {
   /** Queue `agent-events`: one event of a run; `data` is an {@link EventEnvelopeSchema}, job id = event id. */
   Event: 'event',
   /**
-   * Queue `agent-events`: several events of ONE run, normally consecutive seqs in emit order; `data` is an
+   * Queue `agent-events`: several events (of one or more runs; a run's events normally consecutive seqs in
+   * emit order); `data` is an
    * {@link EventBatchJobSchema} (`{ events: EventEnvelope[] }`), job id from {@link eventBatchJobId}.
    * Each event is validated and committed as if it were its own `event` job (the commit is idempotent by seq).
    */

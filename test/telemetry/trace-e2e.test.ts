@@ -134,6 +134,60 @@ test('one trace id covers emit (PRODUCER) → bridge commit (CONSUMER) → gatew
   }
 });
 
+test('events of one `events` batch job (two runs, emitted in one tick): each event has its own commit span in its own trace', async () => {
+  const prefix = `trace-${randomUUID().slice(0, 8)}`;
+  const config: AppConfig = loadConfig({
+    env: {},
+    overrides: { REDIS_URL: redis.url, AB_KEY_PREFIX: prefix, AB_INSTANCE_ID: `${prefix}-node`, PORT: 0 },
+  });
+  const exporter = new InMemorySpanExporter();
+  const processor = new SimpleSpanProcessor({ exporter });
+  const telemetry = startTelemetry({
+    config,
+    serviceName: 'trace-batch',
+    spanProcessors: [processor],
+    metricReaders: [],
+  });
+  const replica = createReplica(config, silentLogger());
+  const publisher = await AgentPublisher.create({ config });
+  const conn = createRedis(config, 'command');
+  try {
+    await replica.start();
+    const a = await publisher.startRun({ userId: 'alice', agent: 'tracer' });
+    const b = await publisher.startRun({ userId: 'bob', agent: 'tracer' });
+    const emitted = await Promise.all([
+      a.started({ q: 'one' }),
+      b.started({ q: 'two' }),
+      a.thinking('x'),
+      b.thinking('y'),
+    ]);
+    const keys = keyLayout(prefix);
+    await waitFor('both runs committed', async () => {
+      const heads = await Promise.all([a, b].map((h) => conn.hget(keys.runMeta(h.runId), 'headSeq')));
+      return heads.every((x) => x === '2');
+    });
+    await processor.forceFlush();
+    const spans = exporter.getFinishedSpans();
+    const producers = spans.filter(
+      (s) => s.kind === SpanKind.PRODUCER && s.attributes['messaging.system'] === 'bullmq',
+    );
+    expect(producers).toHaveLength(4);
+    for (const { id } of emitted) {
+      const ofEvent = spans.filter((s) => s.attributes['messaging.message.id'] === id);
+      const producer = one(ofEvent, (s) => s.kind === SpanKind.PRODUCER);
+      const consumer = one(ofEvent, (s) => s.kind === SpanKind.CONSUMER);
+      expect(consumer.spanContext().traceId).toBe(producer.spanContext().traceId);
+      expect(consumer.parentSpanContext?.spanId).toBe(producer.spanContext().spanId);
+      expect(consumer.attributes['agent_bridge.outcome']).toBe('committed');
+    }
+  } finally {
+    await publisher.close();
+    await replica.close();
+    await closeRedis(conn);
+    await telemetry.shutdown();
+  }
+});
+
 function one(spans: ReadableSpan[], pick: (s: ReadableSpan) => boolean): ReadableSpan {
   const found = spans.filter(pick);
   if (found.length !== 1) {

@@ -18,7 +18,7 @@ import {
   toIssues,
 } from '@agent-bridge/protocol';
 import type { RedisConnection } from '@agent-bridge/redis';
-import { type Logger, consumeWithSpan, metrics } from '@agent-bridge/telemetry';
+import { type Logger, consumeWithSpan, failSpan, metrics, startConsumerSpan } from '@agent-bridge/telemetry';
 import { DelayedError, type Job, Queue, Worker } from 'bullmq';
 import { type CommitResult, commitEvent, commitEvents } from './commit';
 import { RoomPublisher } from './room-publisher';
@@ -247,13 +247,35 @@ export class EventRouter {
       }
     }
     await Promise.all(rejected);
-    const outcomes = await Promise.all(
-      [...runs.values()].map(async (events) => {
-        events.sort((a, b) => a.seq - b.seq);
-        const results = await commitEvents(this.connection, this.keys, this.config, events);
-        return this.handleBatch(job, events, results);
-      }),
-    );
+    // The job runs in the commit span of its first event (see start()); every other event gets its own
+    // commit span in its emit's trace.
+    const first: unknown = outer.data.events[0];
+    const spans = new Map<EventEnvelope, ReturnType<typeof startConsumerSpan>>();
+    for (const events of runs.values()) {
+      for (const event of events) {
+        if (event.id === (first as { id?: unknown } | null)?.id) continue;
+        spans.set(event, startConsumerSpan(event, { queue: this.config.queues.events }));
+      }
+    }
+    let outcomes: ('ok' | 'full')[];
+    try {
+      outcomes = await Promise.all(
+        [...runs.values()].map(async (events) => {
+          events.sort((a, b) => a.seq - b.seq);
+          const results = await commitEvents(this.connection, this.keys, this.config, events);
+          for (const [i, result] of results.entries()) {
+            const span = spans.get(events[i]!);
+            span?.setAttribute('agent_bridge.outcome', result.outcome);
+            span?.end();
+            spans.delete(events[i]!);
+          }
+          return this.handleBatch(job, events, results);
+        }),
+      );
+    } catch (err) {
+      for (const span of spans.values()) failSpan(span, err);
+      throw err;
+    }
     if (outcomes.includes('full')) {
       // Some run waits for a missing seq and its buffer is full: retry the job later (see handle()).
       this.counters.delayedFull++;

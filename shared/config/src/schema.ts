@@ -83,6 +83,11 @@ export const configDefinition = {
       default: 5_000,
       description: 'Timeout of one command on fail-fast (producer / request) connections.',
     }),
+    tlsCaFile: setting({
+      env: 'REDIS_TLS_CA_FILE',
+      schema: z.string().min(1).optional(),
+      description: 'PEM file of the CA that signed the Redis server certificate (rediss:// with a private CA).',
+    }),
     requireNoeviction: setting({
       env: 'REDIS_REQUIRE_NOEVICTION',
       schema: bool(),

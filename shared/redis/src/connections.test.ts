@@ -1,3 +1,7 @@
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { loadConfig } from '@agent-bridge/config';
 import {
   RedisCluster,
@@ -5,6 +9,7 @@ import {
   destroyAllRedis,
   startRedis,
   startRedisMasters,
+  freePort,
   startSentinel,
 } from '@agent-bridge/testing';
 import { Cluster, type RedisOptions } from 'ioredis';
@@ -146,6 +151,94 @@ describe('Redis Sentinel', () => {
       await closeRedis(conn);
       await sentinel.destroy();
       await master.destroy();
+    }
+  });
+});
+
+/** A throwaway CA and a server certificate for 127.0.0.1, made with the openssl CLI. */
+function makeCertificates(): { dir: string; ca: string; cert: string; key: string } {
+  const dir = mkdtempSync(join(tmpdir(), 'ab-tls-'));
+  const f = (name: string): string => join(dir, name);
+  const openssl = (...args: string[]): void => {
+    execFileSync('openssl', args, { stdio: 'ignore' });
+  };
+  openssl(
+    'req',
+    '-x509',
+    '-newkey',
+    'rsa:2048',
+    '-nodes',
+    '-days',
+    '1',
+    '-subj',
+    '/CN=ab-test-ca',
+    '-keyout',
+    f('ca.key'),
+    '-out',
+    f('ca.crt'),
+  );
+  openssl(
+    'req',
+    '-newkey',
+    'rsa:2048',
+    '-nodes',
+    '-subj',
+    '/CN=127.0.0.1',
+    '-keyout',
+    f('server.key'),
+    '-out',
+    f('server.csr'),
+  );
+  writeFileSync(f('ext.cnf'), 'subjectAltName=IP:127.0.0.1\n');
+  openssl(
+    'x509',
+    '-req',
+    '-in',
+    f('server.csr'),
+    '-CA',
+    f('ca.crt'),
+    '-CAkey',
+    f('ca.key'),
+    '-CAcreateserial',
+    '-days',
+    '1',
+    '-extfile',
+    f('ext.cnf'),
+    '-out',
+    f('server.crt'),
+  );
+  return { dir, ca: f('ca.crt'), cert: f('server.crt'), key: f('server.key') };
+}
+
+describe('TLS (rediss://)', () => {
+  it('connects over TLS to a real redis-server, trusting the CA from REDIS_TLS_CA_FILE', async () => {
+    const certs = makeCertificates();
+    const tlsPort = await freePort();
+    const server = await startRedis({
+      args: [
+        '--tls-port',
+        String(tlsPort),
+        '--tls-cert-file',
+        certs.cert,
+        '--tls-key-file',
+        certs.key,
+        '--tls-ca-cert-file',
+        certs.ca,
+        '--tls-auth-clients',
+        'no',
+      ],
+    });
+    const config = loadConfig({
+      env: { REDIS_URL: `rediss://127.0.0.1:${tlsPort}`, REDIS_TLS_CA_FILE: certs.ca },
+    });
+    // The TLS port speaks only TLS, and Node verifies the server certificate against the CA from the file.
+    const conn = createRedis(config, 'command');
+    try {
+      await conn.set('ab-test:tls', 'secure');
+      expect(await server.cli('get', 'ab-test:tls')).toBe('secure');
+    } finally {
+      await closeRedis(conn);
+      await server.destroy();
     }
   });
 });

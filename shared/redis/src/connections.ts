@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+import { isIP } from 'node:net';
 import type { AppConfig } from '@agent-bridge/config';
 import { Cluster, type ClusterOptions, Redis, type RedisOptions } from 'ioredis';
 
@@ -20,6 +22,11 @@ export interface CreateRedisOptions {
   url?: string;
   /** Do not connect until the first command. @defaultValue false */
   lazyConnect?: boolean;
+  /**
+   * Reconnect after a lost or refused connection (forever, with capped backoff). One-shot tools may turn it
+   * off to fail at once. @defaultValue true
+   */
+  reconnect?: boolean;
 }
 
 function retryStrategy(times: number): number {
@@ -41,7 +48,14 @@ function roleOptions(config: AppConfig, role: RedisRole): RedisOptions {
   return { ...base, maxRetriesPerRequest: null };
 }
 
-function urlOptions(url: string): RedisOptions {
+function tlsOptions(config: AppConfig, hostname: string): RedisOptions['tls'] {
+  // SNI takes host names only (RFC 6066); an IP address is verified against the certificate's IP SANs.
+  const sni = isIP(hostname) === 0 ? { servername: hostname } : {};
+  const ca = config.redis.tlsCaFile;
+  return ca === undefined ? sni : { ...sni, ca: readFileSync(ca) };
+}
+
+function urlOptions(url: string, config: AppConfig): RedisOptions {
   const u = new URL(url);
   const db = u.pathname.length > 1 ? Number(u.pathname.slice(1)) : 0;
   return {
@@ -50,7 +64,7 @@ function urlOptions(url: string): RedisOptions {
     username: u.username ? decodeURIComponent(u.username) : undefined,
     password: u.password ? decodeURIComponent(u.password) : undefined,
     db: Number.isFinite(db) ? db : 0,
-    tls: u.protocol === 'rediss:' ? { servername: u.hostname } : undefined,
+    tls: u.protocol === 'rediss:' ? tlsOptions(config, u.hostname) : undefined,
   };
 }
 
@@ -68,12 +82,13 @@ export function createRedis(config: AppConfig, role: RedisRole, options: CreateR
     ...roleOptions(config, role),
     connectionName: options.name,
     lazyConnect: options.lazyConnect ?? false,
+    ...(options.reconnect === false ? { retryStrategy: () => null } : {}),
   };
   if (options.url !== undefined || config.redis.mode === 'standalone') {
-    return new Redis({ ...common, ...urlOptions(options.url ?? config.redis.url) });
+    return new Redis({ ...common, ...urlOptions(options.url ?? config.redis.url, config) });
   }
   // Credentials and TLS of REDIS_URL apply to the nodes of a Sentinel or Cluster deployment too.
-  const { username, password, tls } = urlOptions(config.redis.url);
+  const { username, password, tls } = urlOptions(config.redis.url, config);
   if (config.redis.mode === 'sentinel') {
     return new Redis({
       ...common,

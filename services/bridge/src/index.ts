@@ -28,4 +28,4 @@ export {
   recoveryBackoffMs,
   recoveryJobId,
 } from './integration/recovery';
-export { CheckName, deriveState } from './integration/checks';
+export { CheckName, deriveState, queueStats } from './integration/checks';

@@ -48,14 +48,22 @@ export async function redisFinding(conn: RedisConnection, config: AppConfig): Pr
     : { severity: 'ok', detail: base };
 }
 
-/** Counts, paused flag and lag (age of the oldest waiting job) of a BullMQ queue. */
-export async function queueStats(queue: Queue, now = Date.now()): Promise<QueueStats> {
-  const [counts, paused, oldest] = await Promise.all([
+/**
+ * Counts, paused flag and lag (age of the oldest waiting job) of a BullMQ queue. The lag costs two small
+ * reads (the oldest id, then only its timestamp) instead of loading a whole job with its payload.
+ */
+export async function queueStats(queue: Queue, client: RedisConnection, now = Date.now()): Promise<QueueStats> {
+  const [counts, paused, oldestId] = await Promise.all([
     queue.getJobCounts('wait', 'active', 'delayed', 'failed', 'completed', 'prioritized'),
     queue.isPaused(),
-    queue.getJobs(['wait'], 0, 0, true),
+    // BullMQ adds to the head of `wait` and workers take from the tail: the tail is the oldest waiting job.
+    client.lindex(queue.toKey('wait'), -1),
   ]);
-  const first = oldest[0];
+  let lagMs = 0;
+  if (oldestId) {
+    const ts = Number(await client.hget(queue.toKey(oldestId), 'timestamp'));
+    if (Number.isFinite(ts) && ts > 0) lagMs = Math.max(0, now - ts);
+  }
   return {
     name: queue.name,
     waiting: (counts['wait'] ?? 0) + (counts['prioritized'] ?? 0),
@@ -64,7 +72,7 @@ export async function queueStats(queue: Queue, now = Date.now()): Promise<QueueS
     failed: counts['failed'] ?? 0,
     completed: counts['completed'] ?? 0,
     paused,
-    lagMs: first ? Math.max(0, now - first.timestamp) : 0,
+    lagMs,
   };
 }
 

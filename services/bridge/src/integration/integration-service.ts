@@ -170,9 +170,10 @@ export class IntegrationService {
       this.leaderInfo(),
       this.reader.current().catch(() => null),
     ]);
-    const stats = await Promise.all([queueStats(this.eventsQueue, now), queueStats(this.recovery.queue, now)]).catch(
-      () => null,
-    );
+    const stats = await Promise.all([
+      queueStats(this.eventsQueue, connection, now),
+      queueStats(this.recovery.queue, connection, now),
+    ]).catch(() => null);
     const checks: CheckResult[] = await Promise.all([
       timed(CheckName.Redis, () => redisFinding(connection, config)),
       timed(CheckName.Lease, () => Promise.resolve(this.leaseFinding(leader))),

@@ -9,6 +9,7 @@ import type {
   RunRecord,
   StateTransition,
 } from '@agent-bridge/protocol';
+import { queueStats } from '@agent-bridge/bridge';
 import { type RedisConnection, listRuns } from '@agent-bridge/redis';
 import { type Job, Queue } from 'bullmq';
 
@@ -198,31 +199,7 @@ export class StatusReader {
 
   /** Depth and lag of every queue. */
   async queueStats(now = Date.now()): Promise<QueueStats[]> {
-    return Promise.all([...this.queues.values()].map((q) => this.statsOf(q, now)));
-  }
-
-  private async statsOf(queue: Queue, now: number): Promise<QueueStats> {
-    const [counts, paused, oldestId] = await Promise.all([
-      queue.getJobCounts('waiting', 'active', 'delayed', 'failed', 'completed', 'prioritized'),
-      queue.isPaused(),
-      // BullMQ adds to the head of `wait` and workers take from the tail: the tail is the oldest waiting job.
-      this.conn.lindex(queue.toKey('wait'), -1),
-    ]);
-    let lagMs = 0;
-    if (oldestId) {
-      const ts = toInt(await this.conn.hget(queue.toKey(oldestId), 'timestamp'));
-      if (ts !== null) lagMs = Math.max(0, now - ts);
-    }
-    return {
-      name: queue.name,
-      waiting: (counts['waiting'] ?? 0) + (counts['prioritized'] ?? 0),
-      active: counts['active'] ?? 0,
-      delayed: counts['delayed'] ?? 0,
-      failed: counts['failed'] ?? 0,
-      completed: counts['completed'] ?? 0,
-      paused,
-      lagMs,
-    };
+    return Promise.all([...this.queues.values()].map((q) => queueStats(q, this.conn, now)));
   }
 
   /** Recent dead-lettered events and failed jobs (events and control queues), newest first. */

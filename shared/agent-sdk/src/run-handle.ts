@@ -7,9 +7,9 @@ import {
   StandardEventType,
   describeIssues,
   toIssues,
+  validateEvent,
 } from '@agent-bridge/protocol';
 import { failSpan, injectTraceparent, metrics, startProducerSpan } from '@agent-bridge/telemetry';
-import { validateEvent } from './validate';
 
 /** What an accepted emit resolves to: the event's id and its seq in the run. */
 export interface EmittedEvent {

@@ -80,4 +80,5 @@ export { keyLayout } from './keys';
 export { RunRecordSchema } from './run';
 export type { RunRecord } from './run';
 export type { KeyLayout } from './keys';
-export { describeIssues, jsonSize, toIssues } from './validation';
+export { describeIssues, jsonSize, toIssues, validateEvent } from './validation';
+export type { ValidateEventOptions } from './validation';

@@ -11,6 +11,8 @@ import {
   FencedError,
   PayloadTooLargeError,
   jsonSize,
+  validateEvent,
+  InvalidEventError,
 } from './index';
 
 function hashTag(key: string): string | null {
@@ -118,5 +120,18 @@ describe('errors', () => {
     });
     expect(new PayloadTooLargeError(10, 5).toWire().code).toBe('PAYLOAD_TOO_LARGE');
     expect(toWireError(new Error('secret internals'))).toEqual({ code: 'INTERNAL', message: 'internal error' });
+  });
+});
+
+describe('validateEvent (the one content check of the SDK and the bridge)', () => {
+  it('reserves gap, bounds the payload size, checks standard payloads and names the failing path', () => {
+    expect(() => validateEvent('custom.thing', { any: 'json' }, 1000)).not.toThrow();
+    expect(() => validateEvent('gap', { missingSeq: 1, reason: 'x' }, 1000)).toThrow(/reserved for the bridge/);
+    expect(() => validateEvent('agent_thinking', { delta: 'x'.repeat(100) }, 50)).toThrow(PayloadTooLargeError);
+    expect(() => validateEvent('agent_thinking', {}, 1000)).toThrow(/invalid agent_thinking payload: payload\.delta/);
+    expect(() => validateEvent('agent_thinking', {}, 1000, { payloadPath: '' })).toThrow(
+      /invalid agent_thinking payload: delta/,
+    );
+    expect(() => validateEvent('Bad Type', {}, 1000)).toThrow(InvalidEventError);
   });
 });

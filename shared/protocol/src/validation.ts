@@ -1,5 +1,6 @@
 import type { z } from 'zod';
-import type { ValidationIssue } from './errors';
+import { InvalidEventError, PayloadTooLargeError, type ValidationIssue } from './errors';
+import { EventTypeSchema, StandardEventType, StandardPayloadSchemas, isStandardEventType } from './events';
 
 /** Flattens zod issues into `path: message` pairs for error details. */
 export function toIssues(error: z.ZodError): ValidationIssue[] {
@@ -21,5 +22,57 @@ export function jsonSize(value: unknown): number {
     return json === undefined ? 0 : Buffer.byteLength(json, 'utf8');
   } catch {
     return Number.POSITIVE_INFINITY;
+  }
+}
+
+/** Options of {@link validateEvent}. */
+export interface ValidateEventOptions {
+  /**
+   * Prefix of payload issue paths in messages and details (`payload.delta`); `''` reports them relative to
+   * the payload (`delta`). @defaultValue 'payload'
+   */
+  payloadPath?: string;
+}
+
+/**
+ * The one check of an event's content, used by the agent SDK before it numbers or enqueues an event and by
+ * the bridge for every job it takes: the type against {@link EventTypeSchema} (`gap` is reserved for the
+ * bridge), the payload's JSON size against `maxPayloadBytes`, and a standard type's payload against its
+ * schema.
+ *
+ * @throws InvalidEventError when the type or payload does not match its schema or is not JSON
+ * @throws PayloadTooLargeError when the payload's JSON is larger than `maxPayloadBytes`
+ */
+export function validateEvent(
+  type: string,
+  payload: unknown,
+  maxPayloadBytes: number,
+  options: ValidateEventOptions = {},
+): void {
+  const t = EventTypeSchema.safeParse(type);
+  if (!t.success) {
+    const issues = toIssues(t.error).map((i) => ({ ...i, path: 'type' }));
+    throw new InvalidEventError(`invalid event type "${type}": ${describeIssues(issues)}`, issues);
+  }
+  if (type === StandardEventType.Gap) {
+    throw new InvalidEventError('event type "gap" is reserved for the bridge', [{ path: 'type', message: 'reserved' }]);
+  }
+  const size = jsonSize(payload);
+  if (size === Number.POSITIVE_INFINITY) {
+    throw new InvalidEventError(`${type} payload cannot be serialised to JSON`, [
+      { path: 'payload', message: 'not JSON-serialisable' },
+    ]);
+  }
+  if (size > maxPayloadBytes) throw new PayloadTooLargeError(size, maxPayloadBytes);
+  if (isStandardEventType(type)) {
+    const p = StandardPayloadSchemas[type].safeParse(payload);
+    if (!p.success) {
+      const prefix = options.payloadPath ?? 'payload';
+      const issues =
+        prefix === ''
+          ? toIssues(p.error)
+          : toIssues(p.error).map((i) => ({ ...i, path: i.path === '(root)' ? prefix : `${prefix}.${i.path}` }));
+      throw new InvalidEventError(`invalid ${type} payload: ${describeIssues(issues)}`, issues);
+    }
   }
 }

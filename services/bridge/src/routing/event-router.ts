@@ -1,5 +1,6 @@
 import type { AppConfig } from '@agent-bridge/config';
 import {
+  AgentBridgeError,
   type DeadLetterRecord,
   ErrorCode,
   EventBatchJobSchema,
@@ -9,13 +10,12 @@ import {
   JobName,
   type KeyLayout,
   StandardEventType,
-  StandardPayloadSchemas,
   type WireError,
   describeIssues,
-  isStandardEventType,
   jsonSize,
   keyLayout,
   toIssues,
+  validateEvent,
 } from '@agent-bridge/protocol';
 import type { RedisConnection } from '@agent-bridge/redis';
 import { type Logger, consumeWithSpan, failSpan, metrics, startConsumerSpan } from '@agent-bridge/telemetry';
@@ -339,28 +339,12 @@ export class EventRouter {
       });
     }
     const event = parsed.data;
-    if (event.type === StandardEventType.Gap) {
-      throw new Rejected({ code: ErrorCode.InvalidEvent, message: 'event type "gap" is reserved for the bridge' });
-    }
-    if (isStandardEventType(event.type)) {
-      const payload = StandardPayloadSchemas[event.type].safeParse(event.payload);
-      if (!payload.success) {
-        const issues = toIssues(payload.error);
-        throw new Rejected({
-          code: ErrorCode.InvalidEvent,
-          message: `invalid ${event.type} payload: ${describeIssues(issues)}`,
-          details: { issues },
-        });
-      }
-    }
-    const size = jsonSize(event.payload);
-    const limit = this.config.events.maxPayloadBytes;
-    if (size > limit) {
-      throw new Rejected({
-        code: ErrorCode.PayloadTooLarge,
-        message: `payload is ${size} bytes, over the limit of ${limit} bytes`,
-        details: { sizeBytes: size, limitBytes: limit },
-      });
+    try {
+      // The same content check the agent SDK runs at emit (payload issues reported relative to the payload).
+      validateEvent(event.type, event.payload, this.config.events.maxPayloadBytes, { payloadPath: '' });
+    } catch (err) {
+      if (err instanceof AgentBridgeError) throw new Rejected(err.toWire());
+      throw err;
     }
     return event;
   }

@@ -70,7 +70,7 @@ async function streamThrough(
   return { expected, received, clients: mine };
 }
 
-describe('guarantee 1 across faults (real processes, SIGKILL)', () => {
+describe('guarantees 1.3, 1.4, 1.6 across faults (real processes, SIGKILL)', () => {
   it('SIGKILL a gateway mid-stream: its clients move to the other gateway; nothing lost or duplicated', async () => {
     cluster = await E2ECluster.start({ bridges: 2, gateways: 2 });
     const c = cluster;

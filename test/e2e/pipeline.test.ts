@@ -63,7 +63,7 @@ async function emitAll(handle: RunHandle, count: number, ids: string[], label = 
   for (const r of await Promise.all(pending)) ids.push(r.id);
 }
 
-describe('guarantee 1 at scale: per-run order, exactly once', () => {
+describe('guarantee 1.2 at scale: per-run order, exactly once', () => {
   it('500 concurrent runs × 40 events (worker concurrency 8 on 2 replicas): every subscriber gets exactly its run’s ids in seq order', async () => {
     const RUNS = 500;
     const EVENTS = 40;
@@ -152,7 +152,7 @@ describe('late and resuming subscribers', () => {
   });
 });
 
-describe('idempotency and bad input (guarantees 3 and 6)', () => {
+describe('idempotency and bad input (guarantees 3.1, 6.1 and 6.2)', () => {
   it('the same event emitted twice (same id, SDK retry or a redelivered job) is delivered and stored once', async () => {
     const handle = await publisher.startRun({ userId: 'dup-user', agent: 'e2e', runId: 'dup-1' });
     const received = new Received();
@@ -237,7 +237,7 @@ describe('idempotency and bad input (guarantees 3 and 6)', () => {
   });
 });
 
-describe('access control at the gateways (guarantee 6)', () => {
+describe('access control at the gateways (guarantees 6.3 and 6.4)', () => {
   function outcome(url: string, auth: object, headers?: Record<string, string>): Promise<unknown> {
     const s = ioClient(url, {
       transports: ['websocket'],

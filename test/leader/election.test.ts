@@ -43,7 +43,7 @@ async function maxConcurrentLeaders(bridges: Bridge[], ms: number): Promise<numb
   return max;
 }
 
-describe('guarantee 2 — one acting leader (three replica processes, one Redis)', () => {
+describe('guarantees 2.1–2.3 — one acting leader (three replica processes, one Redis)', () => {
   it('elects exactly one leader, and after SIGKILL of the leader one new leader within TTL + retry delay', async () => {
     const prefix = `t-${randomUUID()}`;
     const bridges = await startBridges(3, envFor(prefix));

@@ -30,7 +30,7 @@ async function published(prefix: string): Promise<PublishedState | null> {
 }
 
 describe('ensureIntegration / recovery (real bridge and gateway processes)', () => {
-  it('guarantee 3 — ten concurrent ensureIntegration() calls on a standby share one attempt, run once by the leader', async () => {
+  it('guarantee 3.3 — ten concurrent ensureIntegration() calls on a standby share one attempt, run once by the leader', async () => {
     const prefix = `t-${randomUUID()}`;
     const env = { REDIS_URL: redis.url, AB_KEY_PREFIX: prefix, AB_HEALTH_PROBE_LATENCY_WARN_MS: '10000' };
     const bridges = await startBridges(1, env);

@@ -31,7 +31,7 @@ afterAll(async () => {
   await destroyAllRedis();
 });
 
-describe('guarantee 2 — Redlock over three independent masters', () => {
+describe('guarantee 2.4 — Redlock over three independent masters', () => {
   it('one master killed → election still works; two killed → nobody leads and the state says why', async () => {
     const prefix = `t-${randomUUID()}`;
     const keys = keyLayout(prefix);

@@ -89,7 +89,7 @@ async function registerRun(config: AppConfig, runId: string, owner: string): Pro
   });
 }
 
-describe('gateway authentication (guarantee 6: unauthorized input refused)', () => {
+describe('gateway authentication (guarantee 6.3: unauthorized input refused)', () => {
   it('refuses missing, expired, forged, alg:none, wrong-audience, expiry-less and subject-less tokens with UNAUTHORIZED, accepts a valid one', async () => {
     const config = testConfig();
     const gw = await startGateway(config);

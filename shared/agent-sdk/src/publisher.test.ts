@@ -131,7 +131,7 @@ describe('AgentPublisher', () => {
     expect(EventEnvelopeSchema.parse(single?.data)).toMatchObject({ id: lone.id, runId: lone.runId, seq: 1 });
   });
 
-  it('guarantee 5/6: invalid and oversized events throw typed errors before anything is numbered or enqueued', async () => {
+  it('guarantees 5.1 and 6.1: invalid and oversized events throw typed errors before anything is numbered or enqueued', async () => {
     ctx = await setup({ AB_MAX_PAYLOAD_BYTES: '100' });
     const run = await ctx.publisher.startRun({ userId: 'u', agent: 'a' });
     await expect(run.emit('Bad Type', {})).rejects.toThrow(InvalidEventError);
@@ -153,7 +153,7 @@ describe('AgentPublisher', () => {
     expect((await ctx.jobs()).map((j) => (j.data as EventEnvelope).type)).toEqual(['custom.ok']);
   });
 
-  it('guarantee 5: over maxQueueDepth emits reject with BackpressureError (depth read in the background) and recover when drained', async () => {
+  it('guarantee 5.4: over maxQueueDepth emits reject with BackpressureError (depth read in the background) and recover when drained', async () => {
     ctx = await setup({ AB_MAX_QUEUE_DEPTH: '5', AB_QUEUE_DEPTH_CHECK_MS: '50' });
     const run = await ctx.publisher.startRun({ userId: 'u', agent: 'a' });
     for (let i = 0; i < 5; i++) await run.thinking(`x${i}`);
@@ -192,7 +192,7 @@ describe('AgentPublisher', () => {
     expect(jobs[0]?.id).toMatch(new RegExp(`^${packed[0]?.id}~5~[0-9a-f]{16}$`));
   });
 
-  it('guarantee 5: the queue depth counts the events of `events` batch jobs, not jobs', async () => {
+  it('guarantee 5.4: the queue depth counts the events of `events` batch jobs, not jobs', async () => {
     ctx = await setup({ AB_MAX_QUEUE_DEPTH: '25', AB_QUEUE_DEPTH_CHECK_MS: '50' });
     const run = await ctx.publisher.startRun({ userId: 'u', agent: 'a' });
     // 20 events of one tick: one batch job.
@@ -212,7 +212,7 @@ describe('AgentPublisher', () => {
     }
   });
 
-  it('guarantee 3: emitting again with the same id returns the same seq and enqueues once', async () => {
+  it('guarantee 3.1: emitting again with the same id returns the same seq and enqueues once', async () => {
     ctx = await setup();
     const run = await ctx.publisher.startRun({ userId: 'u', agent: 'a' });
     const a = await run.emit('custom.step', { n: 1 }, { id: 'evt-same' });
@@ -223,7 +223,7 @@ describe('AgentPublisher', () => {
     expect((await ctx.jobs()).map((j) => j.id)).toEqual(['evt-same', expect.stringMatching(/^evt-/) as string]);
   });
 
-  it('guarantee 3: an enqueue that fails is retried with the same event id; after the retry window the same id re-sends the same seq', async () => {
+  it('guarantee 3.1: an enqueue that fails is retried with the same event id; after the retry window the same id re-sends the same seq', async () => {
     const proxy = await TcpProxy.start(server.port);
     try {
       ctx = await setup({ AB_PUBLISH_RETRY_TIMEOUT_MS: '20000' }, proxy.url);

@@ -102,7 +102,7 @@ function client(urls: string | string[], token = 'good'): BridgeClient {
 const seqs = (list: EventEnvelope[]): number[] => list.map((e) => e.seq);
 const range = (from: number, to: number): number[] => Array.from({ length: to - from + 1 }, (_, i) => from + i);
 
-describe('client SDK ordering (guarantee 1: per-run order, exactly once, no gaps)', () => {
+describe('client SDK ordering (guarantee 1.2: per-run order, exactly once, no gaps)', () => {
   it('delivers overtaking and duplicated live events in seq order, each once', async () => {
     const store = { history: events('r1', 1, 3), epoch: 1, pageSize: 1000 };
     const gw = await gateway(store);

@@ -16,7 +16,7 @@ beforeAll(async () => {
 afterAll(destroyAllRedis);
 
 describe('IntegrationService on the leader (in process, real Redis)', () => {
-  it('guarantee 3 — ten concurrent ensureIntegration() calls share one attempt; without gateways it is FAILED and says why', async () => {
+  it('guarantee 3.3 — ten concurrent ensureIntegration() calls share one attempt; without gateways it is FAILED and says why', async () => {
     const prefix = `t-${randomUUID()}`;
     const config = loadConfig({
       env: {

@@ -36,7 +36,7 @@ describe('EventRouter — `events` batch jobs (standalone Redis)', () => {
 
   const harness = (env: Record<string, string> = {}) => Harness.create({ redisEnv: { REDIS_URL: server.url }, env });
 
-  it('guarantee 1: one batch job commits its events in seq order with one script call and publishes each once, in order', async () => {
+  it('guarantee 1.1: one batch job commits its events in seq order with one script call and publishes each once, in order', async () => {
     h = await harness();
     await h.startRouter();
     const events = seqs(1, 50).map((s) => makeEvent('b1', s));
@@ -50,7 +50,7 @@ describe('EventRouter — `events` batch jobs (standalone Redis)', () => {
     expect(h.routers[0]?.getStatus()).toMatchObject({ processed: 1, committed: 50, duplicates: 0, deadLettered: 0 });
   });
 
-  it('guarantee 6: in a mixed batch the invalid events go to the dead-letter queue with their reason; the valid ones commit', async () => {
+  it('guarantee 6.2: in a mixed batch the invalid events go to the dead-letter queue with their reason; the valid ones commit', async () => {
     h = await harness({ AB_MAX_PAYLOAD_BYTES: '1024' });
     await h.startRouter();
     const events: unknown[] = [
@@ -89,7 +89,7 @@ describe('EventRouter — `events` batch jobs (standalone Redis)', () => {
     expect(whole.sort()).toEqual(['batch-bad', 'batch-empty']);
   });
 
-  it('guarantee 3: a redelivered batch (same events, any job id) is a no-op that re-publishes what was committed', async () => {
+  it('guarantee 3.2: a redelivered batch (same events, any job id) is a no-op that re-publishes what was committed', async () => {
     h = await harness();
     await h.startRouter();
     const events = seqs(1, 5).map((s) => makeEvent('redo', s));
@@ -122,7 +122,7 @@ describe('EventRouter — `events` batch jobs (standalone Redis)', () => {
     expect(conflict?.reason.message).toMatch(/already committed with another event id \(e-redo-6\)/);
   });
 
-  it('guarantee 1: interleaved runs, batch and single jobs shuffled, concurrency 8 — every history exact and in seq order', async () => {
+  it('guarantee 1.1: interleaved runs, batch and single jobs shuffled, concurrency 8 — every history exact and in seq order', async () => {
     h = await harness();
     const runs = Array.from({ length: 12 }, (_, i) => `mixed-${i}`);
     const jobs = runs.flatMap((runId, r) => {
@@ -163,7 +163,7 @@ describe('EventRouter — `events` batch jobs (standalone Redis)', () => {
     expect({ committed, duplicates }).toEqual({ committed: 12 * 40 + 3, duplicates: 0 });
   });
 
-  it('guarantee 1: ordering across batch and single jobs — early batches wait in the reorder buffer for a single job', async () => {
+  it('guarantee 1.1: ordering across batch and single jobs — early batches wait in the reorder buffer for a single job', async () => {
     h = await harness();
     await h.startRouter();
     const ev = seqs(1, 9).map((s) => makeEvent('across', s));
@@ -186,7 +186,7 @@ describe('EventRouter — `events` batch jobs (standalone Redis)', () => {
     expect(h.published.get('across')).toEqual(history);
   });
 
-  it('guarantee 5: a batch meeting a full reorder buffer is delayed, not failed, and completes once the gap fills', async () => {
+  it('guarantee 5.3: a batch meeting a full reorder buffer is delayed, not failed, and completes once the gap fills', async () => {
     h = await harness({ AB_REORDER_BUFFER_MAX: '3', AB_EVENT_BACKOFF_MS: '20' });
     await h.startRouter();
     const ev = seqs(1, 6).map((s) => makeEvent('bfull', s));

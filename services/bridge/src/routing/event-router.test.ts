@@ -35,7 +35,7 @@ describe('EventRouter (standalone Redis)', () => {
 
   const harness = (env: Record<string, string> = {}) => Harness.create({ redisEnv: { REDIS_URL: server.url }, env });
 
-  it('guarantee 1: per-run seq order, each event committed exactly once, with concurrency 8 and shuffled enqueue', async () => {
+  it('guarantee 1.1: per-run seq order, each event committed exactly once, with concurrency 8 and shuffled enqueue', async () => {
     h = await harness();
     const runs = Array.from({ length: 20 }, (_, i) => `run-${i}`);
     const events = runs.flatMap((runId) => Array.from({ length: 30 }, (_, s) => makeEvent(runId, s + 1)));
@@ -68,7 +68,7 @@ describe('EventRouter (standalone Redis)', () => {
     expect(await h.conn.hget(h.keys.runMeta('run-0'), 'status')).toBe('running');
   });
 
-  it('guarantee 3: a duplicate job (same event id and seq) is a no-op that re-publishes the committed envelope', async () => {
+  it('guarantee 3.2: a duplicate job (same event id and seq) is a no-op that re-publishes the committed envelope', async () => {
     h = await harness();
     const e1 = makeEvent('dup', 1);
     const e2 = makeEvent('dup', 2);
@@ -98,7 +98,7 @@ describe('EventRouter (standalone Redis)', () => {
     expect(h.routers[0]?.getStatus()).toMatchObject({ duplicates: 2, committed: 3, deadLettered: 0 });
   });
 
-  it('guarantee 1: early arrivals wait in the reorder buffer and are released in order when the gap fills', async () => {
+  it('guarantee 1.1: early arrivals wait in the reorder buffer and are released in order when the gap fills', async () => {
     h = await harness();
     await h.startRouter();
     for (const seq of [4, 2, 3]) await h.queue.add('event', makeEvent('early', seq), { jobId: `e-early-${seq}` });
@@ -117,7 +117,7 @@ describe('EventRouter (standalone Redis)', () => {
     expect((h.published.get('early') ?? []).map((e) => e.seq)).toEqual([1, 2, 3, 4]);
   });
 
-  it('guarantee 5: a full reorder buffer delays jobs (not failed, not lost) until the gap fills', async () => {
+  it('guarantee 5.3: a full reorder buffer delays jobs (not failed, not lost) until the gap fills', async () => {
     h = await harness({ AB_REORDER_BUFFER_MAX: '3', AB_EVENT_BACKOFF_MS: '20' });
     await h.startRouter();
     for (const seq of [2, 3, 4, 5, 6]) await h.queue.add('event', makeEvent('full', seq), { jobId: `e-full-${seq}` });
@@ -133,7 +133,7 @@ describe('EventRouter (standalone Redis)', () => {
     expect(h.routers[0]?.getStatus().deadLettered).toBe(0);
   });
 
-  it('guarantee 6: malformed, oversized and schema-invalid jobs go to the dead-letter queue with the reason; other runs flow', async () => {
+  it('guarantee 6.2: malformed, oversized and schema-invalid jobs go to the dead-letter queue with the reason; other runs flow', async () => {
     h = await harness({ AB_MAX_PAYLOAD_BYTES: '1024' });
     await h.startRouter();
     await h.queue.add('event', { hello: 'world' }, { jobId: 'bad-shape' });
@@ -166,7 +166,7 @@ describe('EventRouter (standalone Redis)', () => {
     expect(h.routers[0]?.getStatus()).toMatchObject({ deadLettered: 4, committed: 10, errors: 0 });
   });
 
-  it('guarantee 1: the leader gap sweep commits gap events for missing seqs after the timeout and unsticks the run', async () => {
+  it('guarantee 1.8: the leader gap sweep commits gap events for missing seqs after the timeout and unsticks the run', async () => {
     h = await harness({ AB_GAP_TIMEOUT_MS: '300' });
     await h.startRouter();
     const deps = { config: h.config, connection: h.conn, logger: silentLogger() };
@@ -217,7 +217,7 @@ describe('EventRouter (standalone Redis)', () => {
     expect((await historyOf(h, 'g')).map((e) => e.seq)).toEqual([1, 2, 3, 4, 5, 6, 7]);
   });
 
-  it('guarantee 1: commit and publish are one atomic step; a redelivered job re-publishes exactly what its first attempt committed', async () => {
+  it('guarantee 1.1: commit and publish are one atomic step; a redelivered job re-publishes exactly what its first attempt committed', async () => {
     h = await harness();
     // The first attempt: seq 2 buffered, then seq 1 releases 1 and 2 — published by the script itself.
     await commitEvent(h.conn, h.keys, h.config, makeEvent('crash', 2));
@@ -252,7 +252,7 @@ describe('EventRouter (standalone Redis)', () => {
     expect(await h.conn.hget(h.keys.runMeta('stop'), 'status')).toBe('cancelled');
   });
 
-  it('trims history to historyMaxLen and expires run keys after historyTtlMs', async () => {
+  it('guarantee 5.2: trims history to historyMaxLen and expires run keys after historyTtlMs', async () => {
     h = await harness({ AB_HISTORY_MAX_LEN: '10', AB_HISTORY_TTL_MS: '60000' });
     await h.startRouter();
     await h.queue.addBulk(Array.from({ length: 25 }, (_, i) => jobOf(makeEvent('trim', i + 1))));
@@ -299,7 +299,7 @@ describe('EventRouter (standalone Redis)', () => {
     }
   });
 
-  it('start() and close() are idempotent; close waits for the worker and leaves the connections open', async () => {
+  it('guarantee 3.5: start() and close() are idempotent; close waits for the worker and leaves the connections open', async () => {
     h = await harness();
     const router = await h.startRouter();
     await router.start();

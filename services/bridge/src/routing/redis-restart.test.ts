@@ -16,7 +16,7 @@ describe('routing through Redis faults', () => {
     await h?.close();
   });
 
-  it('guarantee 1: a Redis restart (AOF on) mid-stream loses nothing, duplicates nothing and keeps the history epoch', async () => {
+  it('guarantee 1.6: a Redis restart (AOF on) mid-stream loses nothing, duplicates nothing and keeps the history epoch', async () => {
     h = await Harness.create({ redisEnv: { REDIS_URL: server.url } });
     await h.startRouter();
     const publisher = await AgentPublisher.create({ config: h.config });
@@ -56,7 +56,7 @@ describe('routing through Redis faults', () => {
     }
   });
 
-  it('guarantee 1: a history lost with Redis data starts again under a new epoch', async () => {
+  it('guarantee 1.7: a history lost with Redis data starts again under a new epoch', async () => {
     h = await Harness.create({ redisEnv: { REDIS_URL: server.url } });
     const first = await commitEvent(h.conn, h.keys, h.config, makeEvent('lost', 1));
     await new Promise((r) => setTimeout(r, 5));

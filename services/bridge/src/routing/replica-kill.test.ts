@@ -29,7 +29,7 @@ describe('routing across replica processes', () => {
     server = await startRedis();
   });
 
-  it('guarantees 1 and 4: SIGKILL of a replica with jobs in flight loses nothing and commits nothing twice; its runs move on in seconds', async () => {
+  it('guarantees 1.4 and 4.3: SIGKILL of a replica with jobs in flight loses nothing and commits nothing twice; its runs move on in seconds', async () => {
     const id = randomUUID();
     const env = {
       REDIS_URL: server.url,

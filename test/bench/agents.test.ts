@@ -1,6 +1,6 @@
 /**
  * Smoke test of `npm run bench:agents -- --quick`: the benchmark runs end to end (producer processes,
- * both sides, JSON written) and what it measured holds guarantee 1 for agent-bridge — every unit of every
+ * both sides, JSON written) and what it measured holds guarantee 1.2 for agent-bridge — every unit of every
  * run delivered once, in order. Timing is not asserted (that is the benchmark's job, on a quiet machine).
  * The naive glue promises no order (its BullMQ worker runs jobs concurrently), so only its losses and
  * duplicates are asserted.
@@ -19,7 +19,7 @@ describe('bench:agents --quick', () => {
   const dir = mkdtempSync(join(tmpdir(), 'bench-agents-'));
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-  it('streams every unit of every run to the watchers of both sides; agent-bridge loses, duplicates and reorders none (guarantee 1)', async () => {
+  it('streams every unit of every run to the watchers of both sides; agent-bridge loses, duplicates and reorders none (guarantee 1.2)', async () => {
     const out = join(dir, 'agents.json');
     await run(
       process.execPath,

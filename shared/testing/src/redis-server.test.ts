@@ -73,4 +73,60 @@ describe('TcpProxy', () => {
       await server.destroy();
     }
   });
+
+  it('delays traffic both ways without reordering it, and ends the delay on heal()', async () => {
+    const server = await startRedis();
+    const proxy = await TcpProxy.start(server.port);
+    try {
+      proxy.delay(300);
+      const t0 = Date.now();
+      // Ten pipelined commands, written one by one: the replies must come back in order.
+      const replies = await new Promise<string>((resolve, reject) => {
+        const s = new Socket();
+        let got = '';
+        s.setTimeout(10_000, () => reject(new Error('no replies')));
+        s.on('data', (d) => {
+          got += d.toString();
+          if (got.split('\r\n').length > 10) {
+            s.destroy();
+            resolve(got);
+          }
+        });
+        s.connect(proxy.port, '127.0.0.1', () => {
+          for (let i = 0; i < 10; i++) s.write(`ECHO m${i}\r\n`);
+        });
+      });
+      expect(Date.now() - t0).toBeGreaterThanOrEqual(600);
+      expect(replies).toBe(Array.from({ length: 10 }, (_, i) => `$2\r\nm${i}\r\n`).join(''));
+      proxy.heal();
+      expect(await roundTrip(proxy.port, 'PING\r\n')).toBe('+PONG\r\n');
+    } finally {
+      await proxy.close();
+      await server.destroy();
+    }
+  });
+
+  it('reset() aborts open connections with ECONNRESET and keeps accepting new ones', async () => {
+    const server = await startRedis();
+    const proxy = await TcpProxy.start(server.port);
+    try {
+      const s = new Socket();
+      const failed = new Promise<string>((resolve) =>
+        s.once('error', (e: NodeJS.ErrnoException) => resolve(e.code ?? '')),
+      );
+      await new Promise<void>((resolve) => s.connect(proxy.port, '127.0.0.1', resolve));
+      await new Promise<void>((resolve) => {
+        s.once('data', () => resolve());
+        s.write('PING\r\n');
+      });
+      expect(proxy.connections).toBe(1);
+      proxy.reset();
+      expect(await failed).toBe('ECONNRESET');
+      expect(proxy.connections).toBe(0);
+      expect(await roundTrip(proxy.port, 'PING\r\n')).toBe('+PONG\r\n');
+    } finally {
+      await proxy.close();
+      await server.destroy();
+    }
+  });
 });

@@ -44,7 +44,10 @@ describe('demo agent service (real Redis, BullMQ, a bridge replica process, the 
   beforeAll(async () => {
     redis = await startRedis();
     const prefix = `demo-${randomUUID().slice(0, 8)}`;
-    config = loadConfig({ env: {}, overrides: { REDIS_URL: redis.url, AB_KEY_PREFIX: prefix } });
+    config = loadConfig({
+      env: {},
+      overrides: { REDIS_URL: redis.url, AB_KEY_PREFIX: prefix, AB_THINKING_COALESCE_MS: 0 },
+    });
     conn = createRedis(config, 'command');
     bridge = ServiceProcess.start({
       name: 'bridge',

@@ -38,7 +38,15 @@ interface Ctx {
 async function setup(env: Record<string, string> = {}, url = server.url): Promise<Ctx> {
   const id = randomUUID();
   const config = loadConfig({
-    env: { REDIS_URL: url, AB_KEY_PREFIX: `t-${id}`, AB_EVENTS_QUEUE: `ev-${id}`, LOG_LEVEL: 'silent', ...env },
+    env: {
+      REDIS_URL: url,
+      AB_KEY_PREFIX: `t-${id}`,
+      AB_EVENTS_QUEUE: `ev-${id}`,
+      LOG_LEVEL: 'silent',
+      // These tests count events per emit; coalescing of thinking deltas has its own suite (coalescing.test.ts).
+      AB_THINKING_COALESCE_MS: '0',
+      ...env,
+    },
   });
   const publisher = await AgentPublisher.create({ config });
   // Inspection goes straight to Redis, not through a proxy under test.

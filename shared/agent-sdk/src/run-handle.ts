@@ -10,6 +10,7 @@ import {
   validateEvent,
 } from '@agent-bridge/protocol';
 import { failSpan, injectTraceparent, metrics, startProducerSpan } from '@agent-bridge/telemetry';
+import { type CoalesceSettings, ThinkingWindow, escapedSize } from './thinking-window';
 
 /** What an accepted emit resolves to: the event's id and its seq in the run. */
 export interface EmittedEvent {
@@ -32,6 +33,8 @@ export interface EmitOptions {
 /** What a handle needs from its publisher (internal). */
 export interface RunHandleDeps {
   maxPayloadBytes: number;
+  /** Coalescing of `thinking()` deltas. */
+  coalesce: CoalesceSettings;
   /** Throws when the publisher is closed or the queue is over its depth bound. */
   admit(): void;
   /** Enqueues the envelope (batched); resolves once BullMQ has it. */
@@ -54,6 +57,9 @@ const REMEMBERED_IDS = 10_000;
 
 const TERMINAL = new Set<string>([StandardEventType.AgentCompleted, StandardEventType.AgentError]);
 
+/** JSON bytes of an `agent_thinking` payload around its escaped delta: `{"delta":""}`. */
+const THINKING_WRAPPER_BYTES = 12;
+
 /**
  * One run of an agent, from `AgentPublisher.startRun()`. Every emit gets the next `seq` of the run at the
  * moment of the call (emits need not await each other: their order is the call order), is validated and
@@ -68,6 +74,10 @@ export class RunHandle {
   private seq: number;
   private readonly controller = new AbortController();
   private readonly sent = new Map<string, Sent>();
+  private readonly window: ThinkingWindow;
+  /** Why the enqueue of a coalesced window failed; the run's next emit rejects with it. */
+  private windowFailure: unknown = null;
+  private readonly windowsInFlight = new Set<Promise<void>>();
 
   /** @internal Created by `AgentPublisher.startRun()`. */
   constructor(
@@ -78,6 +88,9 @@ export class RunHandle {
     private readonly deps: RunHandleDeps,
   ) {
     this.seq = startSeq;
+    this.window = new ThinkingWindow(deps.coalesce, deps.maxPayloadBytes - THINKING_WRAPPER_BYTES, () => {
+      void this.flushWindow();
+    });
   }
 
   /** Aborted when the user asked to cancel the run. */
@@ -150,8 +163,11 @@ export class RunHandle {
       }
     }
     if (this.state !== 'open') throw new IllegalStateError(`run ${this.runId} ${this.state}`, `emit ${type}`);
+    this.throwWindowFailure();
     const body = payload === undefined ? null : payload;
     validateEvent(type, body, this.deps.maxPayloadBytes);
+    // Any other emit closes the run's open thinking window first: the joined delta keeps its place.
+    void this.flushWindow();
     this.deps.admit();
     const event: EventEnvelope = {
       id: options.id ?? `evt-${randomUUID()}`,
@@ -162,14 +178,18 @@ export class RunHandle {
       ts: Date.now(),
       payload: body,
     };
-    // The emit span (PRODUCER); its W3C context travels in the envelope unless the caller brought its own.
-    const span = startProducerSpan(this.runId, type, { eventId: event.id });
-    const traceparent = options.traceparent ?? injectTraceparent(span);
-    if (traceparent !== undefined) event.traceparent = traceparent;
     if (TERMINAL.has(type)) {
       this.state = 'ended';
       this.deps.release(this);
     }
+    return this.dispatch(event, options.traceparent);
+  }
+
+  /** Starts the emit span (PRODUCER), puts its W3C context in the envelope (unless given) and enqueues. */
+  private dispatch(event: EventEnvelope, traceparentOption?: string): Promise<EmittedEvent> {
+    const span = startProducerSpan(this.runId, event.type, { eventId: event.id });
+    const traceparent = traceparentOption ?? injectTraceparent(span);
+    if (traceparent !== undefined) event.traceparent = traceparent;
     const emitted = this.track(event);
     void emitted.then(
       () => {
@@ -212,9 +232,87 @@ export class RunHandle {
     );
   }
 
-  /** `agent_thinking { delta }` — a piece of the agent's visible reasoning or answer text. */
+  /**
+   * `agent_thinking { delta }` — a piece of the agent's visible reasoning or answer text.
+   *
+   * Coalescing (`config.events.thinkingCoalesceMs` > 0, the default): consecutive deltas of the run within
+   * the window travel as ONE `agent_thinking` event whose delta is their exact concatenation, in order.
+   * The first delta opens the window and takes the event's id and seq; the window closes when its time
+   * is up, when it is full (`thinkingCoalesceMaxBytes` / `thinkingCoalesceMaxDeltas`), when the run
+   * emits anything else, ends or is closed, or on {@link flush}. The promise then resolves as soon as the
+   * delta is in the window (with the window event's id and seq), so an agent awaiting each token is never
+   * held up by the round trip; the window's enqueue happens in the background, and should it fail after
+   * the publisher's retries, the run's next emit (or {@link flush}) rejects with that error.
+   * With coalescing off, it resolves once the event is on the queue, like {@link emit}.
+   */
   thinking(delta: string): Promise<EmittedEvent> {
-    return this.emit(StandardEventType.AgentThinking, { delta });
+    if (this.deps.coalesce.windowMs <= 0 || typeof delta !== 'string') {
+      return this.emit(StandardEventType.AgentThinking, { delta });
+    }
+    try {
+      if (this.state !== 'open') {
+        throw new IllegalStateError(`run ${this.runId} ${this.state}`, `emit ${StandardEventType.AgentThinking}`);
+      }
+      this.throwWindowFailure();
+      const size = escapedSize(delta);
+      if (!this.window.fits(size)) {
+        void this.flushWindow();
+        // Too large to share a window: its own event (validated, size-checked, enqueued as any emit).
+        if (!this.window.fitsAlone(size)) return this.emit(StandardEventType.AgentThinking, { delta });
+      }
+      if (!this.window.isOpen) {
+        this.deps.admit();
+        this.window.open(`evt-${randomUUID()}`, ++this.seq, Date.now());
+      }
+      this.window.add(delta, size);
+      return Promise.resolve(this.window.current);
+    } catch (err) {
+      return Promise.reject(err as Error);
+    }
+  }
+
+  /**
+   * Sends the run's open thinking window now (if any) and resolves once everything this handle has
+   * coalesced is on the queue; rejects with the error of a window whose enqueue failed.
+   */
+  async flush(): Promise<void> {
+    void this.flushWindow();
+    await Promise.all([...this.windowsInFlight]);
+    this.throwWindowFailure();
+  }
+
+  /**
+   * Closes the open window (if any) into one event and enqueues it. Never rejects: a failure is recorded
+   * for the run's next emit or flush.
+   */
+  private flushWindow(): Promise<void> {
+    const closed = this.window.take();
+    if (!closed) return Promise.resolve();
+    const event: EventEnvelope = {
+      id: closed.id,
+      runId: this.runId,
+      seq: closed.seq,
+      epoch: 0,
+      type: StandardEventType.AgentThinking,
+      ts: closed.ts,
+      payload: { delta: closed.delta },
+    };
+    const sending: Promise<void> = this.dispatch(event).then(
+      () => undefined,
+      (err: unknown) => {
+        this.windowFailure ??= err;
+      },
+    );
+    this.windowsInFlight.add(sending);
+    void sending.finally(() => this.windowsInFlight.delete(sending));
+    return sending;
+  }
+
+  private throwWindowFailure(): void {
+    const failure = this.windowFailure;
+    if (failure === null) return;
+    this.windowFailure = null;
+    throw failure;
   }
 
   /** `tool_executing { toolCallId, tool, args }`; `toolCallId` defaults to a new id, returned with the result. */
@@ -258,6 +356,7 @@ export class RunHandle {
 
   /** Stops listening for cancellation without ending the run (the process hands the run over). Idempotent. */
   close(): void {
+    void this.flushWindow();
     if (this.state === 'open') this.state = 'closed';
     this.deps.release(this);
   }

@@ -334,6 +334,25 @@ export const configDefinition = {
       default: 30_000,
       description: 'How long the agent SDK retries enqueueing an event (same event id) before the emit fails.',
     }),
+    thinkingCoalesceMs: setting({
+      env: 'AB_THINKING_COALESCE_MS',
+      schema: int(0, 1_000),
+      default: 25,
+      description:
+        'The agent SDK joins consecutive agent_thinking deltas of a run emitted within this window into one event (0 = off).',
+    }),
+    thinkingCoalesceMaxBytes: setting({
+      env: 'AB_THINKING_COALESCE_MAX_BYTES',
+      schema: int(16, 64 * 1024 * 1024),
+      default: 4_096,
+      description: 'A coalesced agent_thinking delta is sent once its JSON text reaches this size (bytes).',
+    }),
+    thinkingCoalesceMaxDeltas: setting({
+      env: 'AB_THINKING_COALESCE_MAX_DELTAS',
+      schema: int(1, 1_000_000),
+      default: 256,
+      description: 'A coalesced agent_thinking event is sent once it holds this many deltas.',
+    }),
     queueDepthCheckMs: setting({
       env: 'AB_QUEUE_DEPTH_CHECK_MS',
       schema: int(10, 600_000),

@@ -17,7 +17,8 @@ describe('routing through Redis faults', () => {
   });
 
   it('guarantee 1.6: a Redis restart (AOF on) mid-stream loses nothing, duplicates nothing and keeps the history epoch', async () => {
-    h = await Harness.create({ redisEnv: { REDIS_URL: server.url } });
+    // Each awaited thinking() is its own event here (ids compared one to one): no coalescing.
+    h = await Harness.create({ redisEnv: { REDIS_URL: server.url, AB_THINKING_COALESCE_MS: '0' } });
     await h.startRouter();
     const publisher = await AgentPublisher.create({ config: h.config });
     try {

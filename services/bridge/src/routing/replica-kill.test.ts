@@ -38,6 +38,8 @@ describe('routing across replica processes', () => {
       AB_DEAD_LETTER_QUEUE: `dlq-${id}`,
       AB_WORKER_CONCURRENCY: '16',
       LOG_LEVEL: 'info',
+      // Each awaited thinking() is its own event here (ids compared one to one): no coalescing.
+      AB_THINKING_COALESCE_MS: '0',
     };
     const config = loadConfig({ env });
     const keys = keyLayout(config.keyPrefix);

@@ -105,7 +105,7 @@ describe('agent SDK: thinking deltas coalescing', () => {
     ctx = undefined;
   });
 
-  it('property: random streams (unicode, escapes, awaited or not, pauses, other events, several runs) keep text and order exactly, with dense seqs and bounded events', async () => {
+  it('guarantee 1.12, property: random streams (unicode, escapes, awaited or not, pauses, other events, several runs) keep text and order exactly, with dense seqs and bounded events', async () => {
     for (let seed = 1; seed <= 12; seed++) {
       const rand = prng(seed);
       const maxBytes = 16 + Math.floor(rand() * 200);

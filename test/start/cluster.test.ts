@@ -68,6 +68,8 @@ describe('npm start: the whole cluster on one machine, and the chat page in a br
       ...process.env,
       // Paced like a human would see it, so a gateway can be killed in the middle of a run.
       AB_DEMO_AGENT_PACE_MS: '60',
+      // The page's events are compared one to one with the plan's deltas: no coalescing of thinking deltas.
+      AB_THINKING_COALESCE_MS: '0',
       LOG_LEVEL: 'info',
     };
     delete env.REDIS_URL;

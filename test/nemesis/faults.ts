@@ -1,0 +1,172 @@
+import { keyLayout } from '@agent-bridge/protocol';
+import type { RedisConnection } from '@agent-bridge/redis';
+import { sleep } from '@agent-bridge/testing';
+import type { Member, NemesisCluster } from './cluster';
+import type { FaultRecord } from './history';
+import type { Prng } from './prng';
+
+/**
+ * Every fault the nemesis can inject. Process faults hit one bridge replica or gateway (or redis-server);
+ * `*-link` faults hit one service's TCP link to Redis alone (through its proxy); `client-kill-*` kill
+ * connections inside Redis; `lease-delete` removes the leader lease behind the leader's back.
+ */
+export const FAULT_KINDS = [
+  'kill-bridge',
+  'stop-bridge',
+  'kill-gateway',
+  'stop-gateway',
+  'kill-redis',
+  'stop-redis',
+  'client-kill-normal',
+  'client-kill-pubsub',
+  'cut-bridge-link',
+  'delay-bridge-link',
+  'reset-bridge-link',
+  'cut-gateway-link',
+  'delay-gateway-link',
+  'reset-gateway-link',
+  'lease-delete',
+] as const;
+export type FaultKind = (typeof FAULT_KINDS)[number];
+
+/**
+ * Fault kinds that a run on main survives today, so the CI schedule uses them. The others are off until
+ * their fix lands (docs/guarantees.md names the open items):
+ * - `client-kill-pubsub`, `cut-gateway-link`, `reset-gateway-link`, `kill-redis`: a gateway whose adapter
+ *   subscription reconnects (a restarted redis-server drops it too) loses the events committed meanwhile,
+ *   and a run whose last events fall in that window never gets them (issue 9 item 1, guarantee 1.9;
+ *   seed 7 with `--faults kill-redis` shows it).
+ */
+export const DEFAULT_FAULTS: readonly FaultKind[] = [
+  'kill-bridge',
+  'stop-bridge',
+  'kill-gateway',
+  'stop-gateway',
+  'stop-redis',
+  'client-kill-normal',
+  'cut-bridge-link',
+  'delay-bridge-link',
+  'reset-bridge-link',
+  'delay-gateway-link',
+  'lease-delete',
+];
+
+/** One planned fault: what, on which member (index into its role), held how long. */
+export interface PlannedFault {
+  kind: FaultKind;
+  /** Index of the target among the bridges or gateways (ignored by cluster-wide faults). */
+  target: number;
+  durationMs: number;
+  /** Added delay for `delay-*-link`. */
+  delayMs: number;
+  /** Quiet time after the fault is healed, before the next one. */
+  pauseMs: number;
+}
+
+const HOLD: Record<FaultKind, [number, number]> = {
+  'kill-bridge': [300, 3_000],
+  'stop-bridge': [1_000, 7_000],
+  'kill-gateway': [300, 3_000],
+  'stop-gateway': [500, 4_000],
+  'kill-redis': [200, 2_000],
+  'stop-redis': [300, 3_000],
+  'client-kill-normal': [0, 0],
+  'client-kill-pubsub': [0, 0],
+  'cut-bridge-link': [300, 4_000],
+  'delay-bridge-link': [1_000, 4_000],
+  'reset-bridge-link': [0, 0],
+  'cut-gateway-link': [300, 4_000],
+  'delay-gateway-link': [1_000, 4_000],
+  'reset-gateway-link': [0, 0],
+  'lease-delete': [0, 0],
+};
+
+/** The next fault of a seeded schedule (deterministic for a given generator state and kind list). */
+export function planFault(rng: Prng, kinds: readonly FaultKind[]): PlannedFault {
+  const kind = rng.pick(kinds);
+  const [lo, hi] = HOLD[kind];
+  return {
+    kind,
+    target: rng.int(0, 15),
+    durationMs: rng.int(lo, hi),
+    delayMs: rng.int(20, 400),
+    pauseMs: rng.int(500, 2_500),
+  };
+}
+
+/**
+ * Injects one fault into the cluster, holds it, heals what it broke (a killed process is started again),
+ * and returns the record. `admin` is a direct (unproxied) connection to the data Redis.
+ */
+export async function injectFault(
+  cluster: NemesisCluster,
+  admin: RedisConnection,
+  f: PlannedFault,
+  startedAt: number,
+): Promise<FaultRecord> {
+  const of = (list: Member[]): Member => list[f.target % list.length]!;
+  const record = (target: string): FaultRecord => ({
+    at: Date.now() - startedAt,
+    kind: f.kind,
+    target,
+    durationMs: f.durationMs,
+  });
+  switch (f.kind) {
+    case 'kill-bridge':
+    case 'kill-gateway': {
+      const m = of(f.kind === 'kill-bridge' ? cluster.bridges : cluster.gateways);
+      const r = record(m.process.name);
+      await m.process.kill();
+      await sleep(f.durationMs);
+      await cluster.launch(m);
+      return r;
+    }
+    case 'stop-bridge':
+    case 'stop-gateway': {
+      const m = of(f.kind === 'stop-bridge' ? cluster.bridges : cluster.gateways);
+      m.process.signal('SIGSTOP');
+      m.frozen = true;
+      await sleep(f.durationMs);
+      m.process.signal('SIGCONT');
+      m.frozen = false;
+      return record(m.process.name);
+    }
+    case 'kill-redis':
+      await cluster.redis.kill('SIGKILL');
+      await sleep(f.durationMs);
+      await cluster.redis.restart();
+      return record('redis-server');
+    case 'stop-redis':
+      cluster.redis.pause();
+      await sleep(f.durationMs);
+      cluster.redis.resume();
+      return record('redis-server');
+    case 'client-kill-normal':
+    case 'client-kill-pubsub': {
+      const type = f.kind === 'client-kill-normal' ? 'normal' : 'pubsub';
+      const killed = await admin.call('CLIENT', 'KILL', 'TYPE', type, 'SKIPME', 'yes');
+      return record(`${String(killed)} ${type} connections`);
+    }
+    case 'cut-bridge-link':
+    case 'cut-gateway-link':
+    case 'delay-bridge-link':
+    case 'delay-gateway-link':
+    case 'reset-bridge-link':
+    case 'reset-gateway-link': {
+      const m = of(f.kind.includes('bridge') ? cluster.bridges : cluster.gateways);
+      if (f.kind.startsWith('reset')) {
+        m.proxy.reset();
+        return record(`${m.process.name} link`);
+      }
+      if (f.kind.startsWith('cut')) m.proxy.cut();
+      else m.proxy.delay(f.delayMs);
+      await sleep(f.durationMs);
+      m.proxy.heal();
+      return record(`${m.process.name} link${f.kind.startsWith('delay') ? ` +${f.delayMs} ms` : ''}`);
+    }
+    case 'lease-delete': {
+      const deleted = await admin.del(keyLayout(cluster.prefix).leaderLease);
+      return record(deleted === 1 ? 'leader lease' : 'leader lease (none held)');
+    }
+  }
+}

@@ -59,19 +59,25 @@ async function measure(n: number, fn: (i: number) => Promise<unknown>): Promise<
   return { cpuUs: (cpu.user + cpu.system) / n, wallUs: wall / n, redisCmds: redisCmds / n };
 }
 
-const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? NaN;
+
+/** The sides measured: one awaited emit each. */
+const SIDES = ['agent-sdk', 'agent-sdk coalescing', 'queue.add'] as const;
+type SideName = (typeof SIDES)[number];
 
 async function main(): Promise<void> {
   const redis = await startRedis();
-  const config = loadConfig({
-    env: { REDIS_URL: redis.url, AB_KEY_PREFIX: `emit-${randomUUID().slice(0, 6)}`, ...EXTRA_ENV },
+  const env = { REDIS_URL: redis.url, AB_KEY_PREFIX: `emit-${randomUUID().slice(0, 6)}`, ...EXTRA_ENV };
+  // Per event (coalescing off: every emit is enqueued), and as configured (coalescing on by default).
+  const perEvent = await AgentPublisher.create({
+    config: loadConfig({ env: { ...env, AB_THINKING_COALESCE_MS: '0' } }),
   });
-  const publisher = await AgentPublisher.create({ config });
+  const coalescing = await AgentPublisher.create({ config: loadConfig({ env }) });
   admin = new Redis(redis.port, '127.0.0.1');
   const conn = new Redis(redis.port, '127.0.0.1', { maxRetriesPerRequest: null });
   const queue = new Queue('plain-events', { connection: conn, prefix: 'plain:{bull}' });
   await queue.waitUntilReady();
-  const rows: ({ side: string; round: number } & Measure)[] = [];
+  const rows: ({ side: SideName; round: number } & Measure)[] = [];
   try {
     let seq = 0;
     const runId = `run-${randomUUID()}`;
@@ -87,46 +93,69 @@ async function main(): Promise<void> {
       };
       return queue.add('event', event, { removeOnComplete: { count: 1_000 } });
     };
-    // Warm-up (JIT, connections) of both sides.
-    const warm = await publisher.startRun({ userId: 'bench-user', agent: 'bench' });
-    await measure(500, () => warm.thinking(TOKEN));
+    const start = (p: AgentPublisher) => p.startRun({ userId: 'bench-user', agent: 'bench' });
+    // Warm-up (JIT, connections) of every side.
+    for (const p of [perEvent, coalescing]) {
+      const warm = await start(p);
+      await measure(500, () => warm.thinking(TOKEN));
+      await warm.complete();
+    }
     await measure(500, plain);
-    warm.close();
     for (let round = 0; round < ROUNDS; round++) {
-      const run = await publisher.startRun({ userId: 'bench-user', agent: 'bench' });
-      const order = round % 2 === 0 ? ['agent-sdk', 'queue.add'] : ['queue.add', 'agent-sdk'];
+      const order = round % 2 === 0 ? [...SIDES] : [...SIDES].reverse();
       for (const side of order.filter((s) => !args.only || s === args.only)) {
-        const m = side === 'agent-sdk' ? await measure(COUNT, () => run.thinking(TOKEN)) : await measure(COUNT, plain);
+        let m: Measure;
+        if (side === 'queue.add') m = await measure(COUNT, plain);
+        else {
+          const run = await start(side === 'agent-sdk' ? perEvent : coalescing);
+          // The coalescing side includes sending its last window: measured until everything is on the queue.
+          m = await measure(COUNT, (i) =>
+            i === COUNT - 1 ? run.thinking(TOKEN).then(() => run.flush()) : run.thinking(TOKEN),
+          );
+          await run.complete();
+        }
         rows.push({ side, round, ...m });
       }
-      run.close();
       await queue.drain();
     }
   } finally {
-    await publisher.close();
+    await perEvent.close();
+    await coalescing.close();
     await queue.close();
     conn.disconnect();
     admin.disconnect();
     await destroyAllRedis();
   }
-  const of = (side: string, k: keyof Measure): number[] => rows.filter((r) => r.side === side).map((r) => r[k]);
-  const ratios = [...Array(ROUNDS).keys()].map((round) => {
-    const get = (side: string): number => rows.find((r) => r.side === side && r.round === round)?.cpuUs ?? NaN;
-    return get('agent-sdk') / get('queue.add');
-  });
+  const of = (side: SideName, k: keyof Measure): number[] => rows.filter((r) => r.side === side).map((r) => r[k]);
+  const ratios = (side: SideName): number[] =>
+    [...Array(ROUNDS).keys()]
+      .map((round) => {
+        const get = (s: SideName): number => rows.find((r) => r.side === s && r.round === round)?.cpuUs ?? NaN;
+        return get(side) / get('queue.add');
+      })
+      .filter(Number.isFinite);
   const fmt = (xs: number[]): string =>
     xs.length === 0 ? '-' : `${median(xs).toFixed(1)} (${Math.min(...xs).toFixed(1)}–${Math.max(...xs).toFixed(1)})`;
-  console.log(`emit cost: ${COUNT} awaited emits × ${ROUNDS} rounds, one run, ${JSON.stringify(EXTRA_ENV)}`);
   console.log(
-    `  agent-sdk run.thinking(): CPU µs/emit ${fmt(of('agent-sdk', 'cpuUs'))}, wall µs ${fmt(of('agent-sdk', 'wallUs'))}, Redis cmds ${fmt(of('agent-sdk', 'redisCmds'))}`,
+    `emit cost: ${COUNT} awaited emits per side × ${ROUNDS} rounds, a ${TOKEN.length}-char token, ${JSON.stringify(EXTRA_ENV)}`,
   );
-  console.log(
-    `  plain queue.add():        CPU µs/emit ${fmt(of('queue.add', 'cpuUs'))}, wall µs ${fmt(of('queue.add', 'wallUs'))}, Redis cmds ${fmt(of('queue.add', 'redisCmds'))}`,
+  console.log('side                   CPU µs/emit          wall µs/emit         Redis cmds/emit   CPU ÷ queue.add');
+  for (const side of SIDES) {
+    console.log(
+      `${side.padEnd(22)} ${fmt(of(side, 'cpuUs')).padEnd(20)} ${fmt(of(side, 'wallUs')).padEnd(20)} ${fmt(of(side, 'redisCmds')).padEnd(17)} ${side === 'queue.add' ? '' : fmt(ratios(side))}`,
+    );
+  }
+  const summary = Object.fromEntries(
+    SIDES.map((side) => [
+      side,
+      {
+        cpuUs: median(of(side, 'cpuUs')),
+        wallUs: median(of(side, 'wallUs')),
+        cpuRatio: side === 'queue.add' ? 1 : median(ratios(side)),
+      },
+    ]),
   );
-  console.log(
-    `  ratio agent-sdk / queue.add CPU: median ${median(ratios).toFixed(2)} (${Math.min(...ratios).toFixed(2)}–${Math.max(...ratios).toFixed(2)})`,
-  );
-  console.log(JSON.stringify({ count: COUNT, rounds: ROUNDS, env: EXTRA_ENV, rows, cpuRatioMedian: median(ratios) }));
+  console.log(JSON.stringify({ count: COUNT, rounds: ROUNDS, env: EXTRA_ENV, summary, rows }));
 }
 
 main().then(

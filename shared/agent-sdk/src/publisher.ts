@@ -146,6 +146,13 @@ export class AgentPublisher {
   private enqueued = 0;
   private failed = 0;
   private readonly handleDeps: RunHandleDeps;
+  /** BullMQ options of every event job (the job id is added per job). */
+  private readonly jobOptions: {
+    attempts: number;
+    backoff: { type: string; delay: number };
+    removeOnComplete: { count: number };
+    removeOnFail: { count: number };
+  };
 
   private constructor(
     private readonly config: AppConfig,
@@ -158,6 +165,12 @@ export class AgentPublisher {
     this.logger = logger.child({ component: 'agent-publisher' });
     this.queue = new Queue(config.queues.events, { connection, prefix: this.keys.bullPrefix });
     this.queue.on('error', (err) => this.logger.warn({ err: err.message }, 'events queue error'));
+    this.jobOptions = {
+      attempts: config.events.jobAttempts,
+      backoff: { type: 'exponential', delay: config.events.jobBackoffMs },
+      removeOnComplete: { count: 1_000 },
+      removeOnFail: { count: 10_000 },
+    };
     this.handleDeps = {
       maxPayloadBytes: config.events.maxPayloadBytes,
       coalesce: {
@@ -348,14 +361,11 @@ export class AgentPublisher {
   }
 
   private async send(batch: Waiting[]): Promise<void> {
-    const { jobAttempts, jobBackoffMs, publishRetryTimeoutMs } = this.config.events;
-    const opts = {
-      attempts: jobAttempts,
-      backoff: { type: 'exponential', delay: jobBackoffMs },
-      removeOnComplete: { count: 1_000 },
-      removeOnFail: { count: 10_000 },
-    };
-    const jobs = toJobs(batch).map((events) =>
+    const { publishRetryTimeoutMs } = this.config.events;
+    const opts = this.jobOptions;
+    // A lone event (the awaited token stream's case) skips the grouping by run.
+    const grouped = batch.length === 1 ? [[batch[0]!.event]] : toJobs(batch);
+    const jobs = grouped.map((events) =>
       events.length === 1
         ? { name: JobName.Event, data: events[0]!, opts: { ...opts, jobId: events[0]!.id } }
         : { name: JobName.Events, data: { events }, opts: { ...opts, jobId: eventBatchJobId(events, sha1Hex) } },

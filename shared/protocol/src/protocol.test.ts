@@ -134,4 +134,32 @@ describe('validateEvent (the one content check of the SDK and the bridge)', () =
     );
     expect(() => validateEvent('Bad Type', {}, 1000)).toThrow(InvalidEventError);
   });
+
+  it('the agent_thinking fast path accepts exactly what its schema accepts', () => {
+    const cases: unknown[] = [
+      { delta: 'hm' },
+      { delta: '' },
+      { delta: 'x', extra: 1 },
+      { delta: 1 },
+      { delta: null },
+      {},
+      [],
+      ['x'],
+      'x',
+      null,
+      42,
+    ];
+    for (const payload of cases) {
+      const bySchema = StandardPayloadSchemas.agent_thinking.safeParse(payload).success;
+      const byValidate = (() => {
+        try {
+          validateEvent('agent_thinking', payload, 1000);
+          return true;
+        } catch {
+          return false;
+        }
+      })();
+      expect({ payload, valid: byValidate }).toEqual({ payload, valid: bySchema });
+    }
+  });
 });

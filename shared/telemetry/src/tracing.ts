@@ -9,6 +9,7 @@ import {
   context,
   defaultTextMapGetter,
   defaultTextMapSetter,
+  isSpanContextValid,
   trace,
 } from '@opentelemetry/api';
 import { W3CTraceContextPropagator } from '@opentelemetry/core';
@@ -56,6 +57,8 @@ function tracer() {
  * is no sampled, valid span (telemetry off). The carrier is a string so it survives JSON and other languages.
  */
 export function injectTraceparent(span?: Span): string | undefined {
+  // Telemetry off (no valid span context): nothing to inject, and no context object to build per emit.
+  if (span && !isSpanContextValid(span.spanContext())) return undefined;
   const ctx = span ? trace.setSpan(context.active(), span) : context.active();
   const carrier: Record<string, string> = {};
   propagator.inject(ctx, carrier, defaultTextMapSetter);

@@ -1,7 +1,10 @@
-// infra/redis/users.acl: each role's Redis user can do what that role does, and no more.
+// infra/redis/users.acl (rendered with passwords by infra/redis/render-acl.sh): each role's Redis user can do what that role does, and no more.
 // The real ACL file is loaded into a real redis-server; the operations are the services' own code paths
 // (BullMQ queues and workers, run registry, history reads, membership, the ops status reader).
-import { randomUUID } from 'node:crypto';
+import { execFileSync } from 'node:child_process';
+import { randomBytes, randomUUID } from 'node:crypto';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type AppConfig, loadConfig } from '@agent-bridge/config';
 import { keyLayout } from '@agent-bridge/protocol';
@@ -17,21 +20,36 @@ import { StatusReader } from '@agent-bridge/ops';
 import { type RedisServer, startRedis, waitFor } from '@agent-bridge/testing';
 import { Queue, Worker } from 'bullmq';
 
-const ACL_FILE = join(__dirname, '..', '..', 'infra', 'redis', 'users.acl');
-// The development passwords whose SHA-256 the committed users.acl holds (docs/operations.md).
+const ACL_RULES = join(__dirname, '..', '..', 'infra', 'redis', 'users.acl');
+const RENDER_ACL = join(__dirname, '..', '..', 'infra', 'redis', 'render-acl.sh');
+// Fresh passwords per run, rendered into the ACL file by the same script docker-compose.yml runs.
 const PASSWORDS = {
-  bridge: 'bridge-dev-password',
-  gateway: 'gateway-dev-password',
-  agent: 'agent-dev-password',
-  ops: 'ops-dev-password',
+  bridge: randomBytes(20).toString('hex'),
+  gateway: randomBytes(20).toString('hex'),
+  agent: randomBytes(20).toString('hex'),
+  ops: randomBytes(20).toString('hex'),
 } as const;
 type Role = keyof typeof PASSWORDS;
+
+function renderAcl(): string {
+  const out = join(mkdtempSync(join(tmpdir(), 'ab-acl-')), 'users.acl');
+  execFileSync('sh', [RENDER_ACL, ACL_RULES, out], {
+    env: {
+      PATH: process.env['PATH'],
+      AB_REDIS_BRIDGE_PASSWORD: PASSWORDS.bridge,
+      AB_REDIS_GATEWAY_PASSWORD: PASSWORDS.gateway,
+      AB_REDIS_AGENT_PASSWORD: PASSWORDS.agent,
+      AB_REDIS_OPS_PASSWORD: PASSWORDS.ops,
+    },
+  });
+  return out;
+}
 
 let redis: RedisServer;
 const open: RedisConnection[] = [];
 
 beforeAll(async () => {
-  redis = await startRedis({ args: ['--aclfile', ACL_FILE] });
+  redis = await startRedis({ args: ['--aclfile', renderAcl()] });
 });
 afterAll(async () => {
   await Promise.all(open.map((c) => closeRedis(c)));

@@ -5,7 +5,7 @@ import { createReplica, replicaId } from './replica';
 
 /** Bridge replica process: config, logger, shutdown registry, replica, HTTP server. */
 async function main(): Promise<void> {
-  const config = loadConfig();
+  const config = loadConfig({ service: 'bridge' });
   const id = replicaId(config);
   const logger = createLogger({ service: 'bridge', instanceId: id, level: config.logLevel });
   // Telemetry before anything else; it never throws and its shutdown (registered first) runs last.

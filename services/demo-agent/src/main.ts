@@ -5,7 +5,7 @@ import { DemoAgentService } from './service';
 
 /** Demo agent process: config, logger, shutdown registry, agent SDK publisher, runs worker. */
 async function main(): Promise<void> {
-  const config = loadConfig();
+  const config = loadConfig({ service: 'agent' });
   const logger = createLogger({ service: 'demo-agent', instanceId: config.instanceId, level: config.logLevel });
   // Telemetry before anything else; it never throws and its shutdown (registered first) runs last.
   const telemetry = startTelemetry({ config, serviceName: 'agent-bridge-demo-agent', logger });

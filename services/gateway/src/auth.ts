@@ -15,6 +15,7 @@ export function verifyToken(token: unknown, auth: AuthConfig): string {
   if (typeof token !== 'string' || token.length === 0) throw new UnauthorizedError('missing token');
   let claims: string | JwtPayload;
   try {
+    if (auth.jwtSecret === undefined) throw new UnauthorizedError('no token key configured');
     claims = verify(token, auth.jwtSecret, {
       algorithms: ['HS256'],
       issuer: auth.jwtIssuer,
@@ -36,6 +37,7 @@ export function verifyToken(token: unknown, auth: AuthConfig): string {
  * Used by the demo sign-in and by tests; production deployments issue tokens from their own identity service.
  */
 export function signToken(userId: string, auth: AuthConfig): string {
+  if (auth.jwtSecret === undefined) throw new Error('AB_JWT_SECRET is not set: cannot sign tokens');
   return sign({}, auth.jwtSecret, {
     algorithm: 'HS256',
     subject: userId,

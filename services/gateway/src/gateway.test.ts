@@ -93,7 +93,8 @@ describe('gateway authentication (guarantee 6.3: unauthorized input refused)', (
   it('refuses missing, expired, forged, alg:none, wrong-audience, expiry-less and subject-less tokens with UNAUTHORIZED, accepts a valid one', async () => {
     const config = testConfig();
     const gw = await startGateway(config);
-    const { jwtSecret, jwtIssuer, jwtAudience } = config.auth;
+    const { jwtIssuer, jwtAudience } = config.auth;
+    const jwtSecret = config.auth.jwtSecret ?? '';
     const expired = sign({ exp: Math.floor(Date.now() / 1000) - 60 }, jwtSecret, {
       subject: 'alice',
       issuer: jwtIssuer,
@@ -357,7 +358,7 @@ describe('gateway membership, probe and HTTP', () => {
   });
 
   it('serves /healthz, /readyz and demo sign-in; heartbeats membership with the socket count; leaves it on close', async () => {
-    const config = testConfig();
+    const config = testConfig({ AB_GATEWAY_CHAT_PAGE: true });
     const keys = keyLayout(config.keyPrefix);
     const gw = await startGateway(config);
     const base = `http://127.0.0.1:${gw.port}`;
@@ -398,7 +399,10 @@ describe('gateway membership, probe and HTTP', () => {
     writeFileSync(join(dir, 'index.html'), '<h1>chat</h1>');
     mkdirSync(join(dir, 'js'));
     writeFileSync(join(dir, 'js', 'app.js'), 'console.log(1)');
-    const gw = createGateway(testConfig(), silentLogger(), { host: '127.0.0.1', publicDir: dir });
+    const gw = createGateway(testConfig({ AB_GATEWAY_CHAT_PAGE: true }), silentLogger(), {
+      host: '127.0.0.1',
+      publicDir: dir,
+    });
     started.push(gw);
     await gw.start();
     const base = `http://127.0.0.1:${gw.port}`;
@@ -417,13 +421,14 @@ describe('gateway membership, probe and HTTP', () => {
     expect((await fetch(`${base}/%E0%A4%A`)).status).toBe(400);
   });
 
-  it('does not serve demo sign-in when the chat page is off', async () => {
-    const gw = await startGateway(testConfig({ AB_GATEWAY_CHAT_PAGE: false }));
+  it('does not serve the demo sign-in nor the chat page unless asked for (guarantee 7: off by default)', async () => {
+    const gw = await startGateway(testConfig());
     const res = await fetch(`http://127.0.0.1:${gw.port}/auth/demo`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify({ userId: 'carol' }),
     });
     expect(res.status).toBe(404);
+    expect((await fetch(`http://127.0.0.1:${gw.port}/`)).status).toBe(404);
   });
 });

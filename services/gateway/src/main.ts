@@ -3,7 +3,7 @@ import { ShutdownManager, createLogger, startTelemetry } from '@agent-bridge/tel
 import { createGateway } from './gateway';
 
 async function main(): Promise<void> {
-  const config = loadConfig();
+  const config = loadConfig({ service: 'gateway' });
   const logger = createLogger({ service: 'gateway', instanceId: config.instanceId, level: config.logLevel });
   // Telemetry before anything else; it never throws and its shutdown (registered first) runs last.
   const telemetry = startTelemetry({ config, serviceName: 'agent-bridge-gateway', logger });

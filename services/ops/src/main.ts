@@ -3,7 +3,7 @@ import { ShutdownManager, createLogger, startTelemetry } from '@agent-bridge/tel
 import { createOpsServer } from './server/ops-server';
 
 async function main(): Promise<void> {
-  const config = loadConfig();
+  const config = loadConfig({ service: 'ops' });
   const logger = createLogger({ service: 'ops', instanceId: config.instanceId, level: config.logLevel });
   // Telemetry first: it never throws, and everything after it is traced.
   const telemetry = startTelemetry({ config, serviceName: 'agent-bridge-ops', logger });

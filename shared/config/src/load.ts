@@ -2,11 +2,16 @@ import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { ConfigError } from '@agent-bridge/protocol';
 import { parse as parseYaml } from 'yaml';
+import { type ServiceName, productionProblems } from './production';
 import { configDefinition } from './schema';
 import { type ConfigOf, type SecretKind, type Setting, type SettingTree, isSetting } from './setting';
 
 /** The fully resolved, typed configuration of a process. */
-export type AppConfig = ConfigOf<typeof configDefinition> & { instanceId: string };
+export type AppConfig = ConfigOf<typeof configDefinition> & {
+  instanceId: string;
+  /** Resolved mode: `AB_MODE`, else production when `NODE_ENV=production`, else development. */
+  mode: 'development' | 'production';
+};
 
 /** Environment variable naming an optional JSON or YAML config file (nested keys, as in `explainConfig`). */
 export const CONFIG_FILE_ENV = 'AB_CONFIG_FILE';
@@ -18,6 +23,12 @@ export interface LoadConfigOptions {
   file?: string;
   /** Values that win over everything (used by tests and the launcher), keyed by env name. */
   overrides?: Readonly<Record<string, string | number | boolean | undefined>>;
+  /**
+   * The process this configuration is for. In production mode each service also checks the secrets it
+   * needs are present (gateway: a token key, ops: a password, all: Redis credentials); without it only the
+   * checks common to every process run (tools such as the CLI).
+   */
+  service?: ServiceName;
 }
 
 interface Leaf {
@@ -107,19 +118,20 @@ export function loadConfig(options: LoadConfigOptions = {}): AppConfig {
   const problems: { key: string; message: string }[] = [];
   checkFileKeys(file, problems);
 
-  const result: Record<string, unknown> = {};
-  for (const { path, setting } of ALL_LEAVES) {
+  const explicit = (path: string[], setting: Setting): unknown => {
     const override = options.overrides?.[setting.env];
     const fromEnv = env[setting.env];
     const fromFile = getPath(file, path);
-    const raw =
-      override !== undefined
-        ? override
-        : fromEnv !== undefined && fromEnv !== ''
-          ? fromEnv
-          : fromFile !== undefined
-            ? fromFile
-            : setting.default;
+    return override !== undefined ? override : fromEnv !== undefined && fromEnv !== '' ? fromEnv : fromFile;
+  };
+  const modeRaw = explicit(['mode'], configDefinition.mode);
+  const production =
+    modeRaw !== undefined ? modeRaw === 'production' : explicit(['nodeEnv'], configDefinition.nodeEnv) === 'production';
+
+  const result: Record<string, unknown> = {};
+  for (const { path, setting } of ALL_LEAVES) {
+    // Production never falls back to a published development value: such a key is simply unset.
+    const raw = explicit(path, setting) ?? (production && setting.devOnlyDefault ? undefined : setting.default);
     if (raw === undefined) {
       const parsed = setting.schema.safeParse(undefined);
       if (parsed.success) setPath(result, path, parsed.data);
@@ -137,12 +149,34 @@ export function loadConfig(options: LoadConfigOptions = {}): AppConfig {
   }
 
   const config = result as AppConfig;
+  config.mode = production ? 'production' : 'development';
   if (problems.length === 0) crossChecks(config, problems);
   if (problems.length > 0) {
     throw new ConfigError(
       `invalid configuration:\n${problems.map((p) => `  ${p.key}: ${p.message}`).join('\n')}`,
       problems,
     );
+  }
+  if (production) {
+    const refused = productionProblems(
+      {
+        jwtSecret: config.auth.jwtSecret,
+        jwtVerifySecrets: [],
+        jwtPublicKeys: false,
+        opsPassword: config.ops.password,
+        bridgeAdminToken: undefined,
+        chatPage: config.gateway.chatPage,
+        redisUrl: config.redis.url,
+      },
+      options.service,
+    );
+    if (refused.length > 0) {
+      throw new ConfigError(
+        `refusing to start in production mode (AB_MODE / NODE_ENV=production); fix these keys (SECURITY.md):\n` +
+          refused.map((p) => `  ${p.key}: ${p.message}`).join('\n'),
+        refused,
+      );
+    }
   }
   config.instanceId ??= `${hostname()}-${process.pid}`;
   return config;

@@ -14,6 +14,18 @@ export const configDefinition = {
     schema: z.string().min(1).max(128).optional(),
     description: 'Name of this process in membership records, logs and traces. Default: <hostname>-<pid>.',
   }),
+  mode: setting({
+    env: 'AB_MODE',
+    schema: z.enum(['development', 'production']).optional(),
+    description:
+      'production refuses to start with a default or short secret, a default password or the demo sign-in on ' +
+      '(SECURITY.md). Default: production when NODE_ENV=production, else development.',
+  }),
+  nodeEnv: setting({
+    env: 'NODE_ENV',
+    schema: z.string().optional(),
+    description: 'Standard Node.js environment name; "production" turns on production mode unless AB_MODE is set.',
+  }),
   port: setting({
     env: 'PORT',
     schema: int(0, 65535).optional(),
@@ -400,8 +412,10 @@ export const configDefinition = {
     chatPage: setting({
       env: 'AB_GATEWAY_CHAT_PAGE',
       schema: bool(),
-      default: true,
-      description: 'Serve the demo chat page at / and demo sign-in at /auth/demo.',
+      default: false,
+      description:
+        'Serve the demo chat page at / and the demo sign-in at /auth/demo (a token for any user name, no password). ' +
+        'Development only: `npm start` turns it on; production mode refuses it.',
     }),
   },
   bridge: {
@@ -427,10 +441,13 @@ export const configDefinition = {
     }),
     password: setting({
       env: 'AB_OPS_PASSWORD',
-      schema: z.string().min(8, 'at least 8 characters'),
+      schema: z.string().min(8, 'at least 8 characters').optional(),
       default: 'change-me-ops',
-      description: 'Password for Bull Board and the ops API. Set it in production.',
+      description:
+        'Password for Bull Board and the ops API. The default is for development only: production mode ' +
+        'requires one of at least 12 characters.',
       secret: 'value',
+      devOnlyDefault: true,
     }),
     readOnly: setting({
       env: 'AB_OPS_READ_ONLY',
@@ -448,10 +465,13 @@ export const configDefinition = {
   auth: {
     jwtSecret: setting({
       env: 'AB_JWT_SECRET',
-      schema: z.string().min(16, 'at least 16 characters'),
+      schema: z.string().min(16, 'at least 16 characters').optional(),
       default: 'dev-only-insecure-jwt-secret',
-      description: 'HMAC secret that signs client tokens (HS256). Set it in production.',
+      description:
+        'HMAC secret that signs and verifies client tokens (HS256). The default is for development only: ' +
+        'production mode requires one of at least 32 characters (or public keys only).',
       secret: 'value',
+      devOnlyDefault: true,
     }),
     jwtIssuer: setting({
       env: 'AB_JWT_ISSUER',

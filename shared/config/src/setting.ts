@@ -14,6 +14,11 @@ export interface Setting<S extends z.ZodType = z.ZodType> {
   readonly default: z.input<S> | undefined;
   readonly description: string;
   readonly secret: SecretKind;
+  /**
+   * The default is a published development value: production mode ignores it (the key is then unset) and
+   * refuses it when set explicitly.
+   */
+  readonly devOnlyDefault: boolean;
 }
 
 export function setting<S extends z.ZodType>(spec: {
@@ -22,6 +27,7 @@ export function setting<S extends z.ZodType>(spec: {
   default?: z.input<S>;
   description: string;
   secret?: SecretKind;
+  devOnlyDefault?: boolean;
 }): Setting<S> {
   return {
     kind: 'setting',
@@ -30,6 +36,7 @@ export function setting<S extends z.ZodType>(spec: {
     default: spec.default,
     description: spec.description,
     secret: spec.secret ?? false,
+    devOnlyDefault: spec.devOnlyDefault ?? false,
   };
 }
 

@@ -241,7 +241,12 @@ export class Launcher {
       this.service(`bridge-${i + 1}`, 'services/bridge/src/main.ts', { ...common, PORT: String(bridgePorts[i]) });
     }
     for (let i = 0; i < o.gateways; i++) {
-      this.service(`gateway-${i + 1}`, 'services/gateway/src/main.ts', { ...common, PORT: String(gatewayPorts[i]) });
+      // The local launcher is the one place that turns the demo chat page and sign-in on.
+      this.service(`gateway-${i + 1}`, 'services/gateway/src/main.ts', {
+        ...common,
+        PORT: String(gatewayPorts[i]),
+        AB_GATEWAY_CHAT_PAGE: 'true',
+      });
     }
     const ops = this.service('ops', 'services/ops/src/main.ts', { ...common, PORT: String(opsPort) });
     const agent = o.demoAgent ? this.service('demo-agent', 'services/demo-agent/src/main.ts', { ...common }) : null;
@@ -315,7 +320,7 @@ export class Launcher {
       `  ${b('Status page')}   ${c.statusUrl}`,
       `  ${b('Bull Board')}    ${c.bullBoardUrl}`,
       `  ${b('Demo sign-in')}  on the chat page, any user name (e.g. "alice"); no password`,
-      `  ${b('Ops login')}     user "${config.ops.username}", password "${config.ops.password}" (AB_OPS_USERNAME / AB_OPS_PASSWORD)`,
+      `  ${b('Ops login')}     user "${config.ops.username}", password "${config.ops.password ?? '(unset)'}" (AB_OPS_USERNAME / AB_OPS_PASSWORD)`,
       `  ${b('Redis')}         ${c.redisUrl}${c.embeddedRedis ? ' (embedded)' : ''}`,
       `  ${this.opts.replicas} bridge replica(s), ${this.opts.gateways} gateway(s), ops${this.opts.demoAgent ? ', demo agent' : ''}`,
       '  Press Ctrl-C to stop everything.',

@@ -174,7 +174,7 @@ describe('infrastructure manifests', () => {
     ]);
   });
 
-  test('compose secrets have no usable default: without them compose refuses, naming each (guarantee 7)', () => {
+  test('compose secrets have no usable default: without them compose refuses, naming each (guarantee 7.1)', () => {
     const text = readFileSync(join(ROOT, 'docker-compose.yml'), 'utf8');
     expect(interpolate(text, {}).missing).toEqual(COMPOSE_SECRETS);
     // No secret falls back to a value (`${X:-...}`), and no published password is written in the file.
@@ -298,7 +298,7 @@ describe('infrastructure manifests', () => {
     }
   });
 
-  test('Kubernetes pods run in production mode: the placeholder Secret is refused, real secrets start (guarantee 7)', () => {
+  test('Kubernetes pods run in production mode: the placeholder Secret is refused, real secrets start (guarantee 7.1)', () => {
     const objects = k8sObjects() as (K8sObject & {
       data?: Record<string, string>;
       stringData?: Record<string, string>;

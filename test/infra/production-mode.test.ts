@@ -37,7 +37,7 @@ afterAll(async () => {
   await destroyAllRedis();
 });
 
-describe('production mode in the real processes (guarantee 7)', () => {
+describe('production mode in the real processes (guarantee 7.1)', () => {
   test.each(NAMES)(
     '%s exits non-zero with NODE_ENV=production and the defaults, naming the keys',
     async (name) => {

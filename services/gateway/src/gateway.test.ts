@@ -421,7 +421,7 @@ describe('gateway membership, probe and HTTP', () => {
     expect((await fetch(`${base}/%E0%A4%A`)).status).toBe(400);
   });
 
-  it('does not serve the demo sign-in nor the chat page unless asked for (guarantee 7: off by default)', async () => {
+  it('does not serve the demo sign-in nor the chat page unless asked for (guarantee 7.1: off by default)', async () => {
     const gw = await startGateway(testConfig());
     const res = await fetch(`http://127.0.0.1:${gw.port}/auth/demo`, {
       method: 'POST',

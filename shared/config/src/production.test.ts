@@ -17,7 +17,7 @@ const STRONG = {
   AB_OPS_PASSWORD: 'a-long-ops-password',
 };
 
-describe('production mode (guarantee 7: production refuses default secrets and demo-only features)', () => {
+describe('production mode (guarantee 7.1: production refuses default secrets and demo-only features)', () => {
   it('is on with NODE_ENV=production or AB_MODE=production, and AB_MODE wins', () => {
     expect(loadConfig({ env: {} }).mode).toBe('development');
     expect(loadConfig({ env: { ...STRONG, NODE_ENV: 'production' } }).mode).toBe('production');

@@ -1,6 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { Socket } from 'node:net';
 import { ManagedChild } from './managed-child';
+import type { Life } from './supervisor';
 import type { OutputSink } from './output';
 
 /** How to get a Redis when REDIS_URL is not set. */
@@ -68,12 +69,20 @@ export class EmbeddedRedis {
     return this.child?.pid;
   }
 
+  /** The current server process (undefined before `start()`), for supervision. */
+  get life(): Life | undefined {
+    return this.child ?? undefined;
+  }
+
   /** Whether the server process is running. */
   get running(): boolean {
     return this.child?.running ?? false;
   }
 
-  /** Starts the server and waits until it answers PING. Throws {@link RedisNotInstalledError} if absent. */
+  /**
+   * Starts the server (again, after it died: same port, same data folder) and waits until it answers
+   * PING. Throws {@link RedisNotInstalledError} if absent.
+   */
   async start(): Promise<void> {
     mkdirSync(this.options.dir, { recursive: true });
     const o = this.options;
@@ -112,7 +121,15 @@ export class EmbeddedRedis {
         throw child.error;
       }
       if (!child.running && child.pid !== undefined) {
-        throw new Error(`redis-server exited during start:\n${child.output.slice(-2000)}`);
+        // Redis says why in its last lines (e.g. "bind: Address already in use"): name it first.
+        const why = child.output
+          .split('\n')
+          .map((l) => l.replace(/^\d+:[A-Z] .*? # /, '').trim())
+          .filter((l) => /error|could not|address|denied|fatal/i.test(l))
+          .slice(0, 1);
+        throw new Error(
+          `redis-server exited during start: ${why[0] ?? 'see its output'}\n${child.output.slice(-2000)}`,
+        );
       }
       if (child.pid !== undefined && (await ping(o.port))) return;
       if (Date.now() > deadline) throw new Error(`redis-server did not answer on port ${o.port}`);

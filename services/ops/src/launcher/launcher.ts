@@ -1,4 +1,3 @@
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { type AppConfig, loadConfig } from '@agent-bridge/config';
 import { IntegrationState, type PublishedState, keyLayout } from '@agent-bridge/protocol';
@@ -8,6 +7,9 @@ import { EmbeddedRedis } from './embedded-redis';
 import { ProcessRecord } from './leftovers';
 import { ManagedChild } from './managed-child';
 import { type OutputSink, paint } from './output';
+import { pickPort } from './ports';
+import { superviseCluster } from './cluster-supervision';
+import type { RestartPolicy, SupervisionGaveUpError, Supervisor } from './supervisor';
 
 /** Options of {@link Launcher}. */
 export interface LauncherOptions {
@@ -33,6 +35,16 @@ export interface LauncherOptions {
   basePorts?: { gateway?: number; ops?: number; bridge?: number; redis?: number };
   /** Start the demo agent. @defaultValue true */
   demoAgent?: boolean;
+  /**
+   * How a child or the embedded Redis that dies after the cluster is ready is restarted.
+   * @defaultValue {@link restartPolicy}'s defaults (5 tries, 500 ms doubling up to 15 s)
+   */
+  restartPolicy?: Partial<RestartPolicy>;
+  /**
+   * Called when a process kept dying and supervision gave up (after the launcher said so loudly).
+   * @defaultValue stop the whole cluster (`close()`)
+   */
+  onGiveUp?: (error: SupervisionGaveUpError) => void;
 }
 
 /** A started process, as reported by {@link Launcher.getStatus}. */
@@ -55,26 +67,6 @@ export interface LaunchedCluster {
 
 type LauncherState = 'idle' | 'starting' | 'ready' | 'closing' | 'closed';
 
-async function portIsFree(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const srv = createServer();
-    srv.once('error', () => resolve(false));
-    srv.listen(port, '0.0.0.0', () => srv.close(() => resolve(true)));
-  });
-}
-
-/** The first free port from `preferred` on (never 6379), skipping ports already handed out. */
-async function pickPort(preferred: number, taken: Set<number>): Promise<number> {
-  for (let p = preferred; p < preferred + 200; p++) {
-    if (p === 6379 || taken.has(p)) continue;
-    if (await portIsFree(p)) {
-      taken.add(p);
-      return p;
-    }
-  }
-  throw new Error(`no free port from ${preferred} to ${preferred + 199}`);
-}
-
 /**
  * Runs the whole agent-bridge cluster on this machine: an embedded Redis (unless a URL is given), N bridge
  * replicas, M gateways, ops and the demo agent, each a child process run from TypeScript sources
@@ -92,8 +84,10 @@ export class Launcher {
   private readonly record: ProcessRecord;
   private readonly nameWidth: number;
   private colour = 1;
-  private readonly opts: Required<Omit<LauncherOptions, 'redisUrl' | 'basePorts'>> &
-    Pick<LauncherOptions, 'redisUrl' | 'basePorts'>;
+  private readonly specs = new Map<string, { entry: string; env: Record<string, string>; colour: number }>();
+  private readonly supervisors: Supervisor[] = [];
+  private readonly opts: Required<Omit<LauncherOptions, 'redisUrl' | 'basePorts' | 'restartPolicy' | 'onGiveUp'>> &
+    Pick<LauncherOptions, 'redisUrl' | 'basePorts' | 'restartPolicy' | 'onGiveUp'>;
 
   constructor(options: LauncherOptions) {
     const replicas = options.replicas ?? 2;
@@ -134,28 +128,72 @@ export class Launcher {
   }
 
   private service(name: string, entry: string, env: Record<string, string>): ManagedChild {
+    this.specs.set(name, { entry, env, colour: this.colour++ });
+    const port = env.PORT;
+    if (port) this.ports.set(name, Number(port));
+    return this.spawn(name);
+  }
+
+  /** Starts (again) the child `name` from its spec; a new life replaces the old one in the list. */
+  private spawn(name: string): ManagedChild {
+    const spec = this.specs.get(name)!;
     const child = new ManagedChild(
       {
         name,
         command: process.execPath,
-        args: ['--conditions=@agent-bridge/source', '--import', 'tsx', join(this.opts.repoRoot, entry)],
-        env: { ...this.opts.env, ...env, AB_INSTANCE_ID: name },
+        args: ['--conditions=@agent-bridge/source', '--import', 'tsx', join(this.opts.repoRoot, spec.entry)],
+        env: { ...this.opts.env, ...spec.env, AB_INSTANCE_ID: name },
         cwd: this.opts.repoRoot,
       },
       this.opts.sink,
-      this.colour++,
+      spec.colour,
       this.nameWidth,
     );
-    this.children.push(child);
+    const at = this.children.findIndex((c) => c.name === name);
+    if (at >= 0) this.children[at] = child;
+    else this.children.push(child);
     this.record.add(name, child.pid);
-    const port = env.PORT;
-    if (port) this.ports.set(name, Number(port));
+    const port = spec.env.PORT;
     this.say(`${name} started (pid ${child.pid ?? '?'}${port ? `, port ${port}` : ''})`);
     void child.exited.then(({ code, signal }) => {
-      if (this.state === 'closing' || this.state === 'closed') return;
+      // Once the cluster is ready, the supervisor reports deaths (and restarts).
+      if (this.state !== 'starting') return;
       this.say(paint(this.opts.sink, 31, `${name} exited (${signal ?? `code ${code}`})`));
     });
     return child;
+  }
+
+  /** Restarts a child that died after ready: resolves once it printed its ready line again. */
+  private async respawn(name: string): Promise<ManagedChild> {
+    if (this.state !== 'ready') throw new Error('launcher is stopping');
+    const child = this.spawn(name);
+    const role = name.replace(/-\d+$/, '');
+    try {
+      await child.waitForOutput(new RegExp(`${role} ready`), this.opts.readyTimeoutMs);
+    } catch (err) {
+      await child.stop(this.opts.graceMs);
+      throw err;
+    }
+    if (this.state !== 'ready') {
+      await child.stop(this.opts.graceMs);
+      throw new Error('launcher is stopping');
+    }
+    return child;
+  }
+
+  /** From ready on, every child and the embedded Redis are restarted when they die (see RestartPolicy). */
+  private supervise(): void {
+    const supervisors = superviseCluster({
+      children: this.children,
+      redis: this.redis,
+      policy: this.opts.restartPolicy ?? {},
+      respawn: (name) => this.respawn(name),
+      isReady: () => this.state === 'ready',
+      say: (text, loud) => this.say(loud ? paint(this.opts.sink, 31, text) : text),
+      record: (name, pid) => this.record.add(name, pid),
+      giveUp: (error) => (this.opts.onGiveUp ? this.opts.onGiveUp(error) : void this.close()),
+    });
+    this.supervisors.push(...supervisors);
   }
 
   /**
@@ -260,6 +298,7 @@ export class Launcher {
     await this.waitForActive(config);
     if (this.state !== 'starting') throw new Error('launcher closed during start');
     this.state = 'ready';
+    this.supervise();
 
     const host = 'http://localhost';
     const cluster: LaunchedCluster = {
@@ -337,6 +376,7 @@ export class Launcher {
   close(): Promise<void> {
     this.closing ??= (async () => {
       this.state = 'closing';
+      for (const sup of this.supervisors) sup.stop();
       this.say('stopping');
       const grace = this.opts.graceMs;
       const front = this.children.filter((c) => !c.name.startsWith('bridge-'));

@@ -16,6 +16,14 @@ export interface LauncherFlags {
   opsPort: number;
   bridgePort: number;
   redisPort: number;
+  maxRestarts: number;
+  restartDelayMs: number;
+}
+
+function nonNegativeInt(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0) throw new Error(`expected a whole number ≥ 0, got "${value}"`);
+  return n;
 }
 
 function positiveInt(value: string): number {
@@ -42,6 +50,16 @@ export function addLauncherOptions(command: Command): Command {
       new Option('--ready-timeout-ms <ms>', 'how long to wait for the integration to become ACTIVE')
         .argParser(positiveInt)
         .default(120_000),
+    )
+    .addOption(
+      new Option('--max-restarts <n>', 'restarts of a process that dies after ready, in a row, before giving up')
+        .argParser(nonNegativeInt)
+        .default(5),
+    )
+    .addOption(
+      new Option('--restart-delay-ms <ms>', 'delay before the first restart (doubles per try, up to 15 s)')
+        .argParser(nonNegativeInt)
+        .default(500),
     );
 }
 
@@ -61,7 +79,7 @@ export async function runLauncher(flags: LauncherFlags): Promise<void> {
     write: (text) => void process.stdout.write(text),
     colour: process.stdout.isTTY === true && env.NO_COLOR === undefined,
   };
-  const launcher = new Launcher({
+  const launcher: Launcher = new Launcher({
     repoRoot: REPO_ROOT,
     replicas: flags.replicas,
     gateways: flags.gateways,
@@ -73,6 +91,19 @@ export async function runLauncher(flags: LauncherFlags): Promise<void> {
     basePorts: { gateway: flags.gatewayPort, ops: flags.opsPort, bridge: flags.bridgePort, redis: flags.redisPort },
     env: { ...env, FORCE_COLOR: '0' },
     sink,
+    restartPolicy: {
+      maxRestarts: flags.maxRestarts,
+      initialDelayMs: flags.restartDelayMs,
+      maxDelayMs: Math.max(15_000, flags.restartDelayMs),
+    },
+    // A process kept dying: the launcher said so in red; stop everything and exit non-zero.
+    onGiveUp: (error) => {
+      process.stderr.write(`\n${paint(sink, 31, 'agent-bridge gave up:')} ${error.message}\n\n`);
+      void launcher.close().then(
+        () => process.exit(1),
+        () => process.exit(1),
+      );
+    },
   });
 
   process.once('exit', () => launcher.killAllNow());

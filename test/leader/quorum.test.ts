@@ -12,7 +12,7 @@ import {
   startRedisMasters,
   waitFor,
 } from '@agent-bridge/testing';
-import { startBridges, statuses, waitForSingleLeader } from './harness';
+import { startBridges, startGateway, statuses, waitForSingleLeader } from './harness';
 
 jest.setTimeout(180_000);
 
@@ -25,6 +25,7 @@ beforeAll(async () => {
   masters = await startRedisMasters(3);
   conn = createRedis(loadConfig({ env: { REDIS_URL: data.url } }), 'command');
 });
+afterEach(killAllServices);
 afterAll(async () => {
   await killAllServices();
   await closeRedis(conn);
@@ -97,4 +98,61 @@ describe('guarantee 2.4 — Redlock over three independent masters', () => {
     expect(lease?.detail).toMatch(/no leader: .*quorum/);
     expect(health.leader.leaderId).toBeNull();
   });
+});
+
+describe('guarantee 2 — lock quorum lost while ACTIVE', () => {
+  it.each([
+    ['killed (connection refused)', 'kill'],
+    ['paused with SIGSTOP (a partition: no answer at all)', 'pause'],
+  ] as const)(
+    'two of three masters %s at once → the published state leaves ACTIVE for FAILED (lease check), no leader',
+    async (_what, fault) => {
+      const quorum = await startRedisMasters(3);
+      const prefix = `t-${randomUUID()}`;
+      const keys = keyLayout(prefix);
+      // Default lease timing (the harness's fast settings are for failover tests).
+      const env = {
+        REDIS_URL: data.url,
+        AB_KEY_PREFIX: prefix,
+        REDIS_LOCK_URLS: quorum.map((m) => m.url).join(','),
+        AB_LEADER_LEASE_TTL_MS: '3000',
+        AB_LEADER_EXTEND_BEFORE_MS: '1500',
+        AB_LEADER_RETRY_DELAY_MS: '500',
+        AB_LEADER_RETRY_JITTER_MS: '200',
+        REDIS_COMMAND_TIMEOUT_MS: '5000',
+        REDIS_CONNECT_TIMEOUT_MS: '5000',
+        AB_HEALTH_PROBE_LATENCY_WARN_MS: '10000',
+      };
+      const bridges = await startBridges(2, env);
+      await startGateway('gw1', env);
+      await waitForSingleLeader(bridges);
+      const state = async (): Promise<PublishedState | null> =>
+        JSON.parse((await conn.get(keys.integrationState)) ?? 'null') as PublishedState | null;
+      await waitFor('ACTIVE', async () => (await state())?.state === 'ACTIVE', { timeoutMs: 60_000 });
+
+      const lost = quorum.slice(0, 2);
+      if (fault === 'kill') await Promise.all(lost.map((m) => m.kill()));
+      else for (const m of lost) m.pause();
+      try {
+        const failed = await waitFor(
+          'FAILED after quorum loss',
+          async () => {
+            const s = await state();
+            return s?.state === 'FAILED' ? s : null;
+          },
+          { timeoutMs: 45_000 },
+        );
+        expect(failed.failingChecks.map((c: CheckResult) => c.name)).toEqual(['lease']);
+        expect(failed.reason).toMatch(/no replica can lead|no leader/);
+        expect(await conn.exists(keys.leader)).toBe(0);
+        const s = await statuses(bridges);
+        expect(s.map((x) => x.leader.isLeader)).toEqual([false, false]);
+        // The history shows the way there (never straight from a stale ACTIVE to nothing).
+        const history = (await conn.lrange(keys.integrationHistory, 0, 0)).map((r) => JSON.parse(r) as { to: string });
+        expect(history[0]?.to).toBe('FAILED');
+      } finally {
+        if (fault === 'pause') for (const m of lost) m.resume();
+      }
+    },
+  );
 });

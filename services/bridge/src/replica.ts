@@ -145,11 +145,14 @@ export function createReplica(config: AppConfig, logger: Logger): Replica {
             logger.error({ err, step: name }, 'replica close step failed');
           }
         };
+        await step('leaderless watch', () => integration.quiesce());
         // Hand leadership over first: standbys take over while this replica drains its events.
         await step('elector', () => elector.close());
         await step('router', () => router.close());
-        await step('integration', () => integration.close());
         await step('heartbeat', () => heartbeat.close());
+        // After leaving: if no replica is left, say so (UNINITIALIZED, "cluster stopped").
+        await step('cluster stopped', async () => void (await integration.markStoppedIfLast()));
+        await step('integration', () => integration.close());
         await step('connections', async () => {
           await Promise.all([connection, subscriber, workerConnection, ...lockClients].map(closeRedis));
         });

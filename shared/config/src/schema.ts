@@ -132,6 +132,14 @@ export const configDefinition = {
       default: 200,
       description: 'Random extra pause (0..jitter) added to retryDelayMs, so standbys do not collide.',
     }),
+    absentFailMs: setting({
+      env: 'AB_LEADER_ABSENT_FAIL_MS',
+      schema: int(100, 3_600_000),
+      default: 3_000,
+      description:
+        'With no leader for this long (e.g. lock quorum lost), any replica publishes FAILED with a failing lease check. ' +
+        'Keep it above a normal failover (about retryDelayMs + retryJitterMs without a leader record).',
+    }),
     driftFactor: setting({
       env: 'AB_LEADER_DRIFT_FACTOR',
       schema: num(0, 0.5),
@@ -175,6 +183,14 @@ export const configDefinition = {
       schema: int(1, 1000),
       default: 1,
       description: 'Fewer live gateways than this makes the integration DEGRADED (zero: FAILED).',
+    }),
+    startupGraceMs: setting({
+      env: 'AB_HEALTH_STARTUP_GRACE_MS',
+      schema: int(0, 3_600_000),
+      default: 15_000,
+      description:
+        'While INITIALIZING (a cold start), failing checks keep the state INITIALIZING for this long after ' +
+        'initialization began, so gateways and replicas starting alongside can register; then the checks decide.',
     }),
     degradedRecoveryAfter: setting({
       env: 'AB_HEALTH_DEGRADED_RECOVERY_AFTER',

@@ -12,9 +12,10 @@ export type IntegrationState = (typeof IntegrationState)[keyof typeof Integratio
 export const INTEGRATION_TRANSITIONS: Readonly<Record<IntegrationState, readonly IntegrationState[]>> = {
   UNINITIALIZED: ['INITIALIZING'],
   INITIALIZING: ['ACTIVE', 'DEGRADED', 'FAILED', 'UNINITIALIZED'],
-  ACTIVE: ['DEGRADED', 'FAILED', 'INITIALIZING'],
-  DEGRADED: ['ACTIVE', 'FAILED', 'INITIALIZING'],
-  FAILED: ['INITIALIZING', 'ACTIVE', 'DEGRADED'],
+  // → UNINITIALIZED: the last bridge replica stopped cleanly ("cluster stopped").
+  ACTIVE: ['DEGRADED', 'FAILED', 'INITIALIZING', 'UNINITIALIZED'],
+  DEGRADED: ['ACTIVE', 'FAILED', 'INITIALIZING', 'UNINITIALIZED'],
+  FAILED: ['INITIALIZING', 'ACTIVE', 'DEGRADED', 'UNINITIALIZED'],
 };
 
 export function isLegalTransition(from: IntegrationState, to: IntegrationState): boolean {

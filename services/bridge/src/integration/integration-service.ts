@@ -10,6 +10,7 @@ import {
   type KeyLayout,
   type LeaderInfo,
   NotLeaderError,
+  type PublishedState,
   type RecoverJob,
   type RecoveryResult,
   isLegalTransition,
@@ -32,6 +33,7 @@ import {
   summarize,
   timed,
 } from './checks';
+import { LeaderlessWatch } from './leaderless-watch';
 import { EndToEndProbe } from './probe';
 import { RecoveryQueue, incidentIdFor } from './recovery';
 import { IntegrationStateReader, IntegrationStateStore, type PublishedResult } from './state-store';
@@ -83,6 +85,7 @@ export class IntegrationService {
   private readonly recovery: RecoveryQueue;
   private readonly eventsQueue: Queue;
   private readonly probe: EndToEndProbe;
+  private readonly leaderless: LeaderlessWatch;
   private state: 'idle' | 'running' | 'closed' = 'idle';
   private ensuring: Promise<IntegrationResult> | null = null;
   private leaderAttempt: Promise<PublishedResult> | null = null;
@@ -110,6 +113,14 @@ export class IntegrationService {
       latencyWarnMs: config.health.probeLatencyWarnMs,
     });
     const e = options.elector;
+    this.leaderless = new LeaderlessWatch({
+      id: options.id,
+      elector: e,
+      store: this.store,
+      reader: this.reader,
+      absentFailMs: config.leader.absentFailMs,
+      logger: options.logger,
+    });
     e.addDuty('integration-health', (ctx) => this.healthDuty(ctx));
     e.addDuty('recovery-worker', (ctx) =>
       this.recovery.work(
@@ -124,7 +135,7 @@ export class IntegrationService {
     e.onQuorumLost((ctx, reason) => this.publishQuorumLost(ctx, reason));
   }
 
-  /** Subscribes to ensure requests and results. Idempotent. */
+  /** Subscribes to ensure requests and results, and starts the leaderless watch. Idempotent. */
   async start(): Promise<void> {
     if (this.state === 'closed') throw new IllegalStateError('closed', 'start');
     if (this.state === 'running') return;
@@ -132,6 +143,7 @@ export class IntegrationService {
     const { subscriber, keys } = this.options;
     subscriber.on('message', this.onMessage);
     await subscriber.subscribe(keys.ensureRequestChannel, keys.integrationResult);
+    this.leaderless.start();
   }
 
   getStatus(): IntegrationServiceStatus {
@@ -217,6 +229,7 @@ export class IntegrationService {
       const wasRunning = this.state === 'running';
       this.state = 'closed';
       const { subscriber, keys } = this.options;
+      await this.leaderless.close();
       if (wasRunning) {
         subscriber.off('message', this.onMessage);
         await subscriber.unsubscribe(keys.ensureRequestChannel, keys.integrationResult).catch(() => undefined);
@@ -251,19 +264,26 @@ export class IntegrationService {
     this.counters.ensureAttempts++;
     const attemptId = `${this.options.id}-e${ctx.epoch}-${this.counters.ensureAttempts}`;
     const cur = await this.reader.current();
-    if (cur.state === IntegrationState.Uninitialized) {
+    const stale = await this.staleFor(cur);
+    if (cur.state === IntegrationState.Uninitialized || stale !== null) {
+      const note = stale === null ? '' : `; taking over a ${cur.state} state no leader checked for ${stale} ms`;
       await this.store.transition(
         ctx.epoch,
         ctx.leaderId,
         cur.state,
         IntegrationState.Initializing,
-        `${why} (${attemptId})`,
+        `${why} (${attemptId})${note}`,
         [],
       );
     }
     const health = await this.healthCheck();
-    const target = deriveState(health.checks);
-    await this.moveTo(ctx, target, `${why} (${attemptId}): ${summarize(health.checks)}`, failingChecks(health.checks));
+    const { target, note } = await this.evaluate(health.checks);
+    await this.moveTo(
+      ctx,
+      target,
+      `${why} (${attemptId}): ${summarize(health.checks)}${note}`,
+      failingChecks(health.checks),
+    );
     health.state = target;
     await this.store.publishHealth(ctx.epoch, health);
     const result: PublishedResult = {
@@ -279,6 +299,35 @@ export class IntegrationService {
     await this.store.publishResult(ctx.epoch, result);
     this.counters.lastResult = result;
     return result;
+  }
+
+  /**
+   * The state the checks lead to. During a cold start (the state is INITIALIZING) anything short of ACTIVE
+   * keeps it INITIALIZING until `health.startupGraceMs` after initialization began (`since`, so a leader
+   * change does not restart the grace): gateways and replicas started alongside get time to register, and a
+   * normal start goes UNINITIALIZED → INITIALIZING → ACTIVE only. After the grace the checks decide.
+   */
+  private async evaluate(checks: CheckResult[]): Promise<{ target: IntegrationState; note: string }> {
+    const target = deriveState(checks);
+    if (target === IntegrationState.Active) return { target, note: '' };
+    const cur = await this.reader.current();
+    const left = cur.since + this.options.config.health.startupGraceMs - Date.now();
+    if (cur.state !== IntegrationState.Initializing || left <= 0) return { target, note: '' };
+    return { target: IntegrationState.Initializing, note: ` (starting: ${left} ms of start-up grace left)` };
+  }
+
+  /**
+   * How long nobody has checked a state that claims something (ACTIVE, DEGRADED, FAILED), when that is longer
+   * than a leader failover can explain — the cluster was down (all replicas crashed) and is starting again;
+   * null otherwise. A new leader then starts over from INITIALIZING instead of trusting the left-over state.
+   */
+  private async staleFor(cur: PublishedState): Promise<number | null> {
+    if (cur.state === IntegrationState.Uninitialized || cur.state === IntegrationState.Initializing) return null;
+    const { leader, health } = this.options.config;
+    const checkedAt = Math.max(cur.since, (await this.reader.latestHealth())?.checkedAt ?? 0);
+    const age = Date.now() - checkedAt;
+    const bound = leader.leaseTtlMs + leader.absentFailMs + 2 * health.intervalMs + health.probeTimeoutMs;
+    return age > bound ? age : null;
   }
 
   /** Transitions to `target` along legal edges (UNINITIALIZED goes through INITIALIZING). */
@@ -327,9 +376,14 @@ export class IntegrationService {
         );
         if (ctx.signal.aborted) return;
         this.counters.healthChecks++;
-        const target = deriveState(health.checks);
+        const { target, note } = await this.evaluate(health.checks);
         metrics.healthChecks.add(1, { state: target });
-        await this.moveTo(ctx, target, `health check: ${summarize(health.checks)}`, failingChecks(health.checks));
+        await this.moveTo(
+          ctx,
+          target,
+          `health check: ${summarize(health.checks)}${note}`,
+          failingChecks(health.checks),
+        );
         health.state = target;
         await this.store.publishHealth(ctx.epoch, health);
         await this.afterEvaluation(target);
@@ -410,6 +464,42 @@ export class IntegrationService {
   }
 
   // ---- any replica -------------------------------------------------------------------------------
+
+  /**
+   * First step of a replica's shutdown: stops the leaderless watch (a replica on its way out must not judge
+   * the cluster). Idempotent.
+   */
+  quiesce(): Promise<void> {
+    return this.leaderless.close();
+  }
+
+  /**
+   * Last step of a replica's clean shutdown, after it handed leadership over and removed its membership
+   * record: when no bridge replica is alive any more and nobody leads, publishes UNINITIALIZED ("cluster
+   * stopped"), so a stopped cluster does not go on claiming ACTIVE and the next start goes UNINITIALIZED →
+   * INITIALIZING → ACTIVE. Written by `lua/leaderless-transition-4.lua` (only while no leader record and no
+   * live replica exists). Returns whether it wrote; never throws.
+   */
+  async markStoppedIfLast(): Promise<boolean> {
+    const { id, logger } = this.options;
+    try {
+      const cur = await this.reader.current();
+      if (cur.state === IntegrationState.Uninitialized) return false;
+      const reason = `cluster stopped: the last bridge replica (${id}) shut down`;
+      const out = await this.store.transitionWithoutLeader(
+        'no-members',
+        cur,
+        IntegrationState.Uninitialized,
+        reason,
+        [],
+      );
+      if (out.done) logger.info({ from: cur.state }, 'last replica: published UNINITIALIZED (cluster stopped)');
+      return out.done;
+    } catch (err) {
+      logger.warn({ err }, 'could not publish that the cluster stopped');
+      return false;
+    }
+  }
 
   private async leaderInfo(): Promise<LeaderInfo> {
     const rec = await this.options.elector.currentLeader().catch(() => null);

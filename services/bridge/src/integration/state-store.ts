@@ -27,6 +27,11 @@ export interface RecoveryLogEntry {
   failingChecks: CheckResult[];
 }
 
+/** Outcome of {@link IntegrationStateStore.transitionWithoutLeader}. */
+export type LeaderlessOutcome =
+  | { done: true; transition: StateTransition }
+  | { done: false; why: 'leader-exists' | 'state-changed' | 'replicas-alive' };
+
 /** An ensureIntegration result as published (with the attempt that produced it). */
 export interface PublishedResult extends IntegrationResult {
   at: number;
@@ -102,6 +107,46 @@ export class IntegrationStateStore {
     if (code === 0) throw fenced(epoch, res[1]);
     if (code === -1) throw new IllegalStateError(String(res[1]), `transition from ${from} to ${to}`);
     return record;
+  }
+
+  /**
+   * A transition written while no leader exists (`lua/leaderless-transition-4.lua`): only while there is no
+   * leader record (`no-leader`), or also no live bridge replica (`no-members`), and only from `current`.
+   * The record keeps `current.epoch` (epochs in the history never decrease) and names no leader. Used for
+   * FAILED when nobody could lead for too long, and UNINITIALIZED when the last replica stops.
+   * @throws IllegalStateError for a transition the state machine does not allow.
+   */
+  async transitionWithoutLeader(
+    condition: 'no-leader' | 'no-members',
+    current: PublishedState,
+    to: IntegrationState,
+    reason: string,
+    failingChecks: CheckResult[],
+  ): Promise<LeaderlessOutcome> {
+    const from = current.state;
+    if (!isLegalTransition(from, to)) throw new IllegalStateError(from, `transition to ${to}`);
+    const at = Date.now();
+    const epoch = current.epoch;
+    const transition: StateTransition = { from, to, leaderId: '', epoch, at, reason, failingChecks };
+    const state: PublishedState = { state: to, leaderId: '', epoch, since: at, reason, failingChecks };
+    const k = this.keys;
+    const res = (await runScript(
+      this.conn,
+      bridgeScript('leaderless-transition-4.lua'),
+      [k.leader, k.integrationState, k.integrationHistory, k.members('bridge')],
+      [
+        condition,
+        at,
+        from,
+        JSON.stringify(state),
+        JSON.stringify(transition),
+        this.historyLength,
+        k.integrationChannel,
+      ],
+    )) as unknown[];
+    const code = Number(res[0]);
+    if (code === 1) return { done: true, transition };
+    return { done: false, why: code === 0 ? 'leader-exists' : code === -1 ? 'state-changed' : 'replicas-alive' };
   }
 
   /**

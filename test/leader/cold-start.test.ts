@@ -1,0 +1,70 @@
+import { randomUUID } from 'node:crypto';
+import type { PublishedState, StateTransition } from '@agent-bridge/protocol';
+import { keyLayout } from '@agent-bridge/protocol';
+import { type RedisConnection, closeRedis, createRedis } from '@agent-bridge/redis';
+import { loadConfig } from '@agent-bridge/config';
+import { type RedisServer, destroyAllRedis, killAllServices, sleep, startRedis, waitFor } from '@agent-bridge/testing';
+import { startBridges, startGateway, waitForSingleLeader } from './harness';
+
+jest.setTimeout(600_000);
+
+let redis: RedisServer;
+let conn: RedisConnection;
+
+beforeAll(async () => {
+  redis = await startRedis();
+  conn = createRedis(loadConfig({ env: { REDIS_URL: redis.url } }), 'command');
+});
+afterEach(killAllServices);
+afterAll(async () => {
+  await killAllServices();
+  await closeRedis(conn);
+  await destroyAllRedis();
+});
+
+describe('integration lifecycle across cold starts (real bridge and gateway processes)', () => {
+  it('three cold starts on kept state: each goes UNINITIALIZED → INITIALIZING → ACTIVE only (gateway registers late), and a clean stop leaves UNINITIALIZED "cluster stopped"', async () => {
+    const prefix = `t-${randomUUID()}`;
+    const keys = keyLayout(prefix);
+    const env = {
+      REDIS_URL: redis.url,
+      AB_KEY_PREFIX: prefix,
+      AB_HEALTH_PROBE_LATENCY_WARN_MS: '10000',
+      // Generous on a loaded machine; the gateway below registers a few seconds after the leader checked.
+      AB_HEALTH_STARTUP_GRACE_MS: '60000',
+    };
+    const state = async (): Promise<PublishedState | null> =>
+      JSON.parse((await conn.get(keys.integrationState)) ?? 'null') as PublishedState | null;
+    const history = async (): Promise<StateTransition[]> =>
+      (await conn.lrange(keys.integrationHistory, 0, -1)).map((r) => JSON.parse(r) as StateTransition).reverse();
+
+    let seen = 0;
+    for (let round = 1; round <= 3; round++) {
+      const bridges = await startBridges(2, env, `r${round}b`);
+      const { bridge: leader } = await waitForSingleLeader(bridges, 30_000);
+      // The leader's first check runs before any gateway exists (the failure mode: FAILED → recovery).
+      await waitFor('first check published', async () => (await conn.exists(keys.integrationResult)) === 1);
+      await sleep(2_000);
+      const gateway = await startGateway(`r${round}gw`, env);
+      await waitFor('ACTIVE', async () => (await state())?.state === 'ACTIVE', { timeoutMs: 90_000 });
+      expect(leader.proc.running).toBe(true);
+
+      // Stop everything cleanly: the gateway first, then both replicas at once (as the launcher does).
+      await gateway.terminate();
+      const exits = await Promise.all(bridges.map((b) => b.proc.terminate()));
+      expect(exits.map((e) => e.code)).toEqual([0, 0]);
+      const stopped = await state();
+      expect(stopped?.state).toBe('UNINITIALIZED');
+      expect(stopped?.reason).toMatch(/^cluster stopped: the last bridge replica \(r\d+b\d\) shut down$/);
+
+      const all = await history();
+      const thisRound = all.slice(seen).map((t) => `${t.from}>${t.to}`);
+      seen = all.length;
+      expect(thisRound).toEqual(['UNINITIALIZED>INITIALIZING', 'INITIALIZING>ACTIVE', 'ACTIVE>UNINITIALIZED']);
+      await conn.del(keys.integrationResult);
+    }
+    // Nothing ever went FAILED, and the recovery log is empty.
+    expect((await history()).filter((t) => t.to === 'FAILED')).toEqual([]);
+    expect(await conn.llen(keys.recoveryLog)).toBe(0);
+  });
+});

@@ -93,6 +93,8 @@ describe('ensureIntegration / recovery (real bridge and gateway processes)', () 
       AB_HEALTH_PROBE_LATENCY_WARN_MS: '10000',
       // The periodic health check must not be what heals it: the recovery job is.
       AB_HEALTH_INTERVAL_MS: '600000',
+      // No start-up grace: without a gateway the first check must say FAILED at once.
+      AB_HEALTH_STARTUP_GRACE_MS: '0',
       AB_RECOVERY_BACKOFF_MS: '400',
       AB_RECOVERY_JITTER: '0.25',
       AB_RECOVERY_ATTEMPTS: '10',

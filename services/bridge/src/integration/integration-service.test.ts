@@ -23,6 +23,8 @@ describe('IntegrationService on the leader (in process, real Redis)', () => {
         REDIS_URL: server.url,
         AB_KEY_PREFIX: prefix,
         AB_HEALTH_INTERVAL_MS: '600000',
+        // No start-up grace: the takeover check decides at once (test/leader/cold-start.test.ts covers the grace).
+        AB_HEALTH_STARTUP_GRACE_MS: '0',
         AB_RECOVERY_BACKOFF_MS: '600000',
         AB_RECOVERY_BACKOFF_MAX_MS: '600000',
       },

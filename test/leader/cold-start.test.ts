@@ -22,7 +22,7 @@ afterAll(async () => {
   await destroyAllRedis();
 });
 
-describe('integration lifecycle across cold starts (real bridge and gateway processes)', () => {
+describe('guarantee 8.2 — integration lifecycle across cold starts (real bridge and gateway processes)', () => {
   it('three cold starts on kept state: each goes UNINITIALIZED → INITIALIZING → ACTIVE only (gateway registers late), and a clean stop leaves UNINITIALIZED "cluster stopped"', async () => {
     const prefix = `t-${randomUUID()}`;
     const keys = keyLayout(prefix);

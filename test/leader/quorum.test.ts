@@ -100,7 +100,7 @@ describe('guarantee 2.4 — Redlock over three independent masters', () => {
   });
 });
 
-describe('guarantee 2 — lock quorum lost while ACTIVE', () => {
+describe('guarantee 2.4 — lock quorum lost while ACTIVE', () => {
   it.each([
     ['killed (connection refused)', 'kill'],
     ['paused with SIGSTOP (a partition: no answer at all)', 'pause'],

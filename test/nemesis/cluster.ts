@@ -1,6 +1,14 @@
 import { randomUUID } from 'node:crypto';
 import { type AppConfig, loadConfig } from '@agent-bridge/config';
-import { type RedisServer, ServiceProcess, TcpProxy, freePort, startRedis } from '@agent-bridge/testing';
+import {
+  type RedisServer,
+  ServiceProcess,
+  TcpProxy,
+  freePort,
+  startRedis,
+  startSentinel,
+  waitFor,
+} from '@agent-bridge/testing';
 import { BRIDGE_ENTRY, GATEWAY_ENTRY, clusterEnv } from '../e2e/harness';
 
 /** A bridge replica or gateway of the nemesis cluster, with its own TCP proxy in front of Redis. */
@@ -27,6 +35,21 @@ export interface NemesisClusterOptions {
   env?: Record<string, string>;
   /** Print the children's output. @defaultValue false */
   echo?: boolean;
+  /**
+   * `sentinel`: a master and a replica (both with AOF) watched by one Sentinel (quorum 1); the services
+   * find the master through the Sentinel (so their links do not go through the proxies).
+   * @defaultValue 'standalone'
+   */
+  mode?: 'standalone' | 'sentinel';
+}
+
+/** Name of the master the nemesis Sentinel watches. */
+export const SENTINEL_MASTER = 'nemesis';
+
+/** The Sentinel topology of a `sentinel` mode cluster. */
+export interface SentinelTopology {
+  replica: RedisServer;
+  sentinel: RedisServer;
 }
 
 /**
@@ -40,6 +63,7 @@ export class NemesisCluster {
 
   private constructor(
     readonly redis: RedisServer,
+    readonly sentinels: SentinelTopology | null,
     readonly prefix: string,
     private readonly env: Record<string, string>,
     private readonly echo: boolean,
@@ -49,12 +73,28 @@ export class NemesisCluster {
 
   static async start(options: NemesisClusterOptions = {}): Promise<NemesisCluster> {
     const redis = await startRedis({ appendOnly: true });
+    let sentinels: SentinelTopology | null = null;
+    if (options.mode === 'sentinel') {
+      try {
+        sentinels = await startSentinelTopology(redis);
+      } catch (err) {
+        await redis.destroy();
+        throw err;
+      }
+    }
     const prefix = `nem-${randomUUID().slice(0, 8)}`;
     const env = clusterEnv(redis, prefix, {
       AB_WORKER_CONCURRENCY: '4',
+      ...(sentinels
+        ? {
+            REDIS_MODE: 'sentinel',
+            REDIS_SENTINELS: `127.0.0.1:${sentinels.sentinel.port}`,
+            REDIS_SENTINEL_NAME: SENTINEL_MASTER,
+          }
+        : {}),
       ...options.env,
     });
-    const cluster = new NemesisCluster(redis, prefix, env, options.echo ?? false);
+    const cluster = new NemesisCluster(redis, sentinels, prefix, env, options.echo ?? false);
     try {
       const specs = [
         ...Array.from({ length: options.bridges ?? 2 }, (_, i) => ['bridge', `bridge-${i + 1}`] as const),
@@ -119,14 +159,49 @@ export class NemesisCluster {
       if (m.frozen) m.process.signal('SIGCONT');
       m.frozen = false;
     }
-    if (!this.redis.running) await this.redis.restart();
-    this.redis.resume();
+    for (const server of [this.redis, this.sentinels?.replica]) {
+      if (!server) continue;
+      if (!server.running) await server.restart();
+      server.resume();
+    }
     await Promise.all(this.members.filter((m) => !m.process.running).map((m) => this.launch(m)));
   }
 
   async stop(): Promise<void> {
     await Promise.all(this.members.filter((m) => m.process).map((m) => m.process.kill()));
     await Promise.all(this.members.map((m) => m.proxy.close()));
+    await this.sentinels?.sentinel.destroy();
+    await this.sentinels?.replica.destroy();
     await this.redis.destroy();
+  }
+}
+
+/** A replica of `master` (AOF on) and a Sentinel that knows both, ready for a failover. */
+async function startSentinelTopology(master: RedisServer): Promise<SentinelTopology> {
+  const replica = await startRedis({ appendOnly: true, args: ['--replicaof', '127.0.0.1', String(master.port)] });
+  let sentinel: RedisServer | null = null;
+  try {
+    await waitFor(
+      'the replica in sync',
+      async () => /master_link_status:up/.test(await replica.cli('info', 'replication')),
+      {
+        timeoutMs: 30_000,
+      },
+    );
+    sentinel = await startSentinel(master, SENTINEL_MASTER);
+    const s = sentinel;
+    await waitFor(
+      'the Sentinel to know the replica',
+      async () => (await s.cli('sentinel', 'replicas', SENTINEL_MASTER)).includes(String(replica.port)),
+      {
+        timeoutMs: 30_000,
+        intervalMs: 200,
+      },
+    );
+    return { replica, sentinel };
+  } catch (err) {
+    await sentinel?.destroy();
+    await replica.destroy();
+    throw err;
   }
 }

@@ -1,7 +1,7 @@
 import { keyLayout } from '@agent-bridge/protocol';
 import type { RedisConnection } from '@agent-bridge/redis';
 import { sleep } from '@agent-bridge/testing';
-import type { Member, NemesisCluster } from './cluster';
+import { type Member, type NemesisCluster, SENTINEL_MASTER } from './cluster';
 import type { FaultRecord } from './history';
 import type { Prng } from './prng';
 
@@ -26,6 +26,7 @@ export const FAULT_KINDS = [
   'delay-gateway-link',
   'reset-gateway-link',
   'lease-delete',
+  'sentinel-failover',
 ] as const;
 export type FaultKind = (typeof FAULT_KINDS)[number];
 
@@ -49,6 +50,21 @@ export const DEFAULT_FAULTS: readonly FaultKind[] = [
   'reset-bridge-link',
   'delay-gateway-link',
   'lease-delete',
+];
+
+/**
+ * Fault kinds of the `sentinel` mode: the services reach the master through the Sentinel, not through
+ * the proxies, so link faults do not apply; a failover promotes the replica (and back, next time).
+ * Off in CI: a failover can lose acknowledged events (issue 9 item 2, guarantee 1.10).
+ */
+export const SENTINEL_FAULTS: readonly FaultKind[] = [
+  'kill-bridge',
+  'stop-bridge',
+  'kill-gateway',
+  'stop-gateway',
+  'client-kill-normal',
+  'lease-delete',
+  'sentinel-failover',
 ];
 
 /** One planned fault: what, on which member (index into its role), held how long. */
@@ -79,6 +95,7 @@ const HOLD: Record<FaultKind, [number, number]> = {
   'delay-gateway-link': [1_000, 4_000],
   'reset-gateway-link': [0, 0],
   'lease-delete': [0, 0],
+  'sentinel-failover': [0, 0],
 };
 
 /** The next fault of a seeded schedule (deterministic for a given generator state and kind list). */
@@ -163,6 +180,22 @@ export async function injectFault(
       await sleep(f.durationMs);
       m.proxy.heal();
       return record(`${m.process.name} link${f.kind.startsWith('delay') ? ` +${f.delayMs} ms` : ''}`);
+    }
+    case 'sentinel-failover': {
+      const topo = cluster.sentinels;
+      if (!topo) return record('no Sentinel in this mode');
+      const addr = (): Promise<string> => topo.sentinel.cli('sentinel', 'get-master-addr-by-name', SENTINEL_MASTER);
+      const before = await addr();
+      const answer = await topo.sentinel.cli('sentinel', 'failover', SENTINEL_MASTER);
+      if (answer !== 'OK') return record(`refused: ${answer}`);
+      // Bounded: Sentinel promotes within its failover-timeout; report where the master went.
+      const deadline = Date.now() + 20_000;
+      let after = before;
+      while (after === before && Date.now() < deadline) {
+        await sleep(100);
+        after = await addr();
+      }
+      return record(`master ${before.split('\n').join(':')} -> ${after.split('\n').join(':')}`);
     }
     case 'lease-delete': {
       const deleted = await admin.del(keyLayout(cluster.prefix).leaderLease);

@@ -1,12 +1,12 @@
 /**
- * `npm run nemesis -- --seed N --seconds S [--faults a,b|all] [--out history.json] [--echo]`: one nemesis
+ * `npm run nemesis -- --seed N --seconds S [--mode standalone|sentinel] [--faults a,b|all] [--out history.json] [--echo]`: one nemesis
  * run, replayable by its seed. Prints the seed, every fault, the figures and the first violation; exits 1
  * when the history violates a guarantee.
  */
 import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { formatViolation } from './checker';
-import { DEFAULT_FAULTS, FAULT_KINDS, type FaultKind } from './faults';
+import { DEFAULT_FAULTS, FAULT_KINDS, type FaultKind, SENTINEL_FAULTS } from './faults';
 import { runNemesis } from './run';
 
 const { values } = parseArgs({
@@ -17,11 +17,12 @@ const { values } = parseArgs({
     lanes: { type: 'string' },
     out: { type: 'string' },
     echo: { type: 'boolean', default: false },
+    mode: { type: 'string', default: 'standalone' },
   },
 });
 
-function faultList(spec: string | undefined): FaultKind[] {
-  if (spec === undefined) return [...DEFAULT_FAULTS];
+function faultList(spec: string | undefined, mode: 'standalone' | 'sentinel'): FaultKind[] {
+  if (spec === undefined) return [...(mode === 'sentinel' ? SENTINEL_FAULTS : DEFAULT_FAULTS)];
   if (spec === 'all') return [...FAULT_KINDS];
   const list = spec.split(',').map((s) => s.trim());
   const unknown = list.filter((k) => !(FAULT_KINDS as readonly string[]).includes(k));
@@ -35,10 +36,13 @@ async function main(): Promise<number> {
   const seconds = Number(values.seconds);
   if (!Number.isInteger(seed) || seed < 0) throw new Error('--seed must be an integer ≥ 0');
   if (!Number.isFinite(seconds) || seconds <= 0) throw new Error('--seconds must be a number > 0');
+  const mode = values.mode;
+  if (mode !== 'standalone' && mode !== 'sentinel') throw new Error('--mode must be standalone or sentinel');
   const result = await runNemesis({
+    mode,
     seed,
     seconds,
-    faults: faultList(values.faults),
+    faults: faultList(values.faults, mode),
     lanes: values.lanes === undefined ? undefined : Number(values.lanes),
     echo: values.echo,
     log: (line) => console.log(line),

@@ -5,7 +5,7 @@ import { closeRedis, createRedis } from '@agent-bridge/redis';
 import { sleep, waitFor } from '@agent-bridge/testing';
 import { type Violation, checkHistory } from './checker';
 import { NemesisCluster } from './cluster';
-import { DEFAULT_FAULTS, type FaultKind, injectFault, planFault } from './faults';
+import { DEFAULT_FAULTS, type FaultKind, SENTINEL_FAULTS, injectFault, planFault } from './faults';
 import type { FaultRecord, NemesisHistory } from './history';
 import { LeaderObserver, readStored } from './observer';
 import { Prng } from './prng';
@@ -16,8 +16,13 @@ export interface NemesisOptions {
   seed: number;
   /** Length of the fault phase (the workload runs as long). */
   seconds: number;
-  /** Fault kinds the schedule draws from. @defaultValue DEFAULT_FAULTS */
+  /** Fault kinds the schedule draws from. @defaultValue DEFAULT_FAULTS (SENTINEL_FAULTS in `sentinel` mode) */
   faults?: readonly FaultKind[];
+  /**
+   * Redis topology; in `sentinel` mode a `recovered: false` is accepted (the guarantee there is: nothing
+   * lost, or the client is told). @defaultValue 'standalone'
+   */
+  mode?: 'standalone' | 'sentinel';
   /** Bridge replicas. @defaultValue 2 */
   bridges?: number;
   /** Gateways (each gets an SDK and a raw subscriber per user). @defaultValue 2 */
@@ -49,16 +54,18 @@ export interface NemesisResult {
  */
 export async function runNemesis(options: NemesisOptions): Promise<NemesisResult> {
   const log = options.log ?? (() => undefined);
-  const kinds = options.faults ?? DEFAULT_FAULTS;
+  const mode = options.mode ?? 'standalone';
+  const kinds = options.faults ?? (mode === 'sentinel' ? SENTINEL_FAULTS : DEFAULT_FAULTS);
   const root = new Prng(options.seed);
   const faultRng = root.fork(1);
   const workRng = root.fork(2);
-  log(`nemesis: seed ${options.seed}, ${options.seconds} s, faults ${kinds.join(',')}`);
+  log(`nemesis: seed ${options.seed}, ${options.seconds} s, ${mode}, faults ${kinds.join(',')}`);
 
   const cluster = await NemesisCluster.start({
     bridges: options.bridges,
     gateways: options.gateways,
     echo: options.echo,
+    mode,
   });
   const keys = keyLayout(cluster.prefix);
   const admin = createRedis(cluster.config, 'command', { name: 'nemesis-admin' });
@@ -127,13 +134,13 @@ export async function runNemesis(options: NemesisOptions): Promise<NemesisResult
     observer.stop();
     const history: NemesisHistory = {
       seed: options.seed,
-      mode: 'standalone',
+      mode,
       runs: workload.runs,
       subscribers: subscribers.map((s) => s.history),
       leaders: [...observer.observations, ...(await observer.transitions())],
       faults,
     };
-    const violations = checkHistory(history);
+    const violations = checkHistory(history, { allowResets: mode === 'sentinel' });
     const events = workload.runs.reduce((n, r) => n + r.emitted.length, 0);
     const deliveries = subscribers.reduce(
       (n, s) => n + Object.keys(s.history.runs).reduce((m, r) => m + s.delivered(r), 0),

@@ -5,6 +5,7 @@ import {
   ServiceProcess,
   TcpProxy,
   freePort,
+  sleep,
   startRedis,
   startSentinel,
   waitFor,
@@ -24,6 +25,8 @@ export interface Member {
   lives: number;
   /** SIGSTOPped (the nemesis thaws it when healing). */
   frozen: boolean;
+  /** Set while it is being started again after a kill (faults then pick another target). */
+  restarting: Promise<void> | null;
 }
 
 export interface NemesisClusterOptions {
@@ -111,6 +114,7 @@ export class NemesisCluster {
           process: null as unknown as ServiceProcess,
           lives: 0,
           frozen: false,
+          restarting: null,
         };
         cluster.members.push(member);
       }
@@ -152,8 +156,24 @@ export class NemesisCluster {
     await m.process.waitForOutput(m.role === 'bridge' ? /bridge ready/ : /gateway ready on port/, timeoutMs);
   }
 
+  /**
+   * Starts a killed member again after `delayMs`, in the background (the schedule goes on meanwhile);
+   * {@link heal} waits for it. A start that fails is left to `heal()`, which starts every dead member.
+   */
+  restartLater(m: Member, delayMs: number): void {
+    m.restarting = (async () => {
+      await sleep(delayMs);
+      await this.launch(m);
+    })()
+      .catch(() => undefined)
+      .finally(() => {
+        m.restarting = null;
+      });
+  }
+
   /** Heals every proxy, thaws every process and starts every dead member again. */
   async heal(): Promise<void> {
+    await Promise.all(this.members.map((m) => m.restarting));
     for (const m of this.members) {
       m.proxy.heal();
       if (m.frozen) m.process.signal('SIGCONT');

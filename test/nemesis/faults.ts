@@ -112,8 +112,8 @@ export function planFault(rng: Prng, kinds: readonly FaultKind[]): PlannedFault 
 }
 
 /**
- * Injects one fault into the cluster, holds it, heals what it broke (a killed process is started again),
- * and returns the record. `admin` is a direct (unproxied) connection to the data Redis.
+ * Injects one fault into the cluster, holds it and heals what it broke (a killed process is started
+ * again after the hold, in the background), and returns the record. `admin` is a direct (unproxied) connection to the data Redis.
  */
 export async function injectFault(
   cluster: NemesisCluster,
@@ -121,7 +121,14 @@ export async function injectFault(
   f: PlannedFault,
   startedAt: number,
 ): Promise<FaultRecord> {
-  const of = (list: Member[]): Member => list[f.target % list.length]!;
+  // The planned target, or the next one that is not being restarted after a kill (null: none is up).
+  const pick = (list: Member[]): Member | null => {
+    for (let i = 0; i < list.length; i++) {
+      const m = list[(f.target + i) % list.length]!;
+      if (!m.restarting) return m;
+    }
+    return null;
+  };
   const record = (target: string): FaultRecord => ({
     at: Date.now() - startedAt,
     kind: f.kind,
@@ -131,16 +138,17 @@ export async function injectFault(
   switch (f.kind) {
     case 'kill-bridge':
     case 'kill-gateway': {
-      const m = of(f.kind === 'kill-bridge' ? cluster.bridges : cluster.gateways);
+      const m = pick(f.kind === 'kill-bridge' ? cluster.bridges : cluster.gateways);
+      if (!m) return record('none up');
       const r = record(m.process.name);
       await m.process.kill();
-      await sleep(f.durationMs);
-      await cluster.launch(m);
+      cluster.restartLater(m, f.durationMs);
       return r;
     }
     case 'stop-bridge':
     case 'stop-gateway': {
-      const m = of(f.kind === 'stop-bridge' ? cluster.bridges : cluster.gateways);
+      const m = pick(f.kind === 'stop-bridge' ? cluster.bridges : cluster.gateways);
+      if (!m) return record('none up');
       m.process.signal('SIGSTOP');
       m.frozen = true;
       await sleep(f.durationMs);
@@ -170,7 +178,8 @@ export async function injectFault(
     case 'delay-gateway-link':
     case 'reset-bridge-link':
     case 'reset-gateway-link': {
-      const m = of(f.kind.includes('bridge') ? cluster.bridges : cluster.gateways);
+      const m = pick(f.kind.includes('bridge') ? cluster.bridges : cluster.gateways);
+      if (!m) return record('none up');
       if (f.kind.startsWith('reset')) {
         m.proxy.reset();
         return record(`${m.process.name} link`);

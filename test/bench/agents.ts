@@ -196,6 +196,41 @@ function startHog(): { stop(): void } {
   return { stop: () => child.kill('SIGKILL') };
 }
 
+let stopping = false;
+// Ctrl-C / SIGTERM: stop at the end of the current phase; the JSON keeps what was measured.
+for (const sig of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(sig, () => {
+    console.log(`\n${sig}: stopping after this phase`);
+    stopping = true;
+  });
+}
+
+function writeResult(rows: Row[], started: number, partial: boolean): void {
+  const result = {
+    meta: {
+      date: new Date().toISOString(),
+      durationS: Math.round((Date.now() - started) / 1000),
+      partial,
+      node: process.version,
+      cpus: cpus().length,
+      cpuModel: cpus()[0]?.model,
+      memGB: Math.round(totalmem() / 1e9),
+      loadavg: loadavg(),
+      producers: P,
+      runsPerProducer: R,
+      secondsPerPhase: SECONDS,
+      toolEvery: TOOL_EVERY,
+      workerConcurrency: Number(args.concurrency),
+      env: EXTRA_ENV,
+      quick,
+    },
+    summary: summarize(rows),
+    rows,
+  };
+  mkdirSync(dirname(OUT), { recursive: true });
+  writeFileSync(OUT, JSON.stringify(result, null, 2));
+}
+
 async function main(): Promise<void> {
   const started = Date.now();
   const redis = await startRedis();
@@ -227,9 +262,10 @@ async function main(): Promise<void> {
         for (let round = 0; round < ROUNDS; round++) {
           for (const scenario of RATES) {
             const sides: Side[] = round % 2 === 0 ? ['ours', 'naive'] : ['naive', 'ours'];
-            for (const side of sides) {
+            for (const side of sides.filter(() => !stopping)) {
               const row = await phase(side, scenario, round, replicas, hog);
               rows.push(row);
+              writeResult(rows, started, true); // a stopped run keeps what it measured
               console.log(
                 `  ${replicas} replica(s)${hog ? ' +hog' : ''} round ${round} ${row.scenario} ${side}: ` +
                   `${row.deliveredPerSec} units/s, p50 ${row.p50Ms} ms, p99 ${row.p99Ms} ms, ` +
@@ -247,31 +283,9 @@ async function main(): Promise<void> {
     admin.disconnect();
     await destroyAllRedis();
   }
-  const summary = summarize(rows);
   console.log('');
-  printSummary(summary);
-  const result = {
-    meta: {
-      date: new Date().toISOString(),
-      durationS: Math.round((Date.now() - started) / 1000),
-      node: process.version,
-      cpus: cpus().length,
-      cpuModel: cpus()[0]?.model,
-      memGB: Math.round(totalmem() / 1e9),
-      loadavgAtEnd: loadavg(),
-      producers: P,
-      runsPerProducer: R,
-      secondsPerPhase: SECONDS,
-      toolEvery: TOOL_EVERY,
-      workerConcurrency: Number(args.concurrency),
-      env: EXTRA_ENV,
-      quick,
-    },
-    summary,
-    rows,
-  };
-  mkdirSync(dirname(OUT), { recursive: true });
-  writeFileSync(OUT, JSON.stringify(result, null, 2));
+  printSummary(summarize(rows));
+  writeResult(rows, started, stopping);
   console.log(`\nresults: ${OUT}`);
 }
 

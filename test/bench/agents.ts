@@ -91,7 +91,14 @@ async function sample(side: Side): Promise<Sample> {
   };
 }
 
-async function phase(side: Side, scenario: string, round: number, replicas: number, hog: boolean): Promise<Row> {
+async function phase(
+  side: Side,
+  scenario: string,
+  round: number,
+  replicas: number,
+  hog: boolean,
+  seconds = SECONDS,
+): Promise<Row> {
   const rate = scenario === 'max' ? null : Number(scenario);
   const tag = randomUUID().slice(0, 6);
   const runs = Array.from({ length: P * R }, (_, i) => ({ runId: `bench-${side}-${tag}-${i}`, userId: userOf(i) }));
@@ -110,7 +117,7 @@ async function phase(side: Side, scenario: string, round: number, replicas: numb
   try {
     const before = await sample(side);
     const startAt = Date.now() + 100;
-    const endAt = startAt + SECONDS * 1000;
+    const endAt = startAt + seconds * 1000;
     // Slot interval per run so that all P × R runs together emit `rate` slots per second.
     const intervalMs = rate === null ? 0 : (1000 * P * R) / rate;
     const reports = await Promise.all(
@@ -126,7 +133,7 @@ async function phase(side: Side, scenario: string, round: number, replicas: numb
             toolEvery: TOOL_EVERY,
             maxUnitsPerRun: 0,
           },
-          SECONDS * 1000 + 180_000,
+          seconds * 1000 + 180_000,
         ),
       ),
     );
@@ -256,6 +263,8 @@ async function main(): Promise<void> {
     );
     for (const replicas of REPLICAS) {
       await stack.scaleWorkers(replicas);
+      // Warm-up, not recorded: JIT, connections and BullMQ scripts of every process, both sides.
+      for (const side of ['ours', 'naive'] as const) await phase(side, 'max', -1, replicas, false, quick ? 1 : 2);
       for (const hog of HOGS) {
         hogProc?.stop();
         hogProc = hog ? startHog() : null;

@@ -2,7 +2,9 @@
  * Renders the charts of BENCHMARKS.md from a `bench:agents` JSON: SVG built here from the summary
  * (medians, with min–max whiskers), turned into PNG by headless Chromium (playwright-core).
  *
- *   npm run docs:bench-charts -- <agents.json> [out-dir=docs/images/bench] [--chromium /usr/bin/chromium]
+ *   npm run docs:bench-charts -- <agents.json> [out-dir=docs/images/bench] [--chromium /usr/bin/chromium] [--tables-only]
+ *
+ * It also prints the summary as a Markdown table.
  *
  * Charts: delivered units/s vs target rate, p99 latency vs target rate (both sides, with and without the
  * CPU hog when the JSON has it), CPU µs per delivered unit by process kind, and throughput by replicas.
@@ -15,7 +17,11 @@ import type { Spread, SummaryRow } from './agents/report';
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,
-  options: { chromium: { type: 'string', default: '/usr/bin/chromium' } },
+  options: {
+    chromium: { type: 'string', default: '/usr/bin/chromium' },
+    /** Print the Markdown table only (no charts). */
+    'tables-only': { type: 'boolean', default: false },
+  },
 });
 const input = positionals[0];
 if (!input) throw new Error('usage: charts.ts <agents.json> [out-dir]');
@@ -168,7 +174,33 @@ function replicaChart(): string | null {
   return svg.replace(/target rate \(units\/s;[^<]*/, 'replicas');
 }
 
+/** The summary as a Markdown table (medians; min–max of throughput and p99), printed for BENCHMARKS.md. */
+function markdownTable(): string {
+  const f = (v: number): string => (Number.isFinite(v) ? Math.round(v).toLocaleString('en') : '–');
+  const r2 = (v: number): string => (Number.isFinite(v) ? v.toFixed(2) : '–');
+  const lines = [
+    '| replicas | hog | scenario | side | lost/dup/reordered | units/s (min–max) | p50 ms | p99 ms (min–max) | producer lateness p99 ms | CPU µs/unit producer · bridge/worker · gateway · redis = total | Redis cmds/unit | wire events/unit | ours ÷ naive: units/s · p99 · CPU |',
+    '|---|---|---|---|---|---|---|---|---|---|---|---|---|',
+  ];
+  for (const s of summary) {
+    const m = s.metrics;
+    const ratio = s.ratioToNaive
+      ? `${r2(s.ratioToNaive.deliveredPerSec.median)} · ${r2(s.ratioToNaive.p99Ms.median)} · ${r2(s.ratioToNaive['cpu.total'].median)}`
+      : '';
+    lines.push(
+      `| ${s.replicas} | ${s.hog ? 'yes' : 'no'} | ${s.scenario} | ${sideName(s.side)} | ${s.lost}/${s.duplicated}/${s.outOfOrder} | ` +
+        `${f(m.deliveredPerSec.median)} (${f(m.deliveredPerSec.min)}–${f(m.deliveredPerSec.max)}) | ${f(m.p50Ms.median)} | ` +
+        `${f(m.p99Ms.median)} (${f(m.p99Ms.min)}–${f(m.p99Ms.max)}) | ${f(m.latenessP99Ms.median)} | ` +
+        `${f(m['cpu.producer'].median)} · ${f(m['cpu.worker'].median)} · ${f(m['cpu.gateway'].median)} · ${f(m['cpu.redis'].median)} = ${f(m['cpu.total'].median)} | ` +
+        `${r2(m.redisCmdsPerUnit.median)} | ${r2(m.wireEventsPerUnit.median)} | ${ratio} |`,
+    );
+  }
+  return lines.join('\n');
+}
+
 async function main(): Promise<void> {
+  console.log(markdownTable());
+  if (values['tables-only']) return;
   mkdirSync(outDir, { recursive: true });
   const replicas = Math.min(...summary.map((s) => s.replicas));
   const charts: Record<string, string | null> = {

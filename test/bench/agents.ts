@@ -262,13 +262,15 @@ async function main(): Promise<void> {
         `phase, rates ${RATES.join(',')}, replicas ${REPLICAS.join(',')}, hog ${args.hog}, ${ROUNDS} round(s)`,
     );
     for (const replicas of REPLICAS) {
+      if (stopping) break;
       await stack.scaleWorkers(replicas);
       // Warm-up, not recorded: JIT, connections and BullMQ scripts of every process, both sides.
-      for (const side of ['ours', 'naive'] as const) await phase(side, 'max', -1, replicas, false, quick ? 1 : 2);
+      for (const side of ['ours', 'naive'] as const)
+        if (!stopping) await phase(side, 'max', -1, replicas, false, quick ? 1 : 2);
       for (const hog of HOGS) {
         hogProc?.stop();
         hogProc = hog ? startHog() : null;
-        for (let round = 0; round < ROUNDS; round++) {
+        for (let round = 0; round < ROUNDS && !stopping; round++) {
           for (const scenario of RATES) {
             const sides: Side[] = round % 2 === 0 ? ['ours', 'naive'] : ['naive', 'ours'];
             for (const side of sides.filter(() => !stopping)) {

@@ -57,7 +57,13 @@ export interface EventRouterStatus {
   deadLettered: number;
   /** Jobs that threw (Redis errors); BullMQ retries them. */
   errors: number;
+  /**
+   * The latest worker or job error since this replica last completed a job; null once it completes one
+   * again (a "Missing lock" left by a pause the replica has recovered from does not linger on `/status`).
+   */
   lastError: string | null;
+  /** When `lastError` happened (epoch ms), or null. */
+  lastErrorAt: number | null;
 }
 
 /** A rejected job: moved to the dead-letter queue with this reason, never retried. */
@@ -101,6 +107,7 @@ export class EventRouter {
     errors: 0,
   };
   private lastError: string | null = null;
+  private lastErrorAt: number | null = null;
 
   constructor(options: EventRouterOptions) {
     this.config = options.config;
@@ -145,16 +152,18 @@ export class EventRouter {
       autorun: false,
     });
     worker.on('error', (err) => {
-      this.lastError = err.message;
+      this.noteError(err);
       this.logger.error({ err }, 'events worker error');
     });
+    // Processing again: an earlier error is history (it stays in the log), not the replica's state.
+    worker.on('completed', () => this.clearError());
     worker.on('failed', (job, err) => {
       if (err instanceof DelayedError) return;
       this.logger.warn({ jobId: job?.id, err: err.message }, 'event job failed; BullMQ retries it');
     });
     this.worker = worker;
     worker.run().catch((err: unknown) => {
-      this.lastError = (err as Error).message;
+      this.noteError(err);
       this.logger.error({ err }, 'events worker stopped');
     });
     await worker.waitUntilReady();
@@ -192,7 +201,18 @@ export class EventRouter {
       concurrency: this.config.events.workerConcurrency,
       ...this.counters,
       lastError: this.lastError,
+      lastErrorAt: this.lastErrorAt,
     };
+  }
+
+  private noteError(err: unknown): void {
+    this.lastError = err instanceof Error ? err.message : String(err);
+    this.lastErrorAt = Date.now();
+  }
+
+  private clearError(): void {
+    this.lastError = null;
+    this.lastErrorAt = null;
   }
 
   private async process(job: Job, token: string | undefined): Promise<string> {
@@ -210,7 +230,7 @@ export class EventRouter {
       }
       if (err instanceof DelayedError) throw err;
       this.counters.errors++;
-      this.lastError = (err as Error).message;
+      this.noteError(err);
       throw err;
     } finally {
       this.counters.inFlight--;

@@ -67,11 +67,15 @@ export class E2ECluster {
     return p;
   }
 
-  async startGateway(name: string): Promise<{ process: ServiceProcess; port: number; url: string }> {
+  /** Starts a gateway named `name` (instance id `<prefix>-<name>`); `env` overrides the cluster's settings. */
+  async startGateway(
+    name: string,
+    env: Record<string, string> = {},
+  ): Promise<{ process: ServiceProcess; port: number; url: string }> {
     const p = ServiceProcess.start({
       entry: GATEWAY_ENTRY,
       name,
-      env: { ...this.env, PORT: '0', AB_INSTANCE_ID: `${this.prefix}-${name}` },
+      env: { ...this.env, PORT: '0', AB_INSTANCE_ID: `${this.prefix}-${name}`, ...env },
     });
     const m = await p.waitForOutput(/gateway ready on port (\d+)/, 60_000);
     const port = Number(m[1]);

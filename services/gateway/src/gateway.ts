@@ -52,7 +52,10 @@ import { Server, type Socket } from 'socket.io';
 import type { z } from 'zod';
 import { signToken, verifyToken } from './auth';
 import { originAllowed } from './origin';
+import { logRedisErrors } from './redis-errors';
+import { AdapterResync, type ResyncStatus } from './resync';
 import { serveStatic } from './static-files';
+import { SubscriberLiveness } from './subscriber-liveness';
 
 /** Lifecycle of a {@link Gateway}. */
 export type GatewayState = 'idle' | 'starting' | 'running' | 'closing' | 'closed';
@@ -64,6 +67,8 @@ export interface GatewayStatus {
   port: number | null;
   sockets: number;
   redis: { command: string; pub: string; sub: string };
+  /** The adapter subscription and its catch-ups (see `resync.ts`). */
+  subscription: ResyncStatus;
   ready: boolean;
 }
 
@@ -123,6 +128,8 @@ export class Gateway {
   private readonly app: FastifyInstance;
   private readonly io: GatewayServer;
   private readonly heartbeat: MemberHeartbeat;
+  private readonly resync: AdapterResync;
+  private readonly liveness: SubscriberLiveness;
   private boundPort: number | null = null;
 
   constructor(
@@ -135,6 +142,10 @@ export class Gateway {
     this.command = createRedis(config, 'command', { name: `gateway:${this.id}:command`, lazyConnect: true });
     this.pub = createRedis(config, 'worker', { name: `gateway:${this.id}:pub`, lazyConnect: true });
     this.sub = createRedis(config, 'subscriber', { name: `gateway:${this.id}:sub`, lazyConnect: true });
+    // Kept for the process's life: errors may still come while the connections close.
+    logRedisErrors(this.command, 'command', logger);
+    logRedisErrors(this.pub, 'adapter-pub', logger);
+    logRedisErrors(this.sub, 'adapter-sub', logger);
     this.limiter = new RateLimiterMemory({
       points: config.gateway.rateLimitPoints,
       duration: config.gateway.rateLimitWindowMs / 1000,
@@ -168,6 +179,22 @@ export class Gateway {
       info: () => ({ sockets: this.io.engine.clientsCount, port: this.boundPort }),
       logger,
     });
+    this.resync = new AdapterResync({
+      io: this.io,
+      subscriber: this.sub,
+      command: this.command,
+      keys: this.keys,
+      pageSize: config.events.replayPageSize,
+      enabled: config.gateway.resync,
+      logger,
+    });
+    this.liveness = new SubscriberLiveness({
+      connection: this.sub,
+      intervalMs: config.gateway.subscriberPingIntervalMs,
+      timeoutMs: config.gateway.subscriberPingTimeoutMs,
+      onStall: () => this.resync.lost('stalled'),
+      logger,
+    });
   }
 
   /** The port the HTTP/Socket.IO server listens on (the real one when configured as 0). */
@@ -191,6 +218,8 @@ export class Gateway {
     // Created after connecting: BullMQ would otherwise connect the shared lazy connection itself.
     this.runsQueue = new Queue(this.config.queues.runs, { connection: this.command, prefix: this.keys.bullPrefix });
     this.io.adapter(createAdapter(this.pub, this.sub, { key: this.keys.socketIoKey }));
+    this.resync.start();
+    this.liveness.start();
     this.io.use((socket, next) => {
       try {
         socket.data.userId = verifyToken(
@@ -251,7 +280,9 @@ export class Gateway {
     metrics.socketsConnected.add(1);
     // Delivery telemetry per live event written to this socket, in the trace carried by the envelope.
     socket.onAnyOutgoing((event: string, envelope: unknown) => {
-      if (event === 'agent_event') recordDelivery(envelope as EventEnvelope);
+      if (event !== 'agent_event') return;
+      recordDelivery(envelope as EventEnvelope);
+      this.resync.noteDelivered(envelope as EventEnvelope);
     });
     socket.on('disconnect', () => {
       metrics.socketsConnected.add(-1);
@@ -317,6 +348,7 @@ export class Gateway {
       recovered = false;
       page = await readHistory(this.command, this.keys, runId, 0, pageSize);
     }
+    this.resync.noteSubscribed(runId, page.events.at(-1)?.seq ?? page.headSeq, page.epoch);
     const run = await getRun(this.command, this.keys, runId);
     metrics.replays.add(1, { recovered: String(recovered) });
     metrics.replayedEvents.add(page.events.length);
@@ -369,13 +401,16 @@ export class Gateway {
   /** Current state, for `/readyz` and tests. Ready means running with Redis and the adapter connected. */
   getStatus(): GatewayStatus {
     const redis = { command: this.command.status, pub: this.pub.status, sub: this.sub.status };
+    const subscription = this.resync.getStatus();
     return {
       state: this.state,
       id: this.id,
       port: this.boundPort,
       sockets: this.io.engine?.clientsCount ?? 0,
       redis,
-      ready: this.state === 'running' && Object.values(redis).every((s) => s === 'ready'),
+      subscription,
+      ready:
+        this.state === 'running' && Object.values(redis).every((s) => s === 'ready') && subscription.state !== 'lost',
     };
   }
 
@@ -399,6 +434,13 @@ export class Gateway {
       ['socket.io', () => new Promise<void>((resolve) => void this.io.close(() => resolve()))],
       ['http', () => (was === 'idle' ? undefined : this.app.close())],
       ['queue', () => this.runsQueue?.close()],
+      [
+        'resync',
+        () => {
+          this.liveness.close();
+          this.resync.close();
+        },
+      ],
       ['redis', () => Promise.all([closeRedis(this.command), closeRedis(this.pub), closeRedis(this.sub)])],
     ];
     for (const [name, step] of steps) {

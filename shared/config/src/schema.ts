@@ -434,6 +434,26 @@ export const configDefinition = {
         'Serve the demo chat page at / and the demo sign-in at /auth/demo (a token for any user name, no password). ' +
         'Development only: `npm start` turns it on; production mode refuses it.',
     }),
+    resync: setting({
+      env: 'AB_GATEWAY_RESYNC',
+      schema: bool(),
+      default: true,
+      description:
+        'After its adapter subscription was lost or stalled, a gateway replays from history what its rooms missed. Off only to demonstrate the fault.',
+    }),
+    subscriberPingIntervalMs: setting({
+      env: 'AB_GATEWAY_SUB_PING_INTERVAL_MS',
+      schema: int(100, 600_000),
+      default: 1_000,
+      description: 'How often a gateway PINGs its adapter subscriber connection to detect a stalled link.',
+    }),
+    subscriberPingTimeoutMs: setting({
+      env: 'AB_GATEWAY_SUB_PING_TIMEOUT_MS',
+      schema: int(100, 600_000),
+      default: 2_000,
+      description:
+        'A subscriber PING unanswered (or a subscriber not ready) this long counts as a stalled link: the gateway reconnects it and catches up.',
+    }),
   },
   bridge: {
     port: setting({

@@ -33,6 +33,8 @@ interface Instruments {
   socketsConnected: UpDownCounter;
   replays: Counter;
   replayedEvents: Counter;
+  gatewayResyncs: Counter;
+  gatewayResyncedEvents: Counter;
   recoveries: Counter;
   healthChecks: Counter;
   membersAlive: Gauge;
@@ -104,6 +106,13 @@ function create(provider: MeterProvider): Instruments {
     replayedEvents: meter.createCounter('agent_bridge.replays.events', {
       description: 'Events sent from history in replays.',
     }),
+    gatewayResyncs: meter.createCounter('agent_bridge.gateway.resyncs', {
+      description:
+        'Catch-ups of a gateway after its adapter subscription was lost or stalled (label reason = closed | stalled).',
+    }),
+    gatewayResyncedEvents: meter.createCounter('agent_bridge.gateway.resyncs.events', {
+      description: 'Events a gateway re-sent from history to its rooms in catch-ups.',
+    }),
     recoveries: meter.createCounter('agent_bridge.recoveries', {
       description: 'Recovery jobs (label outcome = enqueued | succeeded | retrying | failed).',
     }),
@@ -174,6 +183,9 @@ export const metrics = {
   /** `{ recovered: 'true' | 'false' }`. */
   replays: counter((i) => i.replays),
   replayedEvents: counter((i) => i.replayedEvents),
+  /** `{ reason: 'closed' | 'stalled' }`. */
+  gatewayResyncs: counter((i) => i.gatewayResyncs),
+  gatewayResyncedEvents: counter((i) => i.gatewayResyncedEvents),
   /** `{ outcome: 'enqueued' | 'succeeded' | 'retrying' | 'failed' }`. */
   recoveries: counter((i) => i.recoveries),
   /** `{ state }`. */

@@ -1,6 +1,8 @@
 import { type RedisServer, RedisServerNotInstalledError, startRedis } from './redis-server';
 import { TcpProxy } from './tcp-proxy';
 import { Socket } from 'node:net';
+import { Redis } from 'ioredis';
+import { waitFor } from './ports';
 
 function roundTrip(port: number, payload: string, timeoutMs = 500): Promise<string | null> {
   return new Promise((resolve) => {
@@ -125,6 +127,76 @@ describe('TcpProxy', () => {
       expect(proxy.connections).toBe(0);
       expect(await roundTrip(proxy.port, 'PING\r\n')).toBe('+PONG\r\n');
     } finally {
+      await proxy.close();
+      await server.destroy();
+    }
+  });
+
+  it('cut, reset and blackhole take a client-name filter: only the matching connection fails, the others run on', async () => {
+    const server = await startRedis();
+    const proxy = await TcpProxy.start(server.port);
+    const named = (name: string): Redis =>
+      new Redis(proxy.port, '127.0.0.1', {
+        connectionName: name,
+        retryStrategy: () => 50,
+        maxRetriesPerRequest: null,
+      });
+    const cmd = named('svc-1:command');
+    const sub = named('svc-1:sub');
+    const errors: string[] = [];
+    for (const c of [cmd, sub]) c.on('error', (e: Error) => errors.push(e.message));
+    const answers = async (c: Redis, ms = 500): Promise<boolean> => {
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      try {
+        return await Promise.race([
+          c.ping().then(
+            () => true,
+            () => false,
+          ),
+          new Promise<boolean>((r) => (timer = setTimeout(() => r(false), ms))),
+        ]);
+      } finally {
+        clearTimeout(timer);
+      }
+    };
+    try {
+      await Promise.all([cmd.ping(), sub.ping()]);
+      await waitFor('both named', () => proxy.connectionNames().filter((n) => n !== null).length === 2);
+      expect(proxy.connectionNames().sort()).toEqual(['svc-1:command', 'svc-1:sub']);
+
+      // cut: the matching connection drops and cannot come back until heal(); the other is untouched.
+      proxy.cut(/:sub$/);
+      await waitFor('sub down', () => sub.status !== 'ready');
+      await new Promise((r) => setTimeout(r, 300));
+      expect(sub.status).not.toBe('ready');
+      await waitFor('a reconnect refused', () => proxy.refusals > 0);
+      expect(errors.some((m) => m.includes('ECONNRESET'))).toBe(true);
+      expect(await answers(cmd)).toBe(true);
+      proxy.heal();
+      await waitFor('sub back', () => sub.status === 'ready', { timeoutMs: 10_000 });
+      expect(await answers(sub, 5_000)).toBe(true);
+
+      // reset: the matching connection gets an RST and reconnects at once.
+      const resets = errors.length;
+      proxy.reset(/:sub$/);
+      await waitFor('sub reset seen', () => errors.slice(resets).some((m) => m.includes('ECONNRESET')));
+      expect(await answers(sub, 5_000)).toBe(true);
+      expect(await answers(cmd)).toBe(true);
+
+      // blackhole: the matching connection stays open but silent; a new one with the same name works.
+      proxy.blackhole(/:sub$/);
+      expect(await answers(sub)).toBe(false);
+      expect(sub.status).toBe('ready');
+      expect(await answers(cmd)).toBe(true);
+      const fresh = named('svc-1:sub');
+      try {
+        expect(await answers(fresh, 5_000)).toBe(true);
+      } finally {
+        fresh.disconnect();
+      }
+    } finally {
+      cmd.disconnect();
+      sub.disconnect();
       await proxy.close();
       await server.destroy();
     }

@@ -32,7 +32,8 @@ let subName: RegExp;
 const closers: (() => void)[] = [];
 
 beforeAll(async () => {
-  cluster = await E2ECluster.start({ bridges: 1, gateways: 0 });
+  // Every emit is one event here (no agent_thinking coalescing), so counts and ids compare one to one.
+  cluster = await E2ECluster.start({ bridges: 1, gateways: 0, env: { AB_THINKING_COALESCE_MS: '0' } });
   proxy = await TcpProxy.start(cluster.redis.port);
   viaProxy = await cluster.startGateway('gateway-1', { REDIS_URL: proxy.url });
   direct = await cluster.startGateway('gateway-2');

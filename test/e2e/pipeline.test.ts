@@ -217,8 +217,9 @@ describe('idempotency and bad input (guarantees 3.1, 6.1 and 6.2)', () => {
       const records = await waitFor(
         'two dead letters',
         async () => {
-          const jobs = await Promise.all([dlq.getJob('dlq-malformed-1'), dlq.getJob('dlq-malformed-2')]);
-          return jobs.every((j) => j) ? jobs.map((j) => j!.data as DeadLetterRecord) : null;
+          const all = (await dlq.getJobs(['waiting', 'completed'])).map((j) => j.data as DeadLetterRecord);
+          const found = ['malformed-1', 'malformed-2'].map((id) => all.find((r) => r.jobId === id));
+          return found.every((r) => r) ? (found as DeadLetterRecord[]) : null;
         },
         { timeoutMs: 60_000 },
       );

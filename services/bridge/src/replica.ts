@@ -14,7 +14,7 @@ import { sleepUnlessAborted } from './leader/abortable';
 import { IntegrationService } from './integration/integration-service';
 import { type ElectorStatus, LeaderElector } from './leader/leader-elector';
 import { RedlockLeaseClient } from './leader/lease-client';
-import { EventRouter, type EventRouterStatus, sweepGaps } from './routing/index';
+import { EventRouter, type EventRouterStatus, bridgeRunStore, sweepGaps } from './routing/index';
 import type { PublishedState } from '@agent-bridge/protocol';
 
 export type ReplicaState = 'idle' | 'starting' | 'running' | 'closing' | 'closed';
@@ -93,11 +93,12 @@ export function createReplica(config: AppConfig, logger: Logger): Replica {
     workerConnection,
     logger: logger.child({ component: 'router' }),
   });
+  const store = bridgeRunStore(config, connection, keys);
   elector.addDuty('gap-sweeper', async (ctx) => {
     const every = Math.max(50, Math.floor(config.events.gapTimeoutMs / 2));
     while (!ctx.signal.aborted) {
       try {
-        await sweepGaps({ config, connection, logger }, ctx.signal);
+        await sweepGaps({ config, store, logger }, ctx.signal);
       } catch (err) {
         if (!ctx.signal.aborted) logger.warn({ err }, 'gap sweep failed');
       }

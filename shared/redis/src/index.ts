@@ -6,14 +6,36 @@ export { loadLua, loadScript, runScript } from './lua';
 export type { LoadedScript, LuaScript } from './lua';
 export { MemberHeartbeat, listMembers, removeDeadMembers } from './membership';
 export type { MemberHeartbeatOptions, MemberRole } from './membership';
+export { CANCEL_MESSAGE, decodeRunRecord, getRun, listRuns, registerRun, requestCancel } from './run-store/registry';
+export type { ListRunsOptions, RegisterRunInput, RegisterRunResult } from './run-store/registry';
+export { readHistory } from './run-store/history';
+export type { HistoryPage } from './run-store/history';
 export {
-  CANCEL_MESSAGE,
-  decodeRunRecord,
-  getRun,
-  listRuns,
-  readHistory,
-  registerRun,
-  requestCancel,
-} from './run-store';
-export type { HistoryPage, ListRunsOptions, RegisterRunInput, RegisterRunResult } from './run-store';
+  commitRunEvents,
+  gapIdPrefix,
+  markGapped,
+  overdueGappedRuns,
+  sweepRunGap,
+  unmarkGapped,
+} from './run-store/commit';
+export type {
+  CommitLimits,
+  CommitOutcome,
+  EventCommitResult,
+  GapSweepResult,
+  RoomMessage,
+  RunCommitResult,
+  RunCommitState,
+} from './run-store/commit';
+export {
+  decodeCommitEvents,
+  encodeCommitEvents,
+  envelopeBody,
+  packEvent,
+  statusOfEvent,
+  unpackPublished,
+} from './run-store/event-codec';
+export type { PackedEvent } from './run-store/event-codec';
+export { RunStore } from './run-store/run-store';
+export type { RunStoreOptions } from './run-store/run-store';
 export type { RunRecord } from '@agent-bridge/protocol';

@@ -11,7 +11,7 @@ export interface LuaScript {
 }
 
 /**
- * Reads a Lua script file. The key count comes from the file name (`commit-event-3.lua` → 3 keys),
+ * Reads a Lua script file. The key count comes from the file name (`commit-events-3.lua` → 3 keys),
  * so it stays next to the script's header that documents KEYS and ARGV.
  */
 export function loadLua(path: string): LuaScript {

@@ -10,6 +10,8 @@ export interface ServiceProcessOptions {
   name?: string;
   /** Print the child's output as it comes (for debugging a test). @defaultValue false */
   echo?: boolean;
+  /** Extra Node.js flags before the entry (e.g. `--cpu-prof`). @defaultValue [] */
+  nodeArgs?: string[];
 }
 
 const live = new Set<ServiceProcess>();
@@ -27,10 +29,14 @@ export class ServiceProcess {
 
   private constructor(options: ServiceProcessOptions) {
     this.name = options.name ?? options.entry;
-    this.child = spawn(process.execPath, ['--conditions=@agent-bridge/source', '--import', 'tsx', options.entry], {
-      env: { ...process.env, FORCE_COLOR: '0', ...options.env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    this.child = spawn(
+      process.execPath,
+      [...(options.nodeArgs ?? []), '--conditions=@agent-bridge/source', '--import', 'tsx', options.entry],
+      {
+        env: { ...process.env, FORCE_COLOR: '0', ...options.env },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
     const onData = (d: Buffer): void => {
       const text = d.toString();
       this.output += text;

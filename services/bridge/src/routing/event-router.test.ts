@@ -2,13 +2,11 @@ import { type AddressInfo } from 'node:net';
 import { createServer } from 'node:http';
 import { type DeadLetterRecord, type EventEnvelope, runRoom } from '@agent-bridge/protocol';
 import { readHistory } from '@agent-bridge/redis';
-import { silentLogger } from '@agent-bridge/telemetry';
 import { RedisCluster, type RedisServer, destroyAllRedis, sleep, startRedis, waitFor } from '@agent-bridge/testing';
 import { createAdapter } from '@socket.io/redis-adapter';
 import { Redis } from 'ioredis';
 import { Server } from 'socket.io';
 import { io as connectClient } from 'socket.io-client';
-import { commitEvent } from './commit';
 import { sweepGaps } from './index';
 import { Harness, jobOf, makeEvent, shuffle } from './test-harness';
 
@@ -169,7 +167,7 @@ describe('EventRouter (standalone Redis)', () => {
   it('guarantee 1.8: the leader gap sweep commits gap events for missing seqs after the timeout and unsticks the run', async () => {
     h = await harness({ AB_GAP_TIMEOUT_MS: '300' });
     await h.startRouter();
-    const deps = { config: h.config, connection: h.conn, logger: silentLogger() };
+    const deps = h.sweepDeps();
     const signal = new AbortController().signal;
     // Run "g": 3 and 6 never arrive. Run "m": 2, 3 and 4 never arrive.
     for (const seq of [1, 2, 4, 5, 7]) await h.queue.add('event', makeEvent('g', seq), { jobId: `e-g-${seq}` });
@@ -220,18 +218,19 @@ describe('EventRouter (standalone Redis)', () => {
   it('guarantee 1.1: commit and publish are one atomic step; a redelivered job re-publishes exactly what its first attempt committed', async () => {
     h = await harness();
     // The first attempt: seq 2 buffered, then seq 1 releases 1 and 2 — published by the script itself.
-    await commitEvent(h.conn, h.keys, h.config, makeEvent('crash', 2));
+    await h.commit(makeEvent('crash', 2));
     expect(h.published.get('crash')).toBeUndefined();
-    const first = await commitEvent(h.conn, h.keys, h.config, makeEvent('crash', 1));
-    expect(first.outcome).toBe('committed');
-    expect(first.envelopes.map((e) => e.seq)).toEqual([1, 2]);
+    const first = await h.commit(makeEvent('crash', 1));
+    expect(first.events[0]).toMatchObject({ outcome: 'committed', appended: 2 });
     await waitFor('published by the commit', () => (h.published.get('crash') ?? []).length === 2);
-    expect(h.published.get('crash')).toEqual(first.envelopes);
+    const committed = await historyOf(h, 'crash');
+    expect(committed.map((e) => e.seq)).toEqual([1, 2]);
+    expect(h.published.get('crash')).toEqual(committed);
     // BullMQ redelivers the job of seq 1 (say its replica died before completing it).
     await h.startRouter();
     await h.queue.add('event', makeEvent('crash', 1), { jobId: 'e-crash-1' });
     await waitFor('re-published', () => (h.published.get('crash') ?? []).length === 4);
-    expect(h.published.get('crash')).toEqual([...first.envelopes, ...first.envelopes]);
+    expect(h.published.get('crash')).toEqual([...committed, ...committed]);
     expect((await historyOf(h, 'crash')).map((e) => e.seq)).toEqual([1, 2]);
     expect(h.routers[0]?.getStatus()).toMatchObject({ duplicates: 1, committed: 0 });
   });
@@ -339,7 +338,7 @@ describe('EventRouter on a 3-master Redis Cluster', () => {
     });
     await sleep(300);
     await waitFor('gap swept', async () => {
-      await sweepGaps({ config: h.config, connection: h.conn, logger: silentLogger() }, new AbortController().signal);
+      await sweepGaps(h.sweepDeps(), new AbortController().signal);
       return (await h.headSeq('crun-0')) === 10;
     });
     for (const runId of runs) {

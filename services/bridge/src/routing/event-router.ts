@@ -1,27 +1,23 @@
 import type { AppConfig } from '@agent-bridge/config';
 import {
-  AgentBridgeError,
-  type DeadLetterRecord,
   ErrorCode,
-  EventBatchJobSchema,
   type EventEnvelope,
-  EventEnvelopeSchema,
   IllegalStateError,
   JobName,
   type KeyLayout,
   StandardEventType,
   type WireError,
-  describeIssues,
-  jsonSize,
   keyLayout,
-  toIssues,
-  validateEvent,
 } from '@agent-bridge/protocol';
-import type { RedisConnection } from '@agent-bridge/redis';
+import type { EventCommitResult, PackedEvent, RedisConnection, RunStore } from '@agent-bridge/redis';
 import { type Logger, consumeWithSpan, failSpan, metrics, startConsumerSpan } from '@agent-bridge/telemetry';
-import { DelayedError, type Job, Queue, Worker } from 'bullmq';
-import { type CommitResult, commitEvent, commitEvents } from './commit';
+import { DelayedError, type Job, type Worker } from 'bullmq';
+import { bridgeRunStore } from './bridge-run-store';
+import { CommitBatcher } from './commit-batcher';
+import { DeadLetterWriter } from './dead-letter-writer';
+import { type DecodedEvent, decodeJob } from './job-decoder';
 import { RoomPublisher } from './room-publisher';
+import { TolerantWorker, undecodableOf } from './tolerant-worker';
 
 /** Options of an {@link EventRouter}. */
 export interface EventRouterOptions {
@@ -49,11 +45,11 @@ export interface EventRouterStatus {
   committed: number;
   /** Events parked in a reorder buffer. */
   buffered: number;
-  /** Jobs whose event was already committed or buffered (retries, redeliveries). */
+  /** Events already committed or buffered (retries, redeliveries). */
   duplicates: number;
-  /** Jobs re-delayed because their run's reorder buffer was full. */
+  /** Jobs re-delayed because a run's reorder buffer was full (or its seq too far ahead, for a while). */
   delayedFull: number;
-  /** Jobs moved to the dead-letter queue. */
+  /** Jobs (or events of batch jobs) moved to the dead-letter queue. */
   deadLettered: number;
   /** Jobs that threw (Redis errors); BullMQ retries them. */
   errors: number;
@@ -66,32 +62,29 @@ export interface EventRouterStatus {
   lastErrorAt: number | null;
 }
 
-/** A rejected job: moved to the dead-letter queue with this reason, never retried. */
-class Rejected extends Error {
-  constructor(readonly reason: WireError) {
-    super(reason.message);
-  }
-}
-
 /**
- * Routes agent events: a BullMQ Worker on the events queue commits each job atomically and idempotently
- * into its run's ordered history (`lua/commit-event-3.lua`); the same atomic script publishes what it
- * appended to the run's Socket.IO room (`agent_event`) through the Redis adapter channel.
+ * Routes agent events: a BullMQ Worker on the events queue turns every job — an `event` job is a batch of
+ * one, an `events` job a batch of many — into validated events, and commits the events of all jobs this
+ * replica holds in the same turn together, one atomic idempotent script call per run
+ * (`RunStore.commit`, `lua/commit-events-3.lua`), which also publishes what it appended to the run's
+ * Socket.IO room (`agent_event`) through the Redis adapter channel.
  *
  * Guarantees: per-run order by `seq` whatever order jobs arrive in (early ones wait in the run's bounded
  * reorder buffer), exactly one history entry per `seq`, live publishes in commit (= seq) order and never
  * a commit without its publish (both happen in one script), duplicates are no-ops that re-publish the
- * committed envelope, and invalid jobs go to the dead-letter queue with the reason and never block other
- * runs. Runs on every replica; needs no leader. Pub/Sub itself is at-most-once: clients dedupe by `seq`
- * and fill holes from history.
+ * committed envelope, and every rejected input goes to the dead-letter queue with the reason, one record
+ * per rejection, never blocking other runs. Runs on every replica; needs no leader. Pub/Sub itself is
+ * at-most-once: clients dedupe by `seq` and fill holes from history.
  */
 export class EventRouter {
   private state: EventRouterState = 'idle';
   private worker: Worker | null = null;
-  private deadLetters: Queue | null = null;
+  private deadLetters: DeadLetterWriter | null = null;
   private closing: Promise<void> | null = null;
   private readonly keys: KeyLayout;
   private readonly publisher: RoomPublisher;
+  private readonly store: RunStore;
+  private readonly batcher: CommitBatcher;
   private readonly config: AppConfig;
   private readonly connection: RedisConnection;
   private readonly workerConnection: RedisConnection;
@@ -103,7 +96,6 @@ export class EventRouter {
     buffered: 0,
     duplicates: 0,
     delayedFull: 0,
-    deadLettered: 0,
     errors: 0,
   };
   private lastError: string | null = null;
@@ -116,6 +108,11 @@ export class EventRouter {
     this.logger = options.logger.child({ component: 'event-router' });
     this.keys = keyLayout(this.config.keyPrefix);
     this.publisher = new RoomPublisher(this.connection, this.keys);
+    this.store = bridgeRunStore(this.config, this.connection, this.keys);
+    // Index a run blocked by a missing seq for the leader's sweep (score = when its head became blocked).
+    this.batcher = new CommitBatcher(this.store, (runId, s) =>
+      s.hasBuffered ? this.store.markGapped(runId, s.gapSince) : undefined,
+    );
   }
 
   /** Starts consuming the events queue. Idempotent while running; throws after close. */
@@ -124,10 +121,7 @@ export class EventRouter {
     if (this.state !== 'idle') throw new IllegalStateError(this.state, 'start the event router');
     this.state = 'starting';
     const { config } = this;
-    this.deadLetters = new Queue(config.queues.deadLetter, {
-      connection: this.connection,
-      prefix: this.keys.bullPrefix,
-    });
+    this.deadLetters = new DeadLetterWriter(config, this.connection, this.keys.bullPrefix, this.logger);
     // Each job is processed inside its event's commit span (CONSUMER), parented by the envelope's traceparent.
     const traced = { queue: config.queues.events, expectedError: (err: unknown) => err instanceof DelayedError };
     // A batch job is traced as its first event (its commit span continues that emit's trace).
@@ -137,7 +131,7 @@ export class EventRouter {
         { ...traced, fallbackId: job.id },
         () => this.process(job, token),
       );
-    const worker = new Worker(config.queues.events, processor, {
+    const worker = new TolerantWorker(config.queues.events, processor, {
       connection: this.workerConnection,
       prefix: this.keys.bullPrefix,
       // Recorded on each job as `processedBy` (ops can see which replica holds a job).
@@ -181,9 +175,7 @@ export class EventRouter {
   close(): Promise<void> {
     this.closing ??= (async () => {
       this.state = 'closing';
-      const steps: Promise<unknown>[] = [];
-      if (this.worker) steps.push(this.worker.close());
-      const results = await Promise.allSettled(steps);
+      const results = await Promise.allSettled(this.worker ? [this.worker.close()] : []);
       const dlq = await Promise.allSettled(this.deadLetters ? [this.deadLetters.close()] : []);
       for (const r of [...results, ...dlq]) {
         if (r.status === 'rejected') this.logger.warn({ err: r.reason as unknown }, 'event router close step failed');
@@ -200,6 +192,7 @@ export class EventRouter {
       queue: this.config.queues.events,
       concurrency: this.config.events.workerConcurrency,
       ...this.counters,
+      deadLettered: this.deadLetters?.written ?? 0,
       lastError: this.lastError,
       lastErrorAt: this.lastErrorAt,
     };
@@ -219,15 +212,8 @@ export class EventRouter {
     this.counters.processed++;
     this.counters.inFlight++;
     try {
-      if (job.name === JobName.Events) return await this.processBatch(job, token);
-      const event = this.validate(job.data);
-      const result = await commitEvent(this.connection, this.keys, this.config, event);
-      return await this.handle(job, token, event, result);
+      return await this.processEvents(job, token);
     } catch (err) {
-      if (err instanceof Rejected) {
-        await this.deadLetter(job, err.reason);
-        return 'dead-lettered';
-      }
       if (err instanceof DelayedError) throw err;
       this.counters.errors++;
       this.noteError(err);
@@ -238,103 +224,132 @@ export class EventRouter {
   }
 
   /**
-   * A batch job (`events`): each event is validated on its own (an invalid one is dead-lettered with its
-   * reason, the others still commit); the valid ones are committed per run in seq order with one script
-   * call each (atomic, idempotent). When a run's reorder buffer is full the whole job is delayed and
-   * retried later: what it already committed is then a duplicate (a no-op).
+   * The one pipeline: decode the job into events (each validated on its own; an invalid one is
+   * dead-lettered with its reason, the others still commit), commit each run's events through the batcher
+   * (with the events of the other jobs of this turn), then account per event. When some event must wait
+   * (its run's reorder buffer is full, or its seq is further ahead than the buffer reaches) the whole job
+   * is delayed and retried later: what it already committed is then a duplicate (a no-op).
    */
-  private async processBatch(job: Job, token: string | undefined): Promise<string> {
-    const outer = EventBatchJobSchema.safeParse(job.data);
-    if (!outer.success) {
-      const issues = toIssues(outer.error);
-      throw new Rejected({
+  private async processEvents(job: Job, token: string | undefined): Promise<string> {
+    const bad = undecodableOf(job.data);
+    if (bad) {
+      await this.deadLetter(job, {
         code: ErrorCode.InvalidEvent,
-        message: `invalid events batch job: ${describeIssues(issues)}`,
-        details: { issues },
+        message: `job ${bad.field} is not JSON: ${bad.error}`,
+        details: { field: bad.field, preview: bad.preview },
       });
+      // Store JSON in its place, so tools that list the queue (Bull Board) can read the job.
+      await job.updateData({ undecodable: bad });
+      return 'dead-lettered';
     }
-    const runs = new Map<string, EventEnvelope[]>();
-    const rejected: Promise<void>[] = [];
-    for (const [index, data] of outer.data.events.entries()) {
-      try {
-        const event = this.validate(data);
-        let list = runs.get(event.runId);
-        if (!list) runs.set(event.runId, (list = []));
-        list.push(event);
-      } catch (err) {
-        if (!(err instanceof Rejected)) throw err;
-        rejected.push(this.deadLetter(job, err.reason, { index, data }));
-      }
+    const decoded = decodeJob(job, this.config.events.maxPayloadBytes);
+    const writes: Promise<void>[] = [];
+    if ('rejected' in decoded) {
+      await this.deadLetter(job, decoded.rejected);
+      return 'dead-lettered';
     }
-    await Promise.all(rejected);
-    // The job runs in the commit span of its first event (see start()); every other event gets its own
-    // commit span in its emit's trace.
-    const first: unknown = outer.data.events[0];
-    const spans = new Map<EventEnvelope, ReturnType<typeof startConsumerSpan>>();
-    for (const events of runs.values()) {
-      for (const event of events) {
-        if (event.id === (first as { id?: unknown } | null)?.id) continue;
-        spans.set(event, startConsumerSpan(event, { queue: this.config.queues.events }));
-      }
+    for (const r of decoded.invalid) writes.push(this.deadLetter(job, r.reason, { index: r.index, data: r.data }));
+    const runs = new Map<string, DecodedEvent[]>();
+    for (const d of decoded.events) {
+      let list = runs.get(d.event.runId);
+      if (!list) runs.set(d.event.runId, (list = []));
+      list.push(d);
     }
-    let outcomes: ('ok' | 'full')[];
+    // The job runs in the commit span of its first event (see start()); every other event of a batch job
+    // gets its own commit span in its emit's trace.
+    const spans = new Map<DecodedEvent, ReturnType<typeof startConsumerSpan>>();
+    for (const d of decoded.events) {
+      if (d.index > 0) spans.set(d, startConsumerSpan(d.event, { queue: this.config.queues.events }));
+    }
+    let waits: boolean[];
+    let outcome: string | undefined;
     try {
-      outcomes = await Promise.all(
-        [...runs.values()].map(async (events) => {
-          events.sort((a, b) => a.seq - b.seq);
-          const results = await commitEvents(this.connection, this.keys, this.config, events);
+      waits = await Promise.all(
+        [...runs.entries()].map(async ([runId, list]) => {
+          const packed: PackedEvent[] = list.map((d) => this.store.pack(d.event));
+          const { results } = await this.batcher.commit(runId, packed);
+          if (decoded.events.length === 1) outcome = results[0]?.outcome;
           for (const [i, result] of results.entries()) {
-            const span = spans.get(events[i]!);
+            const span = spans.get(list[i]!);
             span?.setAttribute('agent_bridge.outcome', result.outcome);
             span?.end();
-            spans.delete(events[i]!);
+            spans.delete(list[i]!);
           }
-          return this.handleBatch(job, events, results);
+          return this.account(job, list, results, writes);
         }),
       );
     } catch (err) {
       for (const span of spans.values()) failSpan(span, err);
       throw err;
     }
-    if (outcomes.includes('full')) {
-      // Some run waits for a missing seq and its buffer is full: retry the job later (see handle()).
+    await Promise.all(writes);
+    if (waits.includes(true)) {
+      // A run waits for a missing seq: retry later without using up the job's attempts; the leader's gap
+      // sweep guarantees the head moves eventually.
       this.counters.delayedFull++;
       const delay = Math.min(this.config.events.jobBackoffMs * 2 ** Math.min(job.attemptsStarted, 10), 5_000);
-      this.logger.debug({ jobId: job.id, delay }, 'reorder buffer full; batch job delayed');
+      this.logger.debug({ jobId: job.id, delay }, 'reorder buffer full; job delayed');
       await job.moveToDelayed(Date.now() + delay, token);
       throw new DelayedError();
     }
-    return rejected.length > 0 ? 'partly dead-lettered' : 'committed';
+    if (decoded.invalid.length > 0) return decoded.events.length > 0 ? 'partly dead-lettered' : 'dead-lettered';
+    // A single event's job reports its outcome (committed, buffered, duplicate, conflict, unregistered).
+    return outcome ?? 'committed';
   }
 
-  /** Accounts for the results of one run's events of a batch job; 'full' when any could not be buffered. */
-  private async handleBatch(job: Job, events: EventEnvelope[], results: CommitResult[]): Promise<'ok' | 'full'> {
-    let full = false;
+  /**
+   * Accounts for the results of one run's events of a job; dead-letter writes and re-publishes go into
+   * `writes`. True when an event must wait (the job is delayed).
+   */
+  private account(job: Job, list: DecodedEvent[], results: EventCommitResult[], writes: Promise<void>[]): boolean {
+    let wait = false;
     const republish: EventEnvelope[] = [];
-    const steps: Promise<unknown>[] = [];
-    const last = results.at(-1);
-    if (last?.hasBuffered) steps.push(this.connection.zadd(this.keys.gappedRuns, last.gapSince, events[0]!.runId));
     for (const [i, result] of results.entries()) {
-      const event = events[i]!;
+      const { event, index } = list[i]!;
+      const entry = { index, data: list[i]!.data };
       switch (result.outcome) {
         case 'committed':
-          this.counters.committed += result.envelopes.length;
-          metrics.eventsRouted.add(result.envelopes.length);
+          this.counters.committed += result.appended;
+          metrics.eventsRouted.add(result.appended);
           metrics.commitLatency.record(Math.max(0, Date.now() - event.ts));
           break;
         case 'duplicate':
           this.counters.duplicates++;
           metrics.eventsDeduplicated.add(1);
+          // Re-publish what the first attempt committed (and published): cheap insurance for a subscriber
+          // that missed it; clients drop the copy by seq.
           republish.push(...result.envelopes);
           break;
         case 'buffered':
           this.counters.buffered++;
           break;
         case 'conflict':
-          steps.push(this.deadLetter(job, conflictReason(event, result), { index: i, data: event }));
+          writes.push(this.deadLetter(job, conflictReason(event, result), entry));
+          break;
+        case 'unregistered':
+          writes.push(
+            this.deadLetter(
+              job,
+              {
+                code: ErrorCode.NotFound,
+                message: `run ${event.runId} is not registered (register it before its first event)`,
+                details: { runId: event.runId },
+              },
+              entry,
+            ),
+          );
+          break;
+        case 'ahead':
+          // Further ahead of the head than the reorder buffer reaches. Give the run time to catch up (the
+          // gap sweep moves a blocked head after gapTimeoutMs); past that it never will: dead-letter it.
+          if (Date.now() - job.timestamp > aheadWaitMs(this.config)) {
+            writes.push(this.deadLetter(job, aheadReason(event, this.config), entry));
+          } else {
+            wait = true;
+          }
           break;
         case 'full':
-          full = true;
+          wait = true;
           break;
         default:
           throw new Error(`unexpected commit outcome ${String(result.outcome)}`);
@@ -342,125 +357,45 @@ export class EventRouter {
     }
     if (republish.length > 0) {
       republish.sort((a, b) => a.seq - b.seq);
-      steps.push(this.publisher.publish(republish));
+      writes.push(this.publisher.publish(republish));
     }
-    await Promise.all(steps);
-    return full ? 'full' : 'ok';
+    return wait;
   }
 
-  private validate(data: unknown): EventEnvelope {
-    const parsed = EventEnvelopeSchema.safeParse(data);
-    if (!parsed.success) {
-      const issues = toIssues(parsed.error);
-      throw new Rejected({
-        code: ErrorCode.InvalidEvent,
-        message: `invalid event envelope: ${describeIssues(issues)}`,
-        details: { issues },
-      });
-    }
-    const event = parsed.data;
-    try {
-      // The same content check the agent SDK runs at emit (payload issues reported relative to the payload).
-      validateEvent(event.type, event.payload, this.config.events.maxPayloadBytes, { payloadPath: '' });
-    } catch (err) {
-      if (err instanceof AgentBridgeError) throw new Rejected(err.toWire());
-      throw err;
-    }
-    return event;
-  }
-
-  private async handle(job: Job, token: string | undefined, event: EventEnvelope, result: CommitResult) {
-    const log = { runId: event.runId, seq: event.seq, jobId: job.id };
-    if (result.hasBuffered) {
-      // Index the gap for the leader's sweep (score = when the head became blocked, from the run's meta).
-      await this.connection.zadd(this.keys.gappedRuns, result.gapSince, event.runId);
-    }
-    switch (result.outcome) {
-      case 'committed':
-        // The script published what it appended, in the same atomic step.
-        this.counters.committed += result.envelopes.length;
-        metrics.eventsRouted.add(result.envelopes.length);
-        metrics.commitLatency.record(Math.max(0, Date.now() - event.ts));
-        return 'committed';
-      case 'duplicate':
-        this.counters.duplicates++;
-        metrics.eventsDeduplicated.add(1);
-        // Re-publish what the first attempt committed (and published): cheap insurance for a subscriber
-        // that missed it; clients drop the copy by seq.
-        await this.publisher.publish(result.envelopes);
-        this.logger.debug({ ...log, republished: result.envelopes.length }, 'duplicate event');
-        return 'duplicate';
-      case 'buffered':
-        this.counters.buffered++;
-        return 'buffered';
-      case 'conflict':
-        throw new Rejected(conflictReason(event, result));
-      case 'full': {
-        // The run waits for a missing seq and its buffer is full: try again later without using up the
-        // job's attempts; the leader's gap sweep guarantees the head moves eventually.
-        this.counters.delayedFull++;
-        const base = this.config.events.jobBackoffMs;
-        const delay = Math.min(base * 2 ** Math.min(job.attemptsStarted, 10), 5_000);
-        this.logger.debug({ ...log, delay }, 'reorder buffer full; job delayed');
-        await job.moveToDelayed(Date.now() + delay, token);
-        throw new DelayedError();
-      }
-      default:
-        throw new Error(`unexpected commit outcome ${String(result.outcome)}`);
-    }
-  }
-
-  /**
-   * Records a rejected job — or, with `entry`, one rejected event of a batch job (its index and data) —
-   * in the dead-letter queue.
-   */
-  private async deadLetter(job: Job, reason: WireError, entry?: { index: number; data: unknown }): Promise<void> {
-    this.counters.deadLettered++;
-    metrics.eventsDeadLettered.add(1, { reason: reason.code });
-    const limit = this.config.events.maxPayloadBytes;
-    const data: unknown = entry ? entry.data : job.data;
-    const size = jsonSize(data);
-    const record: DeadLetterRecord = {
-      queue: this.config.queues.events,
-      jobId: job.id,
-      name: job.name,
-      // Keep the DLQ bounded: an oversized job is recorded by its size and a preview.
-      data: size <= limit * 2 ? data : { truncated: true, sizeBytes: size, preview: safePreview(data, 1_024) },
-      reason,
-      deadLetteredAt: Date.now(),
-    };
-    if (entry) record.batchIndex = entry.index;
-    this.logger.warn(
-      { jobId: job.id, batchIndex: entry?.index, code: reason.code, reason: reason.message },
-      'event dead-lettered',
-    );
-    const suffix = entry ? `-${entry.index}` : '';
-    await this.deadLetters?.add('dead_letter', record, {
-      // Idempotent if this job is retried after the DLQ write (ids may not contain ':').
-      jobId: `dlq-${String(job.id ?? 'none').replaceAll(':', '_')}${suffix}`,
-      removeOnComplete: true,
-    });
+  /** Records a rejected job — or, with `entry`, one rejected event of it — in the dead-letter queue. */
+  private deadLetter(job: Job, reason: WireError, entry?: { index: number; data: unknown }): Promise<void> {
+    const target = { id: job.id, name: job.name, data: job.data as unknown, timestamp: job.timestamp };
+    if (!this.deadLetters) return Promise.reject(new IllegalStateError(this.state, 'dead-letter'));
+    return this.deadLetters.write(target, reason, entry);
   }
 }
 
-function conflictReason(event: EventEnvelope, result: CommitResult): WireError {
-  const committed = result.envelopes[0];
+/** How long a job may wait for its run's head to come within reach of an event's seq. */
+function aheadWaitMs(config: AppConfig): number {
+  return 2 * config.events.gapTimeoutMs + 5_000;
+}
+
+function aheadReason(event: EventEnvelope, config: AppConfig): WireError {
   return {
     code: ErrorCode.InvalidEvent,
     message:
-      committed?.type === StandardEventType.Gap
-        ? `seq ${event.seq} of run ${event.runId} arrived after it was declared missing (gap event committed)`
-        : `seq ${event.seq} of run ${event.runId} is already committed with another event id (${committed?.id ?? '?'})`,
-    details: { committedId: committed?.id, committedType: committed?.type },
+      `seq ${event.seq} of run ${event.runId} stayed more than ${config.events.reorderBufferMax + 1} ahead of ` +
+      `the committed head for ${aheadWaitMs(config)} ms (the reorder buffer cannot reach it)`,
+    details: { seq: event.seq, reorderBufferMax: config.events.reorderBufferMax },
   };
 }
 
-function safePreview(value: unknown, chars: number): string {
-  try {
-    return (JSON.stringify(value) ?? '').slice(0, chars);
-  } catch {
-    return '(not JSON)';
-  }
+function conflictReason(event: EventEnvelope, result: EventCommitResult): WireError {
+  const held = result.envelopes[0];
+  const where = result.conflictBuffered ? 'buffered' : 'committed';
+  return {
+    code: ErrorCode.InvalidEvent,
+    message:
+      held?.type === StandardEventType.Gap
+        ? `seq ${event.seq} of run ${event.runId} arrived after it was declared missing (gap event committed)`
+        : `seq ${event.seq} of run ${event.runId} is already ${where} with another event id (${held?.id ?? '?'})`,
+    details: { committedId: held?.id, committedType: held?.type, held: where },
+  };
 }
 
 /** The job name agents use on the events queue (any name is accepted). */

@@ -1,7 +1,6 @@
 import { type EmittedEvent, AgentPublisher } from '@agent-bridge/agent-sdk';
-import { readHistory } from '@agent-bridge/redis';
+import { readHistory, registerRun } from '@agent-bridge/redis';
 import { type RedisServer, destroyAllRedis, startRedis, waitFor } from '@agent-bridge/testing';
-import { commitEvent } from './commit';
 import { Harness, makeEvent } from './test-harness';
 
 afterAll(destroyAllRedis);
@@ -59,12 +58,14 @@ describe('routing through Redis faults', () => {
 
   it('guarantee 1.7: a history lost with Redis data starts again under a new epoch', async () => {
     h = await Harness.create({ redisEnv: { REDIS_URL: server.url } });
-    const first = await commitEvent(h.conn, h.keys, h.config, makeEvent('lost', 1));
+    const first = await h.commit(makeEvent('lost', 1));
     await new Promise((r) => setTimeout(r, 5));
     await h.conn.del(h.keys.runMeta('lost'), h.keys.runHistory('lost'), h.keys.runPending('lost'));
-    const again = await commitEvent(h.conn, h.keys, h.config, makeEvent('lost', 1));
-    expect(again.outcome).toBe('committed');
+    // Its producer registers it again (the registration went with the data).
+    await registerRun(h.conn, h.keys, { runId: 'lost', owner: 'alice', status: 'running', ttlMs: 60_000 });
+    const again = await h.commit(makeEvent('lost', 1));
+    expect(again.events[0]?.outcome).toBe('committed');
     expect(again.epoch).toBeGreaterThan(first.epoch);
-    expect(again.envelopes[0]?.epoch).toBe(again.epoch);
+    expect((await readHistory(h.conn, h.keys, 'lost', 0, 10)).events[0]?.epoch).toBe(again.epoch);
   });
 });

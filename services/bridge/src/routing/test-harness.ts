@@ -6,9 +6,17 @@
 import { randomUUID } from 'node:crypto';
 import { type AppConfig, loadConfig } from '@agent-bridge/config';
 import { type EventEnvelope, type KeyLayout, keyLayout } from '@agent-bridge/protocol';
-import { type RedisConnection, closeRedis, createRedis } from '@agent-bridge/redis';
+import {
+  type RedisConnection,
+  type RunCommitResult,
+  type RunStore,
+  closeRedis,
+  createRedis,
+  registerRun,
+} from '@agent-bridge/redis';
 import { silentLogger } from '@agent-bridge/telemetry';
-import { Queue } from 'bullmq';
+import { type JobsOptions, Queue, type QueueOptions } from 'bullmq';
+import { bridgeRunStore } from './bridge-run-store';
 import { decode } from 'notepack.io';
 import { EventRouter } from './event-router';
 
@@ -19,14 +27,53 @@ export interface HarnessEnv {
   redisEnv: Record<string, string>;
 }
 
+/** Run ids of a job's data (an envelope, or `{ events: [...] }`). */
+function runIdsOf(data: unknown): string[] {
+  const d = data as { runId?: unknown; events?: unknown } | null;
+  const list = Array.isArray(d?.events) ? (d.events as unknown[]) : [d];
+  return list
+    .map((e) => (e as { runId?: unknown } | null)?.runId)
+    .filter((r): r is string => typeof r === 'string' && r.length > 0);
+}
+
+/**
+ * The events queue as an agent uses it: every run is registered (owner `alice`) before its events are
+ * added, as the agent SDK does (docs/protocol.md); the bridge dead-letters events of unregistered runs.
+ */
+class RegisteringQueue extends Queue {
+  constructor(
+    name: string,
+    opts: QueueOptions,
+    private readonly registerRuns: (data: unknown) => Promise<void>,
+  ) {
+    super(name, opts);
+  }
+
+  override async add(name: string, data: unknown, opts?: JobsOptions) {
+    await this.registerRuns(data);
+    return super.add(name, data, opts);
+  }
+
+  override async addBulk(jobs: { name: string; data: unknown; opts?: JobsOptions }[]) {
+    await Promise.all(jobs.map((j) => this.registerRuns(j.data)));
+    return super.addBulk(jobs);
+  }
+}
+
 export class Harness {
   readonly config: AppConfig;
   readonly keys: KeyLayout;
   readonly conn: RedisConnection;
   readonly workerConn: RedisConnection;
   readonly sub: RedisConnection;
+  /** The events queue; registers the runs of the jobs it adds first (see {@link RegisteringQueue}). */
   readonly queue: Queue;
+  /** The events queue without registration (for jobs of unregistered runs). */
+  readonly rawQueue: Queue;
   readonly dlq: Queue;
+  /** The RunStore a replica commits through. */
+  readonly store: RunStore;
+  private readonly registered = new Set<string>();
   readonly routers: EventRouter[] = [];
   /** Published envelopes per run, in arrival order. */
   readonly published = new Map<string, EventEnvelope[]>();
@@ -48,7 +95,10 @@ export class Harness {
     this.conn = createRedis(this.config, 'command', { name: 'test-command' });
     this.workerConn = createRedis(this.config, 'worker', { name: 'test-worker' });
     this.sub = createRedis(this.config, 'subscriber', { name: 'test-sub' });
-    this.queue = new Queue(this.config.queues.events, { connection: this.conn, prefix: this.keys.bullPrefix });
+    const queueOpts = { connection: this.conn, prefix: this.keys.bullPrefix };
+    this.queue = new RegisteringQueue(this.config.queues.events, queueOpts, (data) => this.register(...runIdsOf(data)));
+    this.rawQueue = new Queue(this.config.queues.events, queueOpts);
+    this.store = bridgeRunStore(this.config, this.conn, this.keys);
     this.dlq = new Queue(this.config.queues.deadLetter, { connection: this.conn, prefix: this.keys.bullPrefix });
   }
 
@@ -79,6 +129,33 @@ export class Harness {
     return router;
   }
 
+  /** Registers runs (owner `alice`), once each. */
+  async register(...runIds: string[]): Promise<void> {
+    const fresh = runIds.filter((r) => !this.registered.has(r));
+    for (const r of fresh) this.registered.add(r);
+    await Promise.all(
+      fresh.map((runId) =>
+        registerRun(this.conn, this.keys, {
+          runId,
+          owner: 'alice',
+          status: 'running',
+          ttlMs: this.config.events.historyTtlMs,
+        }),
+      ),
+    );
+  }
+
+  /** Commits one event directly through the RunStore (registering its run), as a router would. */
+  async commit(event: EventEnvelope): Promise<RunCommitResult> {
+    await this.register(event.runId);
+    return this.store.commit(event.runId, [this.store.pack(event)]);
+  }
+
+  /** The leader's gap sweep over this harness's store. */
+  sweepDeps(): { config: AppConfig; store: RunStore; logger: ReturnType<typeof silentLogger> } {
+    return { config: this.config, store: this.store, logger: silentLogger() };
+  }
+
   /** Published seqs of a run, sorted, without duplicates. */
   publishedSeqs(runId: string): number[] {
     return [...new Set((this.published.get(runId) ?? []).map((e) => e.seq))].sort((a, b) => a - b);
@@ -90,7 +167,7 @@ export class Harness {
 
   async close(): Promise<void> {
     await Promise.allSettled(this.routers.map((r) => r.close()));
-    await Promise.allSettled([this.queue.close(), this.dlq.close()]);
+    await Promise.allSettled([this.queue.close(), this.rawQueue.close(), this.dlq.close()]);
     await Promise.allSettled([closeRedis(this.conn), closeRedis(this.workerConn), closeRedis(this.sub)]);
   }
 }

@@ -12,7 +12,7 @@ import {
   readHistory,
   registerRun,
   requestCancel,
-} from './index';
+} from '../index';
 
 afterAll(destroyAllRedis);
 

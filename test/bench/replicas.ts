@@ -32,6 +32,11 @@ const RATE = Number(process.env['BENCH_RATE'] ?? 1_500);
 const SECONDS = Number(process.env['BENCH_SECONDS'] ?? 4);
 const SIZES = (process.env['BENCH_SIZES'] ?? '1,3').split(',').map(Number);
 const WARMUP = Number(process.env['BENCH_WARMUP_EVENTS'] ?? 20);
+/** `label=root,label=root`: bridge code of other checkouts (e.g. the commit before a change), same run. */
+const VARIANTS = (process.env['BENCH_VARIANTS'] ?? `this=${ROOT}`).split(',').map((v) => {
+  const [label, root] = v.split('=');
+  return { label: label!, root: root! };
+});
 
 function cpuMs(pid: number): number {
   try {
@@ -50,6 +55,7 @@ interface Probe {
 }
 
 interface Result {
+  variant: string;
   replicas: number;
   drainRate: number;
   drainBridgeUs: number;
@@ -64,7 +70,7 @@ interface Result {
   idleCmdsPerS: number;
 }
 
-async function oneSize(redisUrl: string, replicas: number): Promise<Result> {
+async function oneSize(redisUrl: string, replicas: number, variant: { label: string; root: string }): Promise<Result> {
   const id = randomUUID().slice(0, 8);
   const env = {
     REDIS_URL: redisUrl,
@@ -82,7 +88,7 @@ async function oneSize(redisUrl: string, replicas: number): Promise<Result> {
   const queue = new Queue(config.queues.events, { connection: conn, prefix: keys.bullPrefix });
   const bridges = Array.from({ length: replicas }, (_, i) =>
     ServiceProcess.start({
-      entry: join(ROOT, 'services/bridge/src/main.ts'),
+      entry: join(variant.root, 'services/bridge/src/main.ts'),
       name: `bridge-${i}`,
       env: { ...env, AB_INSTANCE_ID: `bridge-${id}-${i}` },
       // BENCH_CPU_PROF_DIR=dir: each bridge writes a V8 CPU profile there when it exits.
@@ -209,6 +215,7 @@ async function oneSize(redisUrl: string, replicas: number): Promise<Result> {
     if (expected !== RUNS) process.stderr.write(`WARNING: only ${expected}/${RUNS} runs at their last seq\n`);
     const us = (a: number, b: number, n: number) => Math.round(((b - a) * 1_000) / n);
     return {
+      variant: variant.label,
       replicas,
       drainRate: Math.round((total / (d1.at - d0.at)) * 1_000),
       drainBridgeUs: us(d0.bridgeMs, d1.bridgeMs, total),
@@ -240,9 +247,11 @@ async function main(): Promise<void> {
     for (let round = 0; round < ROUNDS; round++) {
       const order = round % 2 === 0 ? SIZES : [...SIZES].reverse();
       for (const n of order) {
-        const r = await oneSize(server.url, n);
-        results.push(r);
-        process.stderr.write(`round ${round + 1} ${JSON.stringify(r)}\n`);
+        for (const v of round % 2 === 0 ? VARIANTS : [...VARIANTS].reverse()) {
+          const r = await oneSize(server.url, n, v);
+          results.push(r);
+          process.stderr.write(`round ${round + 1} ${JSON.stringify(r)}\n`);
+        }
       }
     }
   } finally {
@@ -262,28 +271,33 @@ async function main(): Promise<void> {
   ];
   const lines = [
     `replica scaling: ${RUNS} runs × ${EVENTS} events drained, then ${RATE} ev/s paced for ${SECONDS} s, then idle; ${ROUNDS} rounds, medians [min–max]`,
-    ['replicas', ...cols].join(' | '),
+    ['variant', 'replicas', ...cols].join(' | '),
   ];
-  for (const n of SIZES) {
-    const rs = results.filter((r) => r.replicas === n);
-    lines.push(
-      [
-        String(n),
-        ...cols.map((c) => {
-          const xs = rs.map((r) => r[c]);
-          return `${median(xs)} [${Math.min(...xs)}–${Math.max(...xs)}]`;
-        }),
-      ].join(' | '),
-    );
-  }
-  const base = results.filter((r) => r.replicas === SIZES[0]);
-  for (const n of SIZES.slice(1)) {
-    const rs = results.filter((r) => r.replicas === n);
-    lines.push(
-      `${n} vs ${SIZES[0]}: drain throughput ×${(median(rs.map((r) => r.drainRate)) / median(base.map((r) => r.drainRate))).toFixed(2)}, ` +
-        `bridge CPU/event (drain) ×${(median(rs.map((r) => r.drainBridgeUs)) / median(base.map((r) => r.drainBridgeUs))).toFixed(2)}, ` +
-        `(paced) ×${(median(rs.map((r) => r.pacedBridgeUs)) / median(base.map((r) => r.pacedBridgeUs))).toFixed(2)}`,
-    );
+  const of = (label: string, n: number) => results.filter((r) => r.variant === label && r.replicas === n);
+  const med = (rs: Result[], c: keyof Result) => median(rs.map((r) => Number(r[c])));
+  for (const v of VARIANTS) {
+    for (const n of SIZES) {
+      const rs = of(v.label, n);
+      lines.push(
+        [
+          v.label,
+          String(n),
+          ...cols.map((c) => {
+            const xs = rs.map((r) => Number(r[c]));
+            return `${median(xs)} [${Math.min(...xs)}–${Math.max(...xs)}]`;
+          }),
+        ].join(' | '),
+      );
+    }
+    const base = of(v.label, SIZES[0]!);
+    for (const n of SIZES.slice(1)) {
+      const rs = of(v.label, n);
+      lines.push(
+        `${v.label}: ${n} vs ${SIZES[0]} replicas: drain throughput ×${(med(rs, 'drainRate') / med(base, 'drainRate')).toFixed(2)}, ` +
+          `bridge CPU/event drain ×${(med(rs, 'drainBridgeUs') / med(base, 'drainBridgeUs')).toFixed(2)}, ` +
+          `paced ×${(med(rs, 'pacedBridgeUs') / med(base, 'pacedBridgeUs')).toFixed(2)}`,
+      );
+    }
   }
   process.stdout.write(`${lines.join('\n')}\n${JSON.stringify(results)}\n`);
 }

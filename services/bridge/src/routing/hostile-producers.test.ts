@@ -5,7 +5,7 @@ import { sweepGaps } from './index';
 import { Harness, makeEvent } from './test-harness';
 
 // Issue 9, defect 6: every bad producer input ends in the dead-letter queue with a reason, one record per
-// rejection, and is bounded (guarantees 5 and 6).
+// rejection, and is bounded (guarantees 5.5 and 6.2 in docs/guarantees.md).
 
 afterAll(destroyAllRedis);
 
@@ -30,7 +30,7 @@ describe('hostile or broken producers (standalone Redis)', () => {
 
   const harness = (env: Record<string, string> = {}) => Harness.create({ redisEnv: { REDIS_URL: server.url }, env });
 
-  it('guarantee 5: a seq far ahead of the head (1e12) is never buffered, never gap-filled, and is dead-lettered', async () => {
+  it('guarantee 5.5: a seq far ahead of the head (1e12) is never buffered, never gap-filled, and is dead-lettered', async () => {
     h = await harness({ AB_GAP_TIMEOUT_MS: '200', AB_EVENT_BACKOFF_MS: '20', AB_REORDER_BUFFER_MAX: '100' });
     await h.startRouter();
     await h.queue.add('event', makeEvent('far', 1), { jobId: 'e-far-1' });
@@ -56,7 +56,7 @@ describe('hostile or broken producers (standalone Redis)', () => {
     expect(await h.queue.getDelayedCount()).toBe(0);
   });
 
-  it('guarantee 6: a conflicting event for a buffered seq is dead-lettered (not dropped); the buffered one commits', async () => {
+  it('guarantee 6.2: a conflicting event for a buffered seq is dead-lettered (not dropped); the buffered one commits', async () => {
     h = await harness();
     await h.startRouter();
     await h.queue.add('event', makeEvent('cb', 3), { jobId: 'e-cb-3' });
@@ -72,7 +72,7 @@ describe('hostile or broken producers (standalone Redis)', () => {
     expect((await historyOf(h, 'cb')).map((e) => e.id)).toEqual(['e-cb-1', 'e-cb-2', 'e-cb-3']);
   });
 
-  it('guarantee 6: a second rejection reusing a job id leaves its own dead-letter record', async () => {
+  it('guarantee 6.2: a second rejection reusing a job id leaves its own dead-letter record', async () => {
     h = await harness();
     await h.startRouter();
     await h.queue.add('event', { hello: 'first' }, { jobId: 'reused' });
@@ -87,7 +87,7 @@ describe('hostile or broken producers (standalone Redis)', () => {
     expect(data).toEqual(['first', 'second']);
   });
 
-  it('guarantee 6: a job whose data is not JSON is dead-lettered once and completes (no stalled/active cycle); the queue stays listable', async () => {
+  it('guarantee 6.2: a job whose data is not JSON is dead-lettered once and completes (no stalled/active cycle); the queue stays listable', async () => {
     h = await harness({ AB_WORKER_LOCK_DURATION_MS: '1000', AB_WORKER_STALLED_INTERVAL_MS: '500' });
     // A broken producer in another language wrote text that is not JSON.
     await h.queue.add('event', makeEvent('raw', 1), { jobId: 'not-json' });
@@ -111,7 +111,7 @@ describe('hostile or broken producers (standalone Redis)', () => {
     expect(h.routers[0]?.getStatus().processed).toBe(2);
   });
 
-  it('guarantee 6: events of a run that was never registered are dead-lettered, never committed with no owner', async () => {
+  it('guarantee 6.2: events of a run that was never registered are dead-lettered, never committed with no owner', async () => {
     h = await harness();
     await h.startRouter();
     const events = Array.from({ length: 20 }, (_, i) => makeEvent('ghost', i + 1));

@@ -243,7 +243,9 @@ export class EventRouter {
       return 'dead-lettered';
     }
     const decoded = decodeJob(job, this.config.events.maxPayloadBytes);
-    const writes: Promise<void>[] = [];
+    // Dead-letter writes and re-publishes run while the commits are awaited; each gets a handler at once
+    // (a failure under load must not become an unhandled rejection) and is awaited below.
+    const writes = new Writes();
     if ('rejected' in decoded) {
       await this.deadLetter(job, decoded.rejected);
       return 'dead-lettered';
@@ -282,7 +284,7 @@ export class EventRouter {
       for (const span of spans.values()) failSpan(span, err);
       throw err;
     }
-    await Promise.all(writes);
+    await writes.all();
     if (waits.includes(true)) {
       // A run waits for a missing seq: retry later without using up the job's attempts; the leader's gap
       // sweep guarantees the head moves eventually.
@@ -301,7 +303,7 @@ export class EventRouter {
    * Accounts for the results of one run's events of a job; dead-letter writes and re-publishes go into
    * `writes`. True when an event must wait (the job is delayed).
    */
-  private account(job: Job, list: DecodedEvent[], results: EventCommitResult[], writes: Promise<void>[]): boolean {
+  private account(job: Job, list: DecodedEvent[], results: EventCommitResult[], writes: Writes): boolean {
     let wait = false;
     const republish: EventEnvelope[] = [];
     for (const [i, result] of results.entries()) {
@@ -367,6 +369,20 @@ export class EventRouter {
     const target = { id: job.id, name: job.name, data: job.data as unknown, timestamp: job.timestamp };
     if (!this.deadLetters) return Promise.reject(new IllegalStateError(this.state, 'dead-letter'));
     return this.deadLetters.write(target, reason, entry);
+  }
+}
+
+/** Promises started now and awaited later, each handled from the start. */
+class Writes {
+  private readonly list: Promise<unknown>[] = [];
+
+  push(p: Promise<unknown>): void {
+    p.catch(() => undefined);
+    this.list.push(p);
+  }
+
+  async all(): Promise<void> {
+    await Promise.all(this.list);
   }
 }
 

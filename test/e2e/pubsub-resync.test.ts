@@ -3,7 +3,9 @@
  * reset by a proxy, `CLIENT KILL TYPE pubsub`, or silently blackholed — while the bridge, the other gateway
  * and the gateway's own command link run on. Events committed meanwhile, a run's final `agent_completed`
  * included, must still reach the sockets of that gateway that stay connected: the client SDK and a
- * contract-only `socket.io-client`, each exactly once and in order. Real processes, real redis-server.
+ * contract-only `socket.io-client`, each exactly once and in order. The gateway's catch-up is tested with
+ * the SDK's own head check off; the head check is tested on a gateway whose catch-up is off.
+ * Real processes, real redis-server.
  */
 import { AgentPublisher, type RunHandle } from '@agent-bridge/agent-sdk';
 import { type BridgeClient, connect } from '@agent-bridge/client';
@@ -26,9 +28,12 @@ let cluster: E2ECluster;
 let proxy: TcpProxy;
 let conn: RedisConnection;
 let publisher: AgentPublisher;
-let viaProxy: { process: { logs: string; signal(s: NodeJS.Signals): void }; url: string };
+type Gw = { process: { logs: string; signal(s: NodeJS.Signals): void }; url: string };
+let viaProxy: Gw;
+let noResync: Gw;
 let direct: { url: string };
 let subName: RegExp;
+let noResyncSubName: RegExp;
 const closers: (() => void)[] = [];
 
 beforeAll(async () => {
@@ -37,7 +42,10 @@ beforeAll(async () => {
   proxy = await TcpProxy.start(cluster.redis.port);
   viaProxy = await cluster.startGateway('gateway-1', { REDIS_URL: proxy.url });
   direct = await cluster.startGateway('gateway-2');
+  // The fault as it was before the fix, for the client SDK's own bound.
+  noResync = await cluster.startGateway('gateway-3', { REDIS_URL: proxy.url, AB_GATEWAY_RESYNC: 'false' });
   subName = new RegExp(`^gateway:${cluster.prefix}-gateway-1:sub$`);
+  noResyncSubName = new RegExp(`^gateway:${cluster.prefix}-gateway-3:sub$`);
   conn = createRedis(cluster.config, 'command');
   publisher = await AgentPublisher.create({ config: cluster.config });
 });
@@ -60,12 +68,12 @@ interface Watchers {
   controlSeen: Map<string, EventEnvelope[]>;
 }
 
-async function watch(user: string, runIds: string[]): Promise<Watchers> {
+async function watch(gw: Gw, user: string, runIds: string[], headCheckAfterMs: number): Promise<Watchers> {
   const token = tokenFor(cluster, user);
   // One URL each: a client must not escape the fault by moving to the other gateway.
-  const sdk = connect([viaProxy.url], { token });
+  const sdk = connect([gw.url], { token, headCheckAfterMs });
   const control = connect([direct.url], { token });
-  const raw = new RawClient(viaProxy.url, token);
+  const raw = new RawClient(gw.url, token);
   closers.push(
     () => sdk.close(),
     () => control.close(),
@@ -108,19 +116,33 @@ async function readyz(url: string): Promise<Readyz> {
   return (await res.json()) as Readyz;
 }
 
+interface Fault {
+  start(): Promise<void>;
+  end(): Promise<void>;
+}
+
 /**
- * Runs RUNS runs watched on both gateways; BEFORE events each are delivered, then `fault.start()`, then
- * DURING events each (ending with agent_completed) are committed, then `fault.end()`. Returns when every
- * watcher has every event (or throws after DELIVERY_TIMEOUT_MS) and checks exactly-once, in order.
+ * Runs RUNS runs watched on `gw` and on the direct gateway; BEFORE events each are delivered, then
+ * `fault.start()`, then DURING events each (ending with agent_completed) are committed, then `fault.end()`.
+ * Waits until the watchers named in `complete` have every event (throws after DELIVERY_TIMEOUT_MS) and
+ * checks those got each exactly once, in order.
  */
-async function scenario(label: string, fault: { start(): Promise<void>; end(): Promise<void> }): Promise<void> {
-  const before = await readyz(viaProxy.url);
+async function scenario(
+  label: string,
+  fault: Fault,
+  {
+    gw = viaProxy,
+    headCheckAfterMs = 0,
+    complete = ['sdk', 'raw', 'control'],
+  }: { gw?: Gw; headCheckAfterMs?: number; complete?: ('sdk' | 'raw' | 'control')[] } = {},
+): Promise<Watchers & { runIds: string[] }> {
+  const before = await readyz(gw.url);
   const handles: RunHandle[] = [];
   for (let i = 0; i < RUNS; i++) {
     handles.push(await publisher.startRun({ userId: `u-${label}`, agent: 'e2e', runId: `${label}-${i}` }));
   }
   const runIds = handles.map((h) => h.runId);
-  const w = await watch(`u-${label}`, runIds);
+  const w = await watch(gw, `u-${label}`, runIds, headCheckAfterMs);
   const emitted = new Map<string, string[]>(runIds.map((r) => [r, []]));
   const emit = async (h: RunHandle, p: Promise<{ id: string }>): Promise<void> => {
     emitted.get(h.runId)!.push((await p).id);
@@ -153,7 +175,7 @@ async function scenario(label: string, fault: { start(): Promise<void>; end(): P
       'every event on every watcher',
       () => {
         const c = counts(w, runIds);
-        return c.sdk === total && c.raw === total && c.control === total;
+        return complete.every((k) => c[k] === total);
       },
       { timeoutMs: DELIVERY_TIMEOUT_MS, intervalMs: 100 },
     );
@@ -163,18 +185,20 @@ async function scenario(label: string, fault: { start(): Promise<void>; end(): P
   for (const runId of runIds) {
     const want = emitted.get(runId)!;
     const seqs = want.map((_, i) => i + 1);
-    for (const got of [w.sdkSeen.get(runId)!, w.raw.received(runId), w.controlSeen.get(runId)!]) {
-      expect(got.map((e) => e.id)).toEqual(want);
-      expect(got.map((e) => e.seq)).toEqual(seqs);
+    const got = { sdk: w.sdkSeen.get(runId)!, raw: w.raw.received(runId), control: w.controlSeen.get(runId)! };
+    for (const k of complete) {
+      expect(got[k].map((e) => e.id)).toEqual(want);
+      expect(got[k].map((e) => e.seq)).toEqual(seqs);
+      expect(got[k].at(-1)!.type).toBe('agent_completed');
     }
-    expect(w.sdkSeen.get(runId)!.at(-1)!.type).toBe('agent_completed');
   }
-  // The gateway caught its sockets up itself: neither client reconnected.
+  // Nobody escaped the fault by reconnecting.
   expect(w.sdk.stats().connects).toBe(1);
   expect(w.raw.connects).toBe(1);
-  const after = await readyz(viaProxy.url);
+  const after = await readyz(gw.url);
   expect(after.subscription.resyncs).toBeGreaterThan(before.subscription.resyncs);
   for (const h of handles) h.close();
+  return { ...w, runIds };
 }
 
 describe('guarantee 1.9: one gateway loses its adapter subscription; its sockets still get every event', () => {
@@ -216,5 +240,24 @@ describe('guarantee 1.9: one gateway loses its adapter subscription; its sockets
     });
     expect((await readyz(viaProxy.url)).subscription.lastLossReason).toBe('stalled');
     expect(viaProxy.process.logs).toContain('adapter subscriber link stalled');
+  });
+
+  it('the client SDK alone bounds the hole: with the gateway catch-up off, a silent unfinished run is re-read after headCheckAfterMs', async () => {
+    const headCheckAfterMs = 2_000;
+    const w = await scenario(
+      'head',
+      {
+        start: async () => {
+          proxy.reset(noResyncSubName);
+          proxy.cut(noResyncSubName);
+        },
+        end: async () => proxy.heal(),
+      },
+      { gw: noResync, headCheckAfterMs, complete: ['sdk', 'control'] },
+    );
+    expect(w.sdk.stats().headChecks).toBeGreaterThan(0);
+    // The contract-only client on that gateway shows the fault the SDK covered: the runs' ends never came.
+    const raw = w.runIds.reduce((n, r) => n + w.raw.received(r).length, 0);
+    expect(raw).toBe(RUNS * BEFORE);
   });
 });

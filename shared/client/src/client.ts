@@ -12,6 +12,7 @@ import {
   type WireError,
 } from '@agent-bridge/protocol';
 import { type Socket, io } from 'socket.io-client';
+import { HeadCheck } from './head-check';
 
 /** Connection state of a {@link BridgeClient}. */
 export type ConnectionState = 'connecting' | 'connected' | 'reconnecting' | 'unauthorized' | 'closed';
@@ -36,6 +37,12 @@ export interface ConnectOptions {
   gapFillDelayMs?: number;
   /** Extra HTTP headers of the handshake (Node only; browsers ignore it). */
   extraHeaders?: Record<string, string>;
+  /**
+   * A subscribed run that has not ended and has been silent (no event, no ack) this long is re-subscribed
+   * with `afterSeq`, so a hole that no later event reveals (a run's last events lost in transport) is
+   * filled within about this bound plus a second. 0 turns it off. @defaultValue 5000
+   */
+  headCheckAfterMs?: number;
 }
 
 /** What a subscription learns from each subscribe acknowledgement. */
@@ -61,6 +68,8 @@ export interface ClientStats {
   subscribeRequests: number;
   /** Gap fills: re-subscribes because a seq was still missing after `gapFillDelayMs`. */
   gapFills: number;
+  /** Head checks: re-subscribes of an unfinished run that was silent for `headCheckAfterMs`. */
+  headChecks: number;
   /** `recovered: false` acks (the app was told through `onReset`). */
   resets: number;
   /** Successful connections (the first one and every reconnect). */
@@ -125,7 +134,14 @@ interface RunSub {
   ready: Deferred<SubscriptionInfo>;
   isReady: boolean;
   active: boolean;
+  /** Epoch ms of the last event delivered or ack received (for the head check). */
+  lastActivityAt: number;
+  /** A terminal event was delivered, or an ack said the run ended and nothing after lastSeq exists. */
+  ended: boolean;
 }
+
+const TERMINAL_TYPES: ReadonlySet<string> = new Set(['agent_completed', 'agent_error']);
+const TERMINAL_STATUSES: ReadonlySet<string> = new Set(['completed', 'failed', 'cancelled']);
 
 type BridgeSocket = Socket<ServerToClientEvents, ClientToServerEvents>;
 
@@ -162,11 +178,13 @@ export class BridgeClient {
     earlyArrivals: 0,
     subscribeRequests: 0,
     gapFills: 0,
+    headChecks: 0,
     resets: 0,
     connects: 0,
   };
   private readonly stateListeners = new Set<(state: ConnectionState, detail?: unknown) => void>();
   private readonly options: Required<Omit<ConnectOptions, 'extraHeaders'>> & Pick<ConnectOptions, 'extraHeaders'>;
+  private readonly headCheck: HeadCheck<RunSub>;
 
   constructor(
     private readonly urls: readonly string[],
@@ -183,7 +201,24 @@ export class BridgeClient {
       maxBufferedEvents: options.maxBufferedEvents ?? 10_000,
       gapFillDelayMs: options.gapFillDelayMs ?? 300,
       extraHeaders: options.extraHeaders,
+      headCheckAfterMs: options.headCheckAfterMs ?? 5_000,
     };
+    if (!(this.options.headCheckAfterMs >= 0)) throw new RangeError('headCheckAfterMs must be ≥ 0');
+    this.headCheck = new HeadCheck<RunSub>({
+      afterMs: this.options.headCheckAfterMs,
+      maxPerTick: 20,
+      items: () => this.subs.values(),
+      lastActivity: (sub) =>
+        sub.active && sub.isReady && !sub.ended && !sub.inFlight && this.stateValue === 'connected'
+          ? sub.lastActivityAt
+          : null,
+      check: (sub) => {
+        sub.lastActivityAt = Date.now();
+        this.counters.headChecks++;
+        this.sync(sub);
+      },
+    });
+    this.headCheck.start();
     this.open();
   }
 
@@ -251,6 +286,8 @@ export class BridgeClient {
       ready: deferred(),
       isReady: false,
       active: true,
+      lastActivityAt: Date.now(),
+      ended: false,
     };
     // An unobserved rejection of `ready` must not crash the app; callers that care await it.
     sub.ready.promise.catch(() => undefined);
@@ -284,6 +321,7 @@ export class BridgeClient {
     if (this.stateValue === 'closed') return;
     for (const sub of this.subs.values()) this.stop(sub);
     this.subs.clear();
+    this.headCheck.stop();
     if (this.reconnectTimer) clearTimeout(this.reconnectTimer);
     this.reconnectTimer = null;
     this.dropSocket();
@@ -404,6 +442,8 @@ export class BridgeClient {
 
   private deliver(sub: RunSub, event: EventEnvelope): void {
     sub.lastSeq = event.seq;
+    sub.lastActivityAt = Date.now();
+    if (TERMINAL_TYPES.has(event.type)) sub.ended = true;
     try {
       sub.onEvent(event);
     } catch {
@@ -517,6 +557,7 @@ export class BridgeClient {
       recovered: ack.recovered,
     };
     if (!ack.recovered) {
+      sub.ended = false;
       sub.pending.clear();
       const first = ack.events[0];
       sub.lastSeq = first ? first.seq - 1 : ack.headSeq;
@@ -529,7 +570,9 @@ export class BridgeClient {
     }
     if (ack.epoch > 0) sub.epoch = ack.epoch;
     this.counters.replayedEvents += ack.events.length;
+    sub.lastActivityAt = Date.now();
     for (const event of ack.events) this.accept(sub, event, true);
+    if (TERMINAL_STATUSES.has(ack.status) && !ack.hasMore && sub.lastSeq >= ack.headSeq) sub.ended = true;
     try {
       sub.options.onStatus?.(ack.status, info);
     } catch {

@@ -156,9 +156,11 @@ describe('infrastructure manifests', () => {
         'demo-agent',
         'gateway-1',
         'gateway-2',
+        'grafana',
         'jaeger',
         'ops',
         'otel-collector',
+        'prometheus',
         'redis',
       ].sort(),
     );

@@ -73,6 +73,7 @@ const COMPOSE_SECRETS = [
   'AB_REDIS_BRIDGE_PASSWORD',
   'AB_REDIS_GATEWAY_PASSWORD',
   'AB_REDIS_OPS_PASSWORD',
+  'GRAFANA_ADMIN_PASSWORD',
 ];
 const STRONG_ENV: Record<string, string> = Object.fromEntries(
   COMPOSE_SECRETS.map((name, i) => [name, `${i}f3a9c1e77b2d4e0a9b8c7d6e5f4a3b2c1d0e9f8`]),

@@ -15,9 +15,9 @@ module.exports = {
   },
   testMatch: ['<rootDir>/src/**/*.test.ts', '<rootDir>/test/**/*.test.ts'],
   testPathIgnorePatterns: ['/node_modules/', '/dist/'],
-  // content-disposition 3 (used by @fastify/static, under Bull Board) ships ESM only: Node 20 loads it with
+  // content-disposition 3 (used by @fastify/static, under Bull Board) and jose 6 ship ESM only: Node 20 loads it with
   // require(esm), Jest's module system does not, so SWC transpiles it.
-  transformIgnorePatterns: ['/node_modules/(?!content-disposition/)'],
+  transformIgnorePatterns: ['/node_modules/(?!(content-disposition|jose)/)'],
   moduleFileExtensions: ['ts', 'js', 'json'],
   testTimeout: 60_000,
 };

@@ -168,7 +168,7 @@ function ours(
         handles.set(runId, await publisher.startRun({ userId: `bench-${i % CLIENTS}`, agent: 'bench', runId }));
       }
       clients = Array.from({ length: CLIENTS }, (_, u) =>
-        connect(gatewayUrl, { token: signToken(`bench-${u}`, config.auth) }),
+        connect(gatewayUrl, { token: () => signToken(`bench-${u}`, config.auth) }),
       );
       await Promise.all(runIds.map((runId, i) => clients[i % CLIENTS]!.subscribe(runId, (e) => tally.on(e)).ready));
     },

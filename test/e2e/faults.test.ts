@@ -47,7 +47,11 @@ async function streamThrough(
   const ready: Promise<unknown>[] = [];
   for (let u = 0; u < 4; u++) {
     const list = u % 2 === 0 ? urls : [...urls].reverse();
-    const client = connect(list, { token: tokenFor(c, `user-${u}`), reconnectDelayMs: 50, reconnectDelayMaxMs: 1_000 });
+    const client = connect(list, {
+      token: await tokenFor(c, `user-${u}`),
+      reconnectDelayMs: 50,
+      reconnectDelayMaxMs: 1_000,
+    });
     clients.push(client);
     mine.push(client);
     for (let i = u; i < RUNS; i += 4) ready.push(client.subscribe(`fault-${i}`, received.handler(`fault-${i}`)).ready);

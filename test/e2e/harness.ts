@@ -126,6 +126,6 @@ export class Received {
 }
 
 /** A client token for `userId`, signed like the cluster's gateways expect. */
-export function tokenFor(cluster: E2ECluster, userId: string): string {
+export function tokenFor(cluster: E2ECluster, userId: string): Promise<string> {
   return signToken(userId, cluster.config.auth);
 }

@@ -16,7 +16,7 @@ import {
 import { type RedisConnection, closeRedis, createRedis, getRun } from '@agent-bridge/redis';
 import { TcpProxy, waitFor } from '@agent-bridge/testing';
 import { Queue } from 'bullmq';
-import { sign } from 'jsonwebtoken';
+import { SignJWT } from 'jose';
 import { io as ioClient } from 'socket.io-client';
 import { E2ECluster, Received, tokenFor } from './harness';
 
@@ -47,7 +47,7 @@ afterAll(async () => {
 });
 
 function client(userId: string, urls: string[]): BridgeClient {
-  const c = connect(urls, { token: tokenFor(cluster, userId), reconnectDelayMs: 50, reconnectDelayMaxMs: 1_000 });
+  const c = connect(urls, { token: () => tokenFor(cluster, userId), reconnectDelayMs: 50, reconnectDelayMaxMs: 1_000 });
   clients.push(c);
   return c;
 }
@@ -262,14 +262,17 @@ describe('access control at the gateways (guarantees 6.3 and 6.4)', () => {
   it('refuses missing, expired, forged and alg:none tokens with UNAUTHORIZED on every gateway', async () => {
     const { jwtIssuer, jwtAudience } = cluster.config.auth;
     const jwtSecret = cluster.config.auth.jwtSecret ?? '';
-    const claims = { issuer: jwtIssuer, audience: jwtAudience, subject: 'alice' };
-    const expired = sign({ exp: Math.floor(Date.now() / 1000) - 10 }, jwtSecret, claims);
-    const forged = sign({}, 'not-the-cluster-secret-at-all', claims);
+    const now = Math.floor(Date.now() / 1000);
+    const claims = { iss: jwtIssuer, aud: jwtAudience, sub: 'alice', iat: now - 60 };
+    const hs256 = (exp: number, secret: string): Promise<string> =>
+      new SignJWT({ ...claims, exp }).setProtectedHeader({ alg: 'HS256' }).sign(new TextEncoder().encode(secret));
+    const expired = await hs256(now - 10, jwtSecret);
+    const forged = await hs256(now + 60, 'not-the-cluster-secret-at-all');
     const b64 = (o: unknown): string => Buffer.from(JSON.stringify(o)).toString('base64url');
     const none = `${b64({ alg: 'none', typ: 'JWT' })}.${b64({ sub: 'alice', iss: jwtIssuer, aud: jwtAudience })}.`;
     for (const gw of cluster.gateways) {
       const results = await Promise.all(
-        [{}, { token: expired }, { token: forged }, { token: none }, { token: tokenFor(cluster, 'alice') }].map(
+        [{}, { token: expired }, { token: forged }, { token: none }, { token: await tokenFor(cluster, 'alice') }].map(
           (auth) => outcome(gw.url, auth),
         ),
       );
@@ -279,7 +282,7 @@ describe('access control at the gateways (guarantees 6.3 and 6.4)', () => {
 
   it('refuses a hostile Origin and subscribing to another user’s run; the owner gets it', async () => {
     const url = cluster.gateways[0]!.url;
-    const token = tokenFor(cluster, 'alice');
+    const token = await tokenFor(cluster, 'alice');
     expect(await outcome(url, { token }, { Origin: 'https://evil.example' })).toBe('refused: websocket error');
     expect(await outcome(url, { token }, { Origin: 'http://localhost:3000' })).toBe('connected');
 
@@ -309,7 +312,7 @@ describe('access control at the gateways (guarantees 6.3 and 6.4)', () => {
       transports: ['websocket'],
       reconnection: false,
       forceNew: true,
-      auth: { token: tokenFor(cluster, 'flooder') },
+      auth: { token: await tokenFor(cluster, 'flooder') },
     });
     try {
       await new Promise((resolve) => flooder.once('connect', () => resolve(undefined)));

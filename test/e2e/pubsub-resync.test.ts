@@ -69,7 +69,7 @@ interface Watchers {
 }
 
 async function watch(gw: Gw, user: string, runIds: string[], headCheckAfterMs: number): Promise<Watchers> {
-  const token = tokenFor(cluster, user);
+  const token = await tokenFor(cluster, user);
   // One URL each: a client must not escape the fault by moving to the other gateway.
   const sdk = connect([gw.url], { token, headCheckAfterMs });
   const control = connect([direct.url], { token });

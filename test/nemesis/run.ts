@@ -83,7 +83,7 @@ export async function runNemesis(options: NemesisOptions): Promise<NemesisResult
       const list = [...urls.slice(gi), ...urls.slice(0, gi)];
       for (let u = 0; u < users; u++) {
         const userId = `user-${u}`;
-        const token = signToken(userId, cluster.config.auth);
+        const token = await signToken(userId, cluster.config.auth);
         subscribers.push(new SdkSubscriber(`sdk:gateway-${gi + 1}:${userId}`, userId, list, token));
         subscribers.push(new RawSubscriber(`raw:gateway-${gi + 1}:${userId}`, userId, list, token));
       }

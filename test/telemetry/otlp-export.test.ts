@@ -183,7 +183,7 @@ describe('telemetry export from a running service', () => {
     const cluster = await E2ECluster.start({ bridges: 1, gateways: 1, env: otlp });
     const conn = createRedis(cluster.config, 'command');
     const socket = ioClient(cluster.gateways[0]!.url, {
-      auth: { token: tokenFor(cluster, 'alice') },
+      auth: { token: await tokenFor(cluster, 'alice') },
       transports: ['websocket'],
     });
     try {

@@ -60,7 +60,7 @@ test('one trace id covers emit (PRODUCER) → bridge commit (CONSUMER) → gatew
     await gateway.start();
     const handle = await publisher.startRun({ userId: 'alice', agent: 'tracer' });
     const socket = ioClient(`http://127.0.0.1:${gateway.port}`, {
-      auth: { token: signToken('alice', config.auth) },
+      auth: { token: await signToken('alice', config.auth) },
       transports: ['websocket'],
     });
     const live: EventEnvelope[] = [];

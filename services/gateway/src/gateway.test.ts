@@ -9,7 +9,7 @@ import { silentLogger } from '@agent-bridge/telemetry';
 import { Emitter } from '@socket.io/redis-emitter';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
-import { sign } from 'jsonwebtoken';
+import { type JWTPayload, SignJWT } from 'jose';
 import { type Socket, io as ioClient } from 'socket.io-client';
 import { type Gateway, createGateway, signToken } from './index';
 
@@ -95,21 +95,19 @@ describe('gateway authentication (guarantee 6.3: unauthorized input refused)', (
     const gw = await startGateway(config);
     const { jwtIssuer, jwtAudience } = config.auth;
     const jwtSecret = config.auth.jwtSecret ?? '';
-    const expired = sign({ exp: Math.floor(Date.now() / 1000) - 60 }, jwtSecret, {
-      subject: 'alice',
-      issuer: jwtIssuer,
-      audience: jwtAudience,
-    });
-    const forged = sign({}, 'another-secret-of-sufficient-length', {
-      subject: 'alice',
-      issuer: jwtIssuer,
-      audience: jwtAudience,
-    });
+    const now = Math.floor(Date.now() / 1000);
+    const hs256 = (claims: JWTPayload, secret = jwtSecret): Promise<string> =>
+      new SignJWT(claims).setProtectedHeader({ alg: 'HS256' }).sign(new TextEncoder().encode(secret));
+    const base = { sub: 'alice', iss: jwtIssuer, aud: jwtAudience, iat: now, exp: now + 60 };
+    const expired = await hs256({ ...base, iat: now - 120, exp: now - 60 });
+    const forged = await hs256(base, 'another-secret-of-sufficient-length');
     const b64 = (o: unknown): string => Buffer.from(JSON.stringify(o)).toString('base64url');
     const none = `${b64({ alg: 'none', typ: 'JWT' })}.${b64({ sub: 'alice', iss: jwtIssuer, aud: jwtAudience })}.`;
-    const wrongAudience = sign({}, jwtSecret, { subject: 'alice', issuer: jwtIssuer, audience: 'someone-else' });
-    const noExpiry = sign({}, jwtSecret, { subject: 'alice', issuer: jwtIssuer, audience: jwtAudience });
-    const noSubject = sign({}, jwtSecret, { issuer: jwtIssuer, audience: jwtAudience, expiresIn: 60 });
+    const wrongAudience = await hs256({ ...base, aud: 'someone-else' });
+    const { exp: _exp, ...noExp } = base;
+    const noExpiry = await hs256(noExp);
+    const { sub: _sub, ...noSub } = base;
+    const noSubject = await hs256(noSub);
     const cases: [string, Record<string, unknown>][] = [
       ['missing', {}],
       ['expired', { token: expired }],
@@ -127,14 +125,14 @@ describe('gateway authentication (guarantee 6.3: unauthorized input refused)', (
         data: expect.objectContaining({ code: 'UNAUTHORIZED' }),
       });
     }
-    const ok = await outcome(client(gw, { token: signToken('alice', config.auth) }));
+    const ok = await outcome(client(gw, { token: await signToken('alice', config.auth) }));
     expect(ok.connected).toBe(true);
   });
 
   it('refuses a hostile Origin and accepts an allowlisted one', async () => {
     const config = testConfig({ AB_CORS_ORIGINS: 'http://localhost:*,https://app.example.com' });
     const gw = await startGateway(config);
-    const token = signToken('alice', config.auth);
+    const token = await signToken('alice', config.auth);
     const hostile = await outcome(client(gw, { token }, { extraHeaders: { Origin: 'https://evil.example.com' } }));
     expect(hostile.connected).toBe(false);
     const hostilePolling = await outcome(
@@ -153,7 +151,7 @@ describe('gateway subscribe', () => {
     const config = testConfig();
     const gw = await startGateway(config);
     await registerRun(config, 'run-bob-1', 'bob');
-    const s = client(gw, { token: signToken('alice', config.auth) });
+    const s = client(gw, { token: await signToken('alice', config.auth) });
     await outcome(s);
     const invalid = (await s.emitWithAck('subscribe', { runId: 'bad:id' })) as SubscribeAck;
     expect(invalid).toMatchObject({ ok: false, error: { code: 'INVALID_REQUEST' } });
@@ -177,7 +175,7 @@ describe('gateway subscribe', () => {
     const config = testConfig();
     const gw = await startGateway(config);
     await registerRun(config, 'run-alice-1', 'alice');
-    const s = client(gw, { token: signToken('alice', config.auth) });
+    const s = client(gw, { token: await signToken('alice', config.auth) });
     await outcome(s);
     const ack = (await s.emitWithAck('subscribe', { runId: 'run-alice-1' })) as SubscribeAck;
     expect(ack).toMatchObject({
@@ -223,7 +221,7 @@ describe('gateway subscribe', () => {
     }));
     for (const e of events) await admin.xadd(keys.runHistory(runId), `${e.seq}-0`, 'e', JSON.stringify(e));
     await admin.hset(keys.runMeta(runId), { headSeq: 5, epoch: 3 });
-    const s = client(gw, { token: signToken('alice', config.auth) });
+    const s = client(gw, { token: await signToken('alice', config.auth) });
     await outcome(s);
     const sub = async (req: object): Promise<SubscribeAck> =>
       (await s.emitWithAck('subscribe', { runId, ...req })) as SubscribeAck;
@@ -262,7 +260,7 @@ describe('gateway requests', () => {
     const config = testConfig();
     const keys = keyLayout(config.keyPrefix);
     const gw = await startGateway(config);
-    const s = client(gw, { token: signToken('alice', config.auth) });
+    const s = client(gw, { token: await signToken('alice', config.auth) });
     await outcome(s);
     const res = (await s.emitWithAck('start_run', { prompt: 'hello' })) as { ok: true; runId: string };
     expect(res.ok).toBe(true);
@@ -292,7 +290,7 @@ describe('gateway requests', () => {
     } finally {
       sub.disconnect();
     }
-    const bob = client(gw, { token: signToken('bob', config.auth) });
+    const bob = client(gw, { token: await signToken('bob', config.auth) });
     await outcome(bob);
     expect(await bob.emitWithAck('cancel_run', { runId: res.runId })).toMatchObject({
       ok: false,
@@ -308,8 +306,8 @@ describe('gateway requests', () => {
     const config = testConfig({ AB_GATEWAY_RATE_LIMIT: 20, AB_GATEWAY_RATE_LIMIT_WINDOW_MS: 60_000 });
     const gw = await startGateway(config);
     await registerRun(config, 'run-flood', 'alice');
-    const flooder = client(gw, { token: signToken('alice', config.auth) });
-    const calm = client(gw, { token: signToken('alice', config.auth) });
+    const flooder = client(gw, { token: await signToken('alice', config.auth) });
+    const calm = client(gw, { token: await signToken('alice', config.auth) });
     await Promise.all([outcome(flooder), outcome(calm)]);
     const acks = (await Promise.all(
       Array.from({ length: 200 }, () => flooder.emitWithAck('subscribe', { runId: 'run-flood' })),
@@ -324,8 +322,8 @@ describe('gateway requests', () => {
   it('closes the connection of a client that sends a message over the size limit; others stay', async () => {
     const config = testConfig({ AB_GATEWAY_MAX_MESSAGE_BYTES: 1024 });
     const gw = await startGateway(config);
-    const big = client(gw, { token: signToken('alice', config.auth) });
-    const other = client(gw, { token: signToken('alice', config.auth) });
+    const big = client(gw, { token: await signToken('alice', config.auth) });
+    const other = client(gw, { token: await signToken('alice', config.auth) });
     await Promise.all([outcome(big), outcome(other)]);
     const closed = new Promise<string>((resolve) => big.once('disconnect', (reason) => resolve(reason)));
     big.emit('start_run', { prompt: 'x'.repeat(4096) }, () => undefined);

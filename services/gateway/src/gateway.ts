@@ -18,6 +18,8 @@ import {
   type KeyLayout,
   NotFoundError,
   RateLimitedError,
+  type ReauthAck,
+  ReauthRequestSchema,
   type ServerToClientEvents,
   type SimpleAck,
   type StartRunAck,
@@ -50,12 +52,13 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import { RateLimiterMemory, RateLimiterRes } from 'rate-limiter-flexible';
 import { Server, type Socket } from 'socket.io';
 import type { z } from 'zod';
-import { signToken, verifyToken } from './auth';
+import { TokenVerifier, signToken } from './auth';
 import { originAllowed } from './origin';
 import { logRedisErrors } from './redis-errors';
 import { AdapterResync, type ResyncStatus } from './resync';
 import { serveStatic } from './static-files';
 import { SubscriberLiveness } from './subscriber-liveness';
+import { TokenExpiryWatch } from './token-expiry';
 
 /** Lifecycle of a {@link Gateway}. */
 export type GatewayState = 'idle' | 'starting' | 'running' | 'closing' | 'closed';
@@ -75,6 +78,8 @@ export interface GatewayStatus {
 /** Data kept on each authenticated socket. */
 interface SocketData {
   userId: string;
+  /** `exp` of the connection's current token (epoch ms). */
+  expiresAtMs: number;
 }
 
 type GatewaySocket = Socket<ClientToServerEvents, ServerToClientEvents, InterServerEvents, SocketData>;
@@ -130,6 +135,7 @@ export class Gateway {
   private readonly heartbeat: MemberHeartbeat;
   private readonly resync: AdapterResync;
   private readonly liveness: SubscriberLiveness;
+  private readonly verifier: TokenVerifier;
   private boundPort: number | null = null;
 
   constructor(
@@ -139,6 +145,7 @@ export class Gateway {
   ) {
     this.keys = keyLayout(config.keyPrefix);
     this.id = config.instanceId;
+    this.verifier = new TokenVerifier(config.auth);
     this.command = createRedis(config, 'command', { name: `gateway:${this.id}:command`, lazyConnect: true });
     this.pub = createRedis(config, 'worker', { name: `gateway:${this.id}:pub`, lazyConnect: true });
     this.sub = createRedis(config, 'subscriber', { name: `gateway:${this.id}:sub`, lazyConnect: true });
@@ -221,18 +228,20 @@ export class Gateway {
     this.resync.start();
     this.liveness.start();
     this.io.use((socket, next) => {
-      try {
-        socket.data.userId = verifyToken(
-          (socket.handshake.auth as { token?: unknown } | undefined)?.token,
-          this.config.auth,
-        );
-        next();
-      } catch (err) {
-        const wire = toWireError(err);
-        const refusal = new Error(wire.message) as Error & { data: unknown };
-        refusal.data = { code: ErrorCode.Unauthorized, message: wire.message };
-        next(refusal);
-      }
+      const token = (socket.handshake.auth as { token?: unknown } | undefined)?.token;
+      this.verifier.verify(token).then(
+        (verified) => {
+          socket.data.userId = verified.userId;
+          socket.data.expiresAtMs = verified.expiresAtMs;
+          next();
+        },
+        (err: unknown) => {
+          const wire = toWireError(err);
+          const refusal = new Error(wire.message) as Error & { data: unknown };
+          refusal.data = { code: ErrorCode.Unauthorized, message: wire.message };
+          next(refusal);
+        },
+      );
     });
     this.io.on('connection', (socket) => this.onConnection(socket));
     this.io.on('probe', ({ probeId, replyChannel }) => {
@@ -270,7 +279,7 @@ export class Gateway {
       if (!parsed.success) {
         return reply.code(400).send({ error: { code: ErrorCode.InvalidRequest, message: 'userId is required' } });
       }
-      return { token: signToken(parsed.data, this.config.auth) };
+      return { token: await signToken(parsed.data, this.config.auth) };
     });
   }
 
@@ -284,10 +293,13 @@ export class Gateway {
       recordDelivery(envelope as EventEnvelope);
       this.resync.noteDelivered(envelope as EventEnvelope);
     });
+    const expiry = this.watchExpiry(socket);
     socket.on('disconnect', () => {
       metrics.socketsConnected.add(-1);
+      expiry.stop();
       void this.limiter.delete(socket.id).catch(() => undefined);
     });
+    socket.on('reauth', (req, ack) => this.handle(socket, ack, () => this.reauth(socket, req, expiry)));
     socket.on('subscribe', (req, ack) => this.handle(socket, ack, () => this.subscribe(socket, req)));
     socket.on('unsubscribe', (req, ack) =>
       this.handle(socket, ack, async (): Promise<SimpleAck> => {
@@ -298,6 +310,35 @@ export class Gateway {
     );
     socket.on('start_run', (req, ack) => this.handle(socket, ack, () => this.startRun(userId, req)));
     socket.on('cancel_run', (req, ack) => this.handle(socket, ack, () => this.cancelRun(userId, req)));
+  }
+
+  /** Warns the socket before its token expires and disconnects it at expiry (unless it re-authenticates). */
+  private watchExpiry(socket: GatewaySocket): TokenExpiryWatch {
+    const watch = new TokenExpiryWatch(
+      {
+        warn: (expiresAt) => socket.emit('token_expiring', { expiresAt }),
+        expire: (expiresAt) => {
+          this.logger.debug({ socket: socket.id, userId: socket.data.userId }, 'token expired: disconnecting');
+          socket.emit('token_expired', { expiresAt });
+          socket.disconnect(true);
+        },
+      },
+      { warningMs: this.config.auth.expiryWarningMs, toleranceMs: this.config.auth.jwtClockToleranceMs },
+    );
+    watch.arm(socket.data.expiresAtMs);
+    return watch;
+  }
+
+  /** `reauth { token }`: a fresh token of the same user moves the connection's expiry. */
+  private async reauth(socket: GatewaySocket, req: unknown, watch: TokenExpiryWatch): Promise<ReauthAck> {
+    const { token } = parse(ReauthRequestSchema, req, 'reauth request');
+    const verified = await this.verifier.verify(token);
+    if (verified.userId !== socket.data.userId) {
+      throw new ForbiddenError('reauth must keep the user of the connection; connect again to switch users');
+    }
+    socket.data.expiresAtMs = verified.expiresAtMs;
+    watch.arm(verified.expiresAtMs);
+    return { ok: true, expiresAt: verified.expiresAtMs };
   }
 
   /** Rate limit, run, and answer with the result or a wire error; never throws into Socket.IO. */

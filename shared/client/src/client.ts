@@ -19,7 +19,12 @@ export type ConnectionState = 'connecting' | 'connected' | 'reconnecting' | 'una
 
 /** Options of {@link connect}. */
 export interface ConnectOptions {
-  /** JWT for the handshake, or a function returning a fresh one (called on each (re)connect). */
+  /**
+   * JWT for the handshake, or a token provider: a function returning a fresh one, called on each (re)connect
+   * and when the gateway says the current token expires soon (`token_expiring`), whose result is sent as
+   * `reauth` so the connection stays open. A fixed string cannot be renewed: the gateway closes the
+   * connection when it expires, and reconnecting with it fails (`unauthorized`).
+   */
   token: string | (() => string | Promise<string>);
   /** Socket.IO transports. @defaultValue `['websocket']` */
   transports?: ('websocket' | 'polling' | 'webtransport')[];
@@ -74,6 +79,8 @@ export interface ClientStats {
   resets: number;
   /** Successful connections (the first one and every reconnect). */
   connects: number;
+  /** Tokens renewed on a live connection (`reauth` accepted). */
+  reauths: number;
 }
 
 /** Options of {@link BridgeClient.subscribe}. */
@@ -181,6 +188,7 @@ export class BridgeClient {
     headChecks: 0,
     resets: 0,
     connects: 0,
+    reauths: 0,
   };
   private readonly stateListeners = new Set<(state: ConnectionState, detail?: unknown) => void>();
   private readonly options: Required<Omit<ConnectOptions, 'extraHeaders'>> & Pick<ConnectOptions, 'extraHeaders'>;
@@ -390,6 +398,20 @@ export class BridgeClient {
       this.counters.liveEvents++;
       const sub = this.subs.get(event.runId);
       if (sub?.active) this.accept(sub, event);
+    });
+    socket.on('token_expiring', () => {
+      if (generation !== this.generation || typeof token === 'string') return;
+      // Renew on this connection; if that fails, the gateway closes it at expiry and the reconnect asks
+      // the provider again.
+      void Promise.resolve()
+        .then(token)
+        .then((fresh) => socket.timeout(this.options.requestTimeoutMs).emitWithAck('reauth', { token: fresh }))
+        .then(
+          (res) => {
+            if (res.ok && generation === this.generation) this.counters.reauths++;
+          },
+          () => undefined,
+        );
     });
     socket.on('connect_error', (err: Error & { data?: { code?: string } }) => {
       if (generation !== this.generation) return;

@@ -161,8 +161,8 @@ export function loadConfig(options: LoadConfigOptions = {}): AppConfig {
     const refused = productionProblems(
       {
         jwtSecret: config.auth.jwtSecret,
-        jwtVerifySecrets: [],
-        jwtPublicKeys: false,
+        jwtVerifySecrets: config.auth.jwtVerifySecrets.map((pair) => pair.slice(pair.indexOf('=') + 1)),
+        jwtPublicKeys: config.auth.jwtPublicKeysFile !== undefined,
         opsPassword: config.ops.password,
         bridgeAdminToken: undefined,
         chatPage: config.gateway.chatPage,
@@ -193,6 +193,12 @@ function crossChecks(c: AppConfig, problems: { key: string; message: string }[])
     problems.push({
       key: 'AB_HEARTBEAT_TTL_MS',
       message: `must be above AB_HEARTBEAT_INTERVAL_MS (${c.membership.heartbeatIntervalMs})`,
+    });
+  }
+  if (c.auth.tokenTtlMs > c.auth.jwtMaxLifetimeMs) {
+    problems.push({
+      key: 'AB_TOKEN_TTL_MS',
+      message: `must not exceed AB_JWT_MAX_LIFETIME_MS (${c.auth.jwtMaxLifetimeMs})`,
     });
   }
   if (c.recovery.backoffMaxMs < c.recovery.backoffMs) {

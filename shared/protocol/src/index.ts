@@ -32,6 +32,7 @@ export {
 export type { EventEnvelope, StandardPayloads } from './events';
 export {
   CancelRunRequestSchema,
+  ReauthRequestSchema,
   RunStatusSchema,
   StartRunRequestSchema,
   SubscribeRequestSchema,
@@ -43,6 +44,8 @@ export type {
   CancelRunRequest,
   ClientToServerEvents,
   InterServerEvents,
+  ReauthAck,
+  ReauthRequest,
   RunStatus,
   ServerToClientEvents,
   SimpleAck,
@@ -51,6 +54,7 @@ export type {
   SubscribeAck,
   SubscribeOk,
   SubscribeRequest,
+  TokenExpiryNotice,
   UnsubscribeRequest,
 } from './socket';
 export {

@@ -26,6 +26,10 @@ export type StartRunRequest = z.output<typeof StartRunRequestSchema>;
 export const CancelRunRequestSchema = z.object({ runId: RunIdSchema });
 export type CancelRunRequest = z.output<typeof CancelRunRequestSchema>;
 
+/** `reauth { token }`: replace the connection's token with a fresh one of the same user before it expires. */
+export const ReauthRequestSchema = z.object({ token: z.string().min(1).max(16_384) });
+export type ReauthRequest = z.output<typeof ReauthRequestSchema>;
+
 export interface SubscribeOk {
   ok: true;
   runId: string;
@@ -52,6 +56,13 @@ export interface AckError {
 export type SubscribeAck = SubscribeOk | AckError;
 export type SimpleAck = { ok: true } | AckError;
 export type StartRunAck = { ok: true; runId: string } | AckError;
+/** `expiresAt`: the new token's `exp` in epoch ms, now enforced on the connection. */
+export type ReauthAck = { ok: true; expiresAt: number } | AckError;
+/** Sent with `token_expiring` and `token_expired`. */
+export interface TokenExpiryNotice {
+  /** The connection's token `exp`, epoch ms. */
+  expiresAt: number;
+}
 
 /** Socket.IO events a client sends. Every one takes an acknowledgement callback. */
 export interface ClientToServerEvents {
@@ -59,11 +70,16 @@ export interface ClientToServerEvents {
   unsubscribe: (req: UnsubscribeRequest, ack: (res: SimpleAck) => void) => void;
   start_run: (req: StartRunRequest, ack: (res: StartRunAck) => void) => void;
   cancel_run: (req: CancelRunRequest, ack: (res: SimpleAck) => void) => void;
+  reauth: (req: ReauthRequest, ack: (res: ReauthAck) => void) => void;
 }
 
 /** Socket.IO events a gateway sends. */
 export interface ServerToClientEvents {
   agent_event: (event: EventEnvelope) => void;
+  /** The token expires soon (`AB_TOKEN_EXPIRY_WARNING_MS` before): send `reauth` with a fresh one. */
+  token_expiring: (notice: TokenExpiryNotice) => void;
+  /** The token expired without `reauth`: the gateway closes the connection right after this. */
+  token_expired: (notice: TokenExpiryNotice) => void;
 }
 
 /** Events exchanged between gateway nodes and bridge replicas through the Redis adapter. */

@@ -28,7 +28,7 @@ export async function watch(
 ): Promise<Watchers> {
   if (side === 'ours') {
     const clients: BridgeClient[] = Array.from({ length: CLIENTS }, (_, u) =>
-      connect(url, { token: signToken(`bench-${u}`, config.auth) }),
+      connect(url, { token: () => signToken(`bench-${u}`, config.auth) }),
     );
     await Promise.all(runIds.map((runId, i) => clients[i % CLIENTS]!.subscribe(runId, (e) => tally.on(e)).ready));
     return { close: () => clients.forEach((c) => c.close()) };

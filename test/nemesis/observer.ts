@@ -47,10 +47,20 @@ export class LeaderObserver {
   /** The published transitions, oldest first. */
   async transitions(): Promise<LeaderObservation[]> {
     const raw = await this.conn.lrange(this.keys.integrationHistory, 0, -1);
-    return raw
-      .map((r) => JSON.parse(r) as StateTransition)
-      .reverse()
-      .map((t) => ({ at: t.at - this.startedAt, leaderId: t.leaderId, epoch: t.epoch, source: 'transition' as const }));
+    return (
+      raw
+        .map((r) => JSON.parse(r) as StateTransition)
+        .reverse()
+        // A record with no leader id was published by a standby through the leaderless script (no leader
+        // record existed, guarantee 2.4): it claims no leadership, so it is no evidence for guarantee 2.2.
+        .filter((t) => t.leaderId !== '')
+        .map((t) => ({
+          at: t.at - this.startedAt,
+          leaderId: t.leaderId,
+          epoch: t.epoch,
+          source: 'transition' as const,
+        }))
+    );
   }
 }
 

@@ -56,13 +56,20 @@ interface Timeline {
   expiring: TokenExpiryNotice[];
   expired: TokenExpiryNotice[];
   disconnect: Promise<string>;
+  /** Wall-clock time of the disconnect, set when it happens. */
+  disconnectedAt?: number;
 }
 
 async function watch(s: Socket): Promise<Timeline> {
   const t: Timeline = {
     expiring: [],
     expired: [],
-    disconnect: new Promise((resolve) => s.once('disconnect', (reason) => resolve(reason))),
+    disconnect: new Promise((resolve) =>
+      s.once('disconnect', (reason) => {
+        t.disconnectedAt = Date.now();
+        resolve(reason);
+      }),
+    ),
   };
   s.on('token_expiring', (n: TokenExpiryNotice) => t.expiring.push(n));
   s.on('token_expired', (n: TokenExpiryNotice) => t.expired.push(n));
@@ -77,14 +84,16 @@ describe('token expiry on live connections (guarantee 7.3)', () => {
   it('warns the socket before expiry and disconnects it at expiry', async () => {
     const s = open(await signToken('alice', config.auth, TTL_MS));
     const t = await watch(s);
-    const connectedAt = Date.now();
     await waitFor('token_expiring', () => t.expiring.length === 1, { timeoutMs: 10_000 });
     expect(s.connected).toBe(true);
+    const expiresAt = t.expiring[0]!.expiresAt;
     expect(await t.disconnect).toBe('io server disconnect');
-    // Not before the token's exp (whole seconds: at most TTL_MS after connecting, at least TTL_MS - 1 s).
-    expect(Date.now() - connectedAt).toBeGreaterThanOrEqual(TTL_MS - 1_000 - 50);
-    expect(t.expired).toEqual([{ expiresAt: t.expiring[0]!.expiresAt }]);
-    expect(t.expiring[0]!.expiresAt).toBeLessThanOrEqual(Date.now());
+    // At the token's exp, not before it (same clock: gateway and test share the machine) and not long after.
+    // Measured against exp itself, not against the connect time: exp has whole seconds, and under load the
+    // handshake can take longer than any fixed allowance.
+    expect(t.disconnectedAt!).toBeGreaterThanOrEqual(expiresAt);
+    expect(t.disconnectedAt! - expiresAt).toBeLessThan(2_000);
+    expect(t.expired).toEqual([{ expiresAt }]);
   });
 
   it('a reauth with a fresh token of the same user keeps the connection past the first expiry', async () => {

@@ -48,11 +48,9 @@ export class TokenExpiryWatch {
     if (this.stopped) return;
     this.clear();
     this.expiresAtMs = expiresAtMs;
-    const now = Date.now();
-    const warnIn = expiresAtMs - this.warningMs - now;
-    // A token shorter-lived than the warning window is warned about at once.
-    this.warnTimer = this.after(Math.max(0, warnIn), () => this.target.warn(expiresAtMs));
-    this.expireTimer = this.after(expiresAtMs + this.toleranceMs - now, () => {
+    // A token shorter-lived than the warning window is warned about at once (the deadline has passed).
+    this.warnTimer = this.at(expiresAtMs - this.warningMs, () => this.target.warn(expiresAtMs));
+    this.expireTimer = this.at(expiresAtMs + this.toleranceMs, () => {
       this.stopped = true;
       this.target.expire(expiresAtMs);
     });
@@ -71,12 +69,16 @@ export class TokenExpiryWatch {
     this.expireTimer = null;
   }
 
-  private after(delayMs: number, fn: () => void): NodeJS.Timeout {
-    const step = Math.min(Math.max(0, delayMs), MAX_TIMER_MS);
+  /**
+   * Calls `fn` once the wall clock reaches `deadline` (epoch ms), never before: a timer that fires early
+   * (timers run on a monotonic clock that can be a millisecond ahead of `Date.now()`) or that had to stop
+   * short of a deadline beyond setTimeout's range waits the rest.
+   */
+  private at(deadline: number, fn: () => void): NodeJS.Timeout {
+    const step = Math.min(Math.max(0, deadline - Date.now()), MAX_TIMER_MS);
     const timer = setTimeout(() => {
-      if (delayMs > MAX_TIMER_MS) {
-        // Not there yet (a token valid for more than ~24.8 days): wait the rest.
-        const rest = this.after(delayMs - MAX_TIMER_MS, fn);
+      if (Date.now() < deadline) {
+        const rest = this.at(deadline, fn);
         if (this.warnTimer === timer) this.warnTimer = rest;
         else if (this.expireTimer === timer) this.expireTimer = rest;
         return;

@@ -5,7 +5,17 @@ import tseslint from 'typescript-eslint';
 import { createTypeScriptImportResolver } from 'eslint-import-resolver-typescript';
 
 export default tseslint.config(
-  { ignores: ['**/dist/**', '**/node_modules/**', '**/*.js', '**/*.mjs', '**/*.cjs', 'services/*/public/**'] },
+  {
+    ignores: [
+      '**/dist/**',
+      '**/lib/**',
+      '**/node_modules/**',
+      '**/*.js',
+      '**/*.mjs',
+      '**/*.cjs',
+      'services/*/public/**',
+    ],
+  },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
@@ -49,7 +59,15 @@ export default tseslint.config(
     },
   },
   {
-    files: ['shared/config/src/load.ts', '**/*.test.ts', 'test/**/*.ts', 'shared/testing/**/*.ts', 'scripts/**'],
+    files: [
+      'shared/config/src/load.ts',
+      '**/*.test.ts',
+      'test/**/*.ts',
+      'shared/testing/**/*.ts',
+      'scripts/**',
+      // Examples are written as a user of the published packages would: environment and console directly.
+      'examples/**',
+    ],
     rules: { 'no-restricted-properties': 'off', 'no-console': 'off' },
   },
 );

@@ -17,23 +17,16 @@ import {
   keyLayout,
 } from '@agent-bridge/protocol';
 import { type RedisConnection, closeRedis, createRedis, registerRun } from '@agent-bridge/redis';
-import { type Logger, silentLogger } from '@agent-bridge/telemetry';
 import { Queue } from 'bullmq';
+import {
+  type AgentPublisherOptions,
+  type PublisherLogger,
+  resolvePublisherConfig,
+  silentPublisherLogger,
+} from './options';
 import { RunHandle, type RunHandleDeps } from './run-handle';
 
-/** Options of {@link AgentPublisher.create}. */
-export interface AgentPublisherOptions {
-  config: AppConfig;
-  /** @defaultValue a silent logger */
-  logger?: Logger;
-  /**
-   * Command-role connection to share (BullMQ queue, registry writes); never closed by the publisher.
-   * @defaultValue a connection the publisher opens and closes
-   */
-  connection?: RedisConnection;
-  /** Connection name shown in `CLIENT LIST`. @defaultValue 'agent-sdk' */
-  name?: string;
-}
+export type { AgentPublisherOptions } from './options';
 
 /** Options of {@link AgentPublisher.startRun}. */
 export interface StartRunOptions {
@@ -130,7 +123,7 @@ export class AgentPublisher {
   private state: AgentPublisherState = 'running';
   private closing: Promise<void> | null = null;
   private readonly keys: KeyLayout;
-  private readonly logger: Logger;
+  private readonly logger: PublisherLogger;
   private readonly queue: Queue;
   private subscriber: RedisConnection | null = null;
   private readonly handles = new Map<string, RunHandle>();
@@ -158,7 +151,7 @@ export class AgentPublisher {
     private readonly config: AppConfig,
     private readonly connection: RedisConnection,
     private readonly ownsConnection: boolean,
-    logger: Logger,
+    logger: PublisherLogger,
     private readonly name: string,
   ) {
     this.keys = keyLayout(config.keyPrefix);
@@ -184,12 +177,20 @@ export class AgentPublisher {
     };
   }
 
-  /** Opens (or takes) the Redis connection, checks the queue is reachable and reads its depth. */
+  /**
+   * Opens (or takes) the Redis connection, checks the queue is reachable and reads its depth.
+   * `AgentPublisher.create({ redis: 'redis://host:6379' })` is enough for an agent; the services pass their
+   * whole `{ config }`.
+   *
+   * @throws ConfigError when neither or both of `redis` and `config` are given, or a setting is invalid
+   */
   static async create(options: AgentPublisherOptions): Promise<AgentPublisher> {
+    const config = resolvePublisherConfig(options);
     const name = options.name ?? 'agent-sdk';
     const owns = options.connection === undefined;
-    const connection = options.connection ?? createRedis(options.config, 'command', { name });
-    const publisher = new AgentPublisher(options.config, connection, owns, options.logger ?? silentLogger(), name);
+    const connection = options.connection ?? createRedis(config, 'command', { name });
+    const logger = options.logger ?? silentPublisherLogger;
+    const publisher = new AgentPublisher(config, connection, owns, logger, name);
     try {
       await publisher.queue.waitUntilReady();
       await publisher.refreshDepth();

@@ -7,3 +7,6 @@ export type {
   Subscription,
   SubscriptionInfo,
 } from './client';
+// The error class every failure of the SDK is an instance of (with a stable `code` from ErrorCode).
+export { AgentBridgeError, ErrorCode } from '@agent-bridge/protocol';
+export type { EventEnvelope, RunStatus, WireError } from '@agent-bridge/protocol';

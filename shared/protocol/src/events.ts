@@ -80,7 +80,29 @@ export const EventEnvelopeSchema = z.object({
   payload: z.unknown(),
   traceparent: z.string().max(128).optional(),
 });
-export type EventEnvelope = z.output<typeof EventEnvelopeSchema>;
+
+/**
+ * One event of a run as stored and delivered (see {@link EventEnvelopeSchema} for the bounds). Written out
+ * rather than inferred from the schema so the published client's type declarations need no zod.
+ */
+export interface EventEnvelope {
+  id: string;
+  runId: string;
+  /** Dense per-run sequence number, from 1. */
+  seq: number;
+  epoch: number;
+  type: string;
+  /** Epoch ms when the agent emitted it. */
+  ts: number;
+  payload: unknown;
+  traceparent?: string | undefined;
+}
+
+/** `true` only when A and B are mutually assignable: keeps a written-out type and its schema together. */
+export type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
+// The interface and the schema cannot drift apart.
+const envelopeMatchesSchema: Same<EventEnvelope, z.output<typeof EventEnvelopeSchema>> = true;
+void envelopeMatchesSchema;
 
 /** Whether `type` is one of the standard types. */
 export function isStandardEventType(type: string): type is StandardEventType {

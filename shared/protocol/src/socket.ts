@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import type { WireError } from './errors';
-import { type EventEnvelope, RunIdSchema } from './events';
+import { type EventEnvelope, RunIdSchema, type Same } from './events';
 
 /** `subscribe { runId, afterSeq?, epoch? }`: replay what follows `afterSeq`, then stream live events. */
 export const SubscribeRequestSchema = z.object({
@@ -93,5 +93,8 @@ export function runRoom(runId: string): string {
   return `run:${runId}`;
 }
 
+/** Status of a run in the registry (a plain union, so the published client's types need no zod). */
+export type RunStatus = 'pending' | 'running' | 'completed' | 'failed' | 'cancelled';
 export const RunStatusSchema = z.enum(['pending', 'running', 'completed', 'failed', 'cancelled']);
-export type RunStatus = z.output<typeof RunStatusSchema>;
+const statusMatchesSchema: Same<RunStatus, z.output<typeof RunStatusSchema>> = true;
+void statusMatchesSchema;

@@ -1,7 +1,19 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { basename } from 'node:path';
+import { basename, join } from 'node:path';
 import type { RedisConnection } from './connections';
+
+/**
+ * The package's `lua/` folder. Both `src/` (tests, tsx) and `dist/` are one level below the package root; a
+ * bundle that inlines this package (the published agent SDK) ships a copy of `lua/` one level above its
+ * `dist/` for the same reason.
+ */
+const LUA_DIR = join(__dirname, '..', 'lua');
+
+/** Path of one of this package's Lua scripts, e.g. `luaFile('register-run-2.lua')`. */
+export function luaFile(name: string): string {
+  return join(LUA_DIR, name);
+}
 
 /** A Lua script read from a `name-N.lua` file, where N is its number of KEYS. */
 export interface LuaScript {

@@ -1,13 +1,11 @@
 import { createHash } from 'node:crypto';
-import { join } from 'node:path';
 import type { EventEnvelope, KeyLayout } from '@agent-bridge/protocol';
 import type { RedisConnection } from '../connections';
-import { loadScript, runScript } from '../lua';
+import { loadScript, luaFile, runScript } from '../lua';
 import { type PackedEvent, encodeCommitEvents, encodeGapArgs } from './event-codec';
 
-const LUA_DIR = join(__dirname, '..', '..', 'lua');
-const commitScript = loadScript(join(LUA_DIR, 'commit-events-3.lua'));
-const zremIfScoreScript = loadScript(join(LUA_DIR, 'zrem-if-score-1.lua'));
+const commitScript = loadScript(luaFile('commit-events-3.lua'));
+const zremIfScoreScript = loadScript(luaFile('zrem-if-score-1.lua'));
 
 /** What the commit script did with one event. */
 export type CommitOutcome = 'committed' | 'buffered' | 'duplicate' | 'conflict' | 'full' | 'ahead' | 'unregistered';

@@ -1,4 +1,3 @@
-import { join } from 'node:path';
 import {
   ForbiddenError,
   type KeyLayout,
@@ -7,14 +6,14 @@ import {
   type RunStatus,
 } from '@agent-bridge/protocol';
 import type { RedisConnection } from '../connections';
-import { loadScript, runScript } from '../lua';
+import { loadScript, luaFile, runScript } from '../lua';
 
 /**
  * The run registry (part of the RunStore module): register, read, list, cancel. Layout in
  * `@agent-bridge/protocol` `keys.ts`.
  */
 
-const registerRunScript = loadScript(join(__dirname, '..', '..', 'lua', 'register-run-2.lua'));
+const registerRunScript = loadScript(luaFile('register-run-2.lua'));
 
 function toInt(v: string | null | undefined): number {
   const n = v === null || v === undefined ? 0 : Number(v);

@@ -1,0 +1,3 @@
+import { sdkPackageConfig } from '../../scripts/tsup-package.mjs';
+
+export default sdkPackageConfig({ platform: 'node', target: 'node20' });

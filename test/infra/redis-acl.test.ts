@@ -7,6 +7,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type AppConfig, loadConfig } from '@agent-bridge/config';
+import { silentLogger } from '@agent-bridge/telemetry';
 import { keyLayout } from '@agent-bridge/protocol';
 import {
   MemberHeartbeat,
@@ -16,7 +17,7 @@ import {
   readHistory,
   registerRun,
 } from '@agent-bridge/redis';
-import { StatusReader } from '@agent-bridge/ops';
+import { DeadLetters, OpsSampler, StatusReader } from '@agent-bridge/ops';
 import { type RedisServer, startRedis, waitFor } from '@agent-bridge/testing';
 import { Queue, Worker } from 'bullmq';
 
@@ -176,6 +177,17 @@ describe('Redis ACL users (infra/redis/users.acl)', () => {
       await control.close();
       await expect(conn.set(keys.integrationState, '{}')).rejects.toThrow(NOPERM);
       await expect(conn.xadd(keys.runHistory('x'), '1-0', 'e', '{}')).rejects.toThrow(NOPERM);
+      // The chart sampler writes its own ring, and nothing else of the cluster's keys.
+      const deadLetters = new DeadLetters(config, keys, conn);
+      const sampler = new OpsSampler({ config, keys, conn, reader, deadLetters, logger: silentLogger() });
+      try {
+        expect(await sampler.sampleOnce()).toBe('written');
+        expect(await sampler.ring.since(0)).toHaveLength(1);
+        expect((await deadLetters.list()).total).toBeGreaterThanOrEqual(0);
+      } finally {
+        await sampler.close();
+        await deadLetters.close();
+      }
     } finally {
       await reader.close();
     }

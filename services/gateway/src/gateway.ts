@@ -45,7 +45,7 @@ import {
   registerRun,
   requestCancel,
 } from '@agent-bridge/redis';
-import { type Logger, metrics, recordDelivery, serveMetrics } from '@agent-bridge/telemetry';
+import { DeliveryStats, type Logger, metrics, recordDelivery, serveMetrics } from '@agent-bridge/telemetry';
 import { createAdapter } from '@socket.io/redis-adapter';
 import { Queue } from 'bullmq';
 import Fastify, { type FastifyInstance } from 'fastify';
@@ -133,6 +133,8 @@ export class Gateway {
   private readonly app: FastifyInstance;
   private readonly io: GatewayServer;
   private readonly heartbeat: MemberHeartbeat;
+  /** Live deliveries and their latency, published on each heartbeat for the ops service's charts. */
+  private readonly delivery = new DeliveryStats();
   private readonly resync: AdapterResync;
   private readonly liveness: SubscriberLiveness;
   private readonly verifier: TokenVerifier;
@@ -183,7 +185,7 @@ export class Gateway {
       id: this.id,
       intervalMs: config.membership.heartbeatIntervalMs,
       ttlMs: config.membership.heartbeatTtlMs,
-      info: () => ({ sockets: this.io.engine.clientsCount, port: this.boundPort }),
+      info: () => ({ sockets: this.io.engine.clientsCount, port: this.boundPort, delivery: this.delivery.snapshot() }),
       logger,
     });
     this.resync = new AdapterResync({
@@ -291,6 +293,8 @@ export class Gateway {
     socket.onAnyOutgoing((event: string, envelope: unknown) => {
       if (event !== 'agent_event') return;
       recordDelivery(envelope as EventEnvelope);
+      const ts = (envelope as EventEnvelope).ts;
+      if (typeof ts === 'number') this.delivery.record(Date.now() - ts);
       this.resync.noteDelivered(envelope as EventEnvelope);
     });
     const expiry = this.watchExpiry(socket);

@@ -37,6 +37,9 @@
     var body = el(tableId).querySelector('tbody');
     body.replaceChildren.apply(body, rows);
   }
+  // Shared with charts.js and dlq.js (loaded after this file).
+  window.opsUi = { el: el, text: text, time: time, row: row, fill: fill };
+
   function members(list) {
     return list.map(function (m) {
       return row(

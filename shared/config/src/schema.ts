@@ -498,6 +498,20 @@ export const configDefinition = {
       default: 1_000,
       description: 'How often the live status page refreshes (and the ops metrics poll queue depth).',
     }),
+    sampleIntervalMs: setting({
+      env: 'AB_OPS_SAMPLE_INTERVAL_MS',
+      schema: int(500, 60_000),
+      default: 5_000,
+      description:
+        'How often the ops service samples throughput, latency, queues, connections, dead letters and the ' +
+        'leader into the chart ring (one sample per interval cluster-wide, whatever the number of ops replicas).',
+    }),
+    sampleWindowMs: setting({
+      env: 'AB_OPS_SAMPLE_WINDOW_MS',
+      schema: int(60_000, 3_600_000),
+      default: 900_000,
+      description: 'How far back the chart ring of the status page reaches; older samples are trimmed.',
+    }),
   },
   auth: {
     jwtSecret: setting({

@@ -56,6 +56,11 @@ export interface KeyLayout {
   /** Live members of a role (sorted set by expiry time) and their records (hash). */
   members(role: 'bridge' | 'gateway'): string;
   memberRecords(role: 'bridge' | 'gateway'): string;
+  /**
+   * The ops service's chart ring: a stream of samples whose entry id is `<bucket start ms>-0` (so one
+   * sample per bucket cluster-wide), trimmed by age (`MINID`) to the chart window.
+   */
+  readonly opsSamples: string;
   /** Pub/Sub channel prefix for end-to-end probe replies. */
   probeReplyChannel(probeId: string): string;
   /** Socket.IO Redis adapter channel prefix (`key` option of the adapter and emitter). */
@@ -88,6 +93,7 @@ export function keyLayout(prefix: string): KeyLayout {
     recoveryLog: `${cluster}:integration:recoveries`,
     members: (role) => `${cluster}:members:${role}`,
     memberRecords: (role) => `${cluster}:members:${role}:records`,
+    opsSamples: `${cluster}:ops:samples`,
     probeReplyChannel: (probeId) => `${cluster}:probe:${probeId}`,
     socketIoKey: `${prefix}:socket.io`,
     runControlChannel: (runId) => `${prefix}:run-control:${runId}`,

@@ -1,6 +1,15 @@
 export { createLogger, silentLogger } from './logger';
 export type { Logger, LoggerOptions } from './logger';
 export { ShutdownManager } from './shutdown';
+export {
+  DELIVERY_LATENCY_BOUNDS_MS,
+  DeliveryStats,
+  addLatencyCounts,
+  diffDelivery,
+  isDeliverySnapshot,
+  latencyQuantile,
+} from './delivery-stats';
+export type { DeliverySnapshot } from './delivery-stats';
 export { METER_NAME, metrics } from './metrics';
 export type { AgentBridgeMetrics } from './metrics';
 export { serveMetrics, startTelemetry } from './sdk';

@@ -1,6 +1,7 @@
 import { ConfigError } from '@agent-bridge/protocol';
 import { Command, CommanderError } from 'commander';
 import { registerConfig } from './commands/config';
+import { registerDlq } from './commands/dlq';
 import { registerHealth } from './commands/health';
 import { registerRecover } from './commands/recover';
 import { registerReplay } from './commands/replay';
@@ -30,6 +31,7 @@ export function createProgram(ctx: CliContext): Command {
   registerReplay(program, ctx);
   registerConfig(program, ctx);
   registerUp(program, ctx);
+  registerDlq(program, ctx);
   return program;
 }
 

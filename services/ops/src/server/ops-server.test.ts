@@ -248,6 +248,92 @@ describe('ops server', () => {
     }
   });
 
+  test('dead letters over HTTP: listed with reasons; requeue refused read-only (403), needs JSON (415), works in write mode', async () => {
+    const record = (jobId: string) => ({
+      queue: 'agent-events',
+      jobId,
+      name: 'event',
+      data: { id: jobId, runId: 'run-x', seq: 1 },
+      reason: { code: 'NOT_FOUND', message: 'run run-x is not registered' },
+      deadLetteredAt: Date.now(),
+    });
+    const ro = await fixture();
+    const dlq = new Queue(ro.config.queues.deadLetter, { connection: conn, prefix: ro.keys.bullPrefix });
+    try {
+      await dlq.add('dead_letter', record('j1'), { jobId: 'dlq-j1' });
+      const list = (await (await fetch(`${ro.base}/api/dlq`, { headers: auth() })).json()) as {
+        readOnly: boolean;
+        total: number;
+        records: { id: string; reason: { code: string } }[];
+      };
+      expect(list).toMatchObject({
+        readOnly: true,
+        total: 1,
+        records: [{ id: 'dlq-j1', reason: { code: 'NOT_FOUND' } }],
+      });
+      expect((await fetch(`${ro.base}/api/dlq/dlq-j1`, { headers: auth() })).status).toBe(200);
+      expect((await fetch(`${ro.base}/api/dlq/nope`, { headers: auth() })).status).toBe(404);
+      const json = { ...auth(), 'content-type': 'application/json' };
+      const refused = await fetch(`${ro.base}/api/dlq/dlq-j1/requeue`, { method: 'POST', headers: json, body: '{}' });
+      expect(refused.status).toBe(403);
+      expect(((await refused.json()) as { error: { code: string } }).error.code).toBe('FORBIDDEN');
+      expect(await dlq.getJob('dlq-j1')).toBeDefined();
+    } finally {
+      await dlq.close();
+      await ro.close();
+    }
+
+    const rw = await fixture({ AB_OPS_READ_ONLY: false });
+    const dlq2 = new Queue(rw.config.queues.deadLetter, { connection: conn, prefix: rw.keys.bullPrefix });
+    try {
+      await dlq2.add('dead_letter', record('j2'), { jobId: 'dlq-j2' });
+      const url = `${rw.base}/api/dlq/dlq-j2/requeue`;
+      // A cross-site form can only send form or text bodies: refused.
+      const form = await fetch(url, {
+        method: 'POST',
+        headers: { ...auth(), 'content-type': 'application/x-www-form-urlencoded' },
+        body: 'a=1',
+      });
+      expect(form.status).toBe(415);
+      const ok = await fetch(url, {
+        method: 'POST',
+        headers: { ...auth(), 'content-type': 'application/json' },
+        body: '{}',
+      });
+      expect(ok.status).toBe(200);
+      expect(await ok.json()).toMatchObject({ id: 'dlq-j2', jobId: 'requeue-dlq-j2' });
+      expect(await dlq2.getJob('dlq-j2')).toBeUndefined();
+    } finally {
+      await dlq2.close();
+      await rw.close();
+    }
+  });
+
+  test('GET /api/series returns the sampled window; the chart library is served locally', async () => {
+    const f = await fixture();
+    try {
+      // The server's own timer may take this bucket first: either way the bucket is in the ring once.
+      const t = Date.now();
+      await f.server.sampler.sampleOnce(t);
+      const bucket = Math.floor(t / f.server.sampler.intervalMs) * f.server.sampler.intervalMs;
+      const series = (await (await fetch(`${f.base}/api/series`, { headers: auth() })).json()) as {
+        windowMs: number;
+        samples: { at: number }[];
+      };
+      expect(series.windowMs).toBe(f.config.ops.sampleWindowMs);
+      expect(series.samples.filter((s) => s.at === bucket)).toHaveLength(1);
+      const after = (await (await fetch(`${f.base}/api/series?since=${Date.now()}`, { headers: auth() })).json()) as {
+        samples: unknown[];
+      };
+      expect(after.samples).toEqual([]);
+      const lib = await fetch(`${f.base}/vendor/uPlot.iife.min.js`, { headers: auth() });
+      expect(lib.status).toBe(200);
+      expect(await lib.text()).toContain('uPlot');
+    } finally {
+      await f.close();
+    }
+  });
+
   test('close() is idempotent and start() after close() is refused', async () => {
     const f = await fixture();
     await Promise.all([f.server.close(), f.server.close()]);

@@ -1,24 +1,34 @@
 import { timingSafeEqual } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import type { AppConfig } from '@agent-bridge/config';
 import { IllegalStateError, type KeyLayout, keyLayout } from '@agent-bridge/protocol';
 import { type RedisConnection, closeRedis, createRedis, readHistory } from '@agent-bridge/redis';
 import { type Logger, type Telemetry, metrics, withSpan } from '@agent-bridge/telemetry';
 import fastifyBasicAuth from '@fastify/basic-auth';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import { OpsSampler } from '../charts/sampler';
+import { DeadLetters } from '../dlq/dead-letters';
 import { StatusReader } from '../status/status-reader';
 import { BOARD_PATH, mountBullBoard } from './bull-board';
+import { registerOpsApiRoutes } from './ops-api-routes';
+import { intParam } from './params';
 
 /** Paths served without credentials: probes and the Prometheus scrape. */
 const PUBLIC_PATHS = new Set(['/healthz', '/readyz', '/metrics']);
 
-/** Static files of the status page (plain HTML + JS, no build step). */
+/** Static files of the status page (plain HTML + JS, no build step) and the chart library, served locally. */
 const PUBLIC_DIR = join(__dirname, '..', '..', 'public');
+const UPLOT_DIR = dirname(require.resolve('uplot/dist/uPlot.iife.min.js'));
+const JS = 'text/javascript; charset=utf-8';
 const STATIC_FILES: Record<string, { file: string; type: string }> = {
-  '/status': { file: 'status.html', type: 'text/html; charset=utf-8' },
-  '/status.js': { file: 'status.js', type: 'text/javascript; charset=utf-8' },
-  '/status.css': { file: 'status.css', type: 'text/css; charset=utf-8' },
+  '/status': { file: join(PUBLIC_DIR, 'status.html'), type: 'text/html; charset=utf-8' },
+  '/status.js': { file: join(PUBLIC_DIR, 'status.js'), type: JS },
+  '/charts.js': { file: join(PUBLIC_DIR, 'charts.js'), type: JS },
+  '/dlq.js': { file: join(PUBLIC_DIR, 'dlq.js'), type: JS },
+  '/status.css': { file: join(PUBLIC_DIR, 'status.css'), type: 'text/css; charset=utf-8' },
+  '/vendor/uPlot.iife.min.js': { file: join(UPLOT_DIR, 'uPlot.iife.min.js'), type: JS },
+  '/vendor/uPlot.min.css': { file: join(UPLOT_DIR, 'uPlot.min.css'), type: 'text/css; charset=utf-8' },
 };
 
 export interface OpsServerOptions {
@@ -36,6 +46,10 @@ type OpsState = 'idle' | 'starting' | 'running' | 'closed';
 export interface OpsServer {
   readonly app: FastifyInstance;
   readonly reader: StatusReader;
+  /** The chart sampler (runs while the server runs). */
+  readonly sampler: OpsSampler;
+  /** The dead-letter queue (list, show, requeue in write mode). */
+  readonly deadLetters: DeadLetters;
   /** Listening port (after `start()`). */
   readonly port: number;
   getStatus(): { state: OpsState };
@@ -51,17 +65,14 @@ function safeEqual(a: string, b: string): boolean {
   return ab.length === bb.length && timingSafeEqual(ab, bb);
 }
 
-function intParam(raw: unknown, fallback: number, min: number, max: number): number {
-  const n = typeof raw === 'string' && raw !== '' ? Number(raw) : NaN;
-  if (!Number.isInteger(n)) return fallback;
-  return Math.min(Math.max(n, min), max);
-}
-
 /**
  * Builds the ops server. Everything except `/healthz`, `/readyz` and `/metrics` requires HTTP basic auth
  * (`AB_OPS_USERNAME` / `AB_OPS_PASSWORD`). Bull Board at `/board` covers the events, control, dead-letter
  * and runs queues and is read-only unless `AB_OPS_READ_ONLY=false`. The status page is `/status`, its
- * data `GET /api/status`; also `/api/history`, `/api/health`, `/api/runs`, `/api/runs/:runId/events`.
+ * data `GET /api/status`; also `/api/history`, `/api/health`, `/api/runs`, `/api/runs/:runId/events`, and
+ * the charts' `/api/series` and the dead-letter view's `/api/dlq…` ({@link registerOpsApiRoutes}). While
+ * running it samples the cluster into the chart ring ({@link OpsSampler}; one sample per interval
+ * cluster-wide whatever the number of ops replicas).
  *
  * All of it is read from Redis directly, so it shows the truth with any number of replicas (or none).
  */
@@ -79,6 +90,15 @@ export function createOpsServer(config: AppConfig, logger: Logger, options: OpsS
     });
   }
   const reader = new StatusReader(config, keys, conn);
+  const deadLetters = new DeadLetters(config, keys, conn);
+  const sampler = new OpsSampler({
+    config,
+    keys,
+    conn,
+    reader,
+    deadLetters,
+    logger: logger.child({ component: 'sampler' }),
+  });
   const app: FastifyInstance = Fastify({
     // Request lines are info-level noise (the page polls every second): the HTTP logger shows warnings up.
     loggerInstance: logger.child({ component: 'http' }, { level: 'warn' }) as FastifyBaseLogger,
@@ -127,7 +147,7 @@ export function createOpsServer(config: AppConfig, logger: Logger, options: OpsS
 
     app.get('/', async (_req, reply) => reply.redirect('/status'));
     for (const [route, { file, type }] of Object.entries(STATIC_FILES)) {
-      const body = readFileSync(join(PUBLIC_DIR, file), 'utf8');
+      const body = readFileSync(file, 'utf8');
       app.get(route, async (_req, reply) => reply.type(type).header('cache-control', 'no-store').send(body));
     }
 
@@ -153,6 +173,7 @@ export function createOpsServer(config: AppConfig, logger: Logger, options: OpsS
       },
     );
 
+    registerOpsApiRoutes(app, { reader, sampler, deadLetters });
     await mountBullBoard(app, [...reader.queueObjects.values()], { readOnly: config.ops.readOnly });
   })();
 
@@ -183,6 +204,8 @@ export function createOpsServer(config: AppConfig, logger: Logger, options: OpsS
   return {
     app,
     reader,
+    sampler,
+    deadLetters,
     get port() {
       return port;
     },
@@ -197,6 +220,7 @@ export function createOpsServer(config: AppConfig, logger: Logger, options: OpsS
         port = typeof addr === 'object' && addr ? addr.port : 0;
         state = 'running';
         schedulePoll();
+        sampler.start();
       })();
       return starting;
     },
@@ -204,9 +228,11 @@ export function createOpsServer(config: AppConfig, logger: Logger, options: OpsS
       closing ??= (async () => {
         state = 'closed';
         if (poller) clearTimeout(poller);
-        const steps: Promise<unknown>[] = [routes.catch(() => undefined).then(() => app.close())];
+        const steps: Promise<unknown>[] = [routes.catch(() => undefined).then(() => app.close()), sampler.close()];
         await Promise.allSettled(steps);
-        await reader.close().catch((err: unknown) => logger.warn({ err }, 'closing queues failed'));
+        await Promise.all([reader.close(), deadLetters.close()]).catch((err: unknown) =>
+          logger.warn({ err }, 'closing queues failed'),
+        );
         if (ownConnection) await closeRedis(conn);
       })();
       return closing;

@@ -12,6 +12,7 @@ import type {
 import { queueStats } from '@agent-bridge/bridge';
 import { type RedisConnection, listRuns } from '@agent-bridge/redis';
 import { type Job, Queue } from 'bullmq';
+import { reasonText } from '../dlq/dead-letters';
 
 /** A member record as shown to operators: alive (expiry in the future) or dead but not yet removed. */
 export interface MemberView extends MemberRecord {
@@ -136,7 +137,7 @@ export class StatusReader {
       health,
       healthAgeMs: health ? now - health.checkedAt : null,
       replicas,
-      gateways,
+      gateways: gateways.map(compactDelivery),
       queues,
       transitions,
       recoveries,
@@ -247,7 +248,7 @@ export class StatusReader {
 
 function deadLetterView(job: Job, queue: string): FailureView {
   const rec = job.data as Partial<DeadLetterRecord> | undefined;
-  const reason = rec?.reason ? `${rec.reason.code}: ${rec.reason.message}` : 'dead-lettered';
+  const reason = reasonText(rec);
   return {
     source: 'dead-letter',
     queue: rec?.queue ?? queue,
@@ -256,4 +257,15 @@ function deadLetterView(job: Job, queue: string): FailureView {
     reason,
     at: rec?.deadLetteredAt ?? job.timestamp ?? null,
   };
+}
+
+/**
+ * A gateway's delivery histogram (`info.delivery`, for the chart sampler) is noise in a status table: show
+ * its total as `info.delivered` instead.
+ */
+function compactDelivery(member: MemberView): MemberView {
+  const delivery = member.info['delivery'] as { delivered?: unknown } | undefined;
+  if (delivery === undefined) return member;
+  const { delivery: _omitted, ...info } = member.info;
+  return { ...member, info: { ...info, delivered: delivery?.delivered } };
 }

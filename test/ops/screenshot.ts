@@ -21,7 +21,7 @@ async function main(): Promise<void> {
   const cluster = await E2ECluster.start({
     bridges: 2,
     gateways: 2,
-    env: { AB_OPS_SAMPLE_INTERVAL_MS: '2000', AB_OPS_PASSWORD: PASSWORD, LOG_LEVEL: 'warn' },
+    env: { AB_OPS_SAMPLE_INTERVAL_MS: '2000', AB_OPS_PASSWORD: PASSWORD },
   });
   const conn = createRedis(cluster.config, 'command');
   const keys = keyLayout(cluster.prefix);

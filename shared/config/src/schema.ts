@@ -282,14 +282,16 @@ export const configDefinition = {
     lockDurationMs: setting({
       env: 'AB_WORKER_LOCK_DURATION_MS',
       schema: int(500, 600_000),
-      default: 4_000,
-      description: 'BullMQ job lock: a replica killed mid-job releases its events after about this long.',
+      default: 1_000,
+      description:
+        'BullMQ job lock (renewed every quarter of it): a replica killed mid-job releases its events after at most this long.',
     }),
     stalledIntervalMs: setting({
       env: 'AB_WORKER_STALLED_INTERVAL_MS',
-      schema: int(500, 600_000),
-      default: 2_000,
-      description: 'How often workers look for stalled jobs of dead replicas (BullMQ default: 30 s).',
+      schema: int(100, 600_000),
+      default: 250,
+      description:
+        "How often each replica looks for stalled jobs of dead replicas: one LLEN while idle, BullMQ's check while jobs are active. A dead replica's runs pause at most lock + this.",
     }),
     maxStalledCount: setting({
       env: 'AB_WORKER_MAX_STALLED_COUNT',

@@ -17,6 +17,7 @@ import { CommitBatcher } from './commit-batcher';
 import { DeadLetterWriter } from './dead-letter-writer';
 import { type DecodedEvent, decodeJob } from './job-decoder';
 import { RoomPublisher } from './room-publisher';
+import { StalledWatch } from './stalled-watch';
 import { TolerantWorker, undecodableOf } from './tolerant-worker';
 
 /** Options of an {@link EventRouter}. */
@@ -79,6 +80,7 @@ export interface EventRouterStatus {
 export class EventRouter {
   private state: EventRouterState = 'idle';
   private worker: Worker | null = null;
+  private stalledWatch: StalledWatch | null = null;
   private deadLetters: DeadLetterWriter | null = null;
   private closing: Promise<void> | null = null;
   private readonly keys: KeyLayout;
@@ -137,7 +139,15 @@ export class EventRouter {
       // Recorded on each job as `processedBy` (ops can see which replica holds a job).
       name: config.instanceId,
       concurrency: config.events.workerConcurrency,
+      // A dead replica's jobs come back after at most lockDuration + stalledInterval (docs/guarantees.md 4.4).
       lockDuration: config.events.lockDurationMs,
+      // Renewed at a quarter of the lock (BullMQ: half), so a live replica whose event loop is blocked
+      // for up to 3/4 of it keeps its jobs (losing one is safe — commits are idempotent — but wasted work).
+      lockRenewTime: config.events.lockDurationMs / 4,
+      // BullMQ's own timer would run its check script every interval even when idle; the StalledWatch
+      // below runs the same check only while jobs are active. The interval still spaces the checks of
+      // all replicas (BullMQ's stalled-check key lives this long).
+      skipStalledCheck: true,
       stalledInterval: config.events.stalledIntervalMs,
       maxStalledCount: config.events.maxStalledCount,
       // Committed events live in the run histories; the queue keeps a short tail for inspection only.
@@ -161,6 +171,13 @@ export class EventRouter {
       this.logger.error({ err }, 'events worker stopped');
     });
     await worker.waitUntilReady();
+    this.stalledWatch = new StalledWatch({
+      worker,
+      connection: this.connection,
+      intervalMs: config.events.stalledIntervalMs,
+      logger: this.logger,
+    });
+    this.stalledWatch.start();
     if (this.state === 'starting') this.state = 'running';
     this.logger.info(
       { queue: config.queues.events, concurrency: config.events.workerConcurrency },
@@ -175,7 +192,10 @@ export class EventRouter {
   close(): Promise<void> {
     this.closing ??= (async () => {
       this.state = 'closing';
-      const results = await Promise.allSettled(this.worker ? [this.worker.close()] : []);
+      const results = await Promise.allSettled([
+        ...(this.stalledWatch ? [this.stalledWatch.close()] : []),
+        ...(this.worker ? [this.worker.close()] : []),
+      ]);
       const dlq = await Promise.allSettled(this.deadLetters ? [this.deadLetters.close()] : []);
       for (const r of [...results, ...dlq]) {
         if (r.status === 'rejected') this.logger.warn({ err: r.reason as unknown }, 'event router close step failed');

@@ -477,7 +477,7 @@ export class IntegrationService {
    * Last step of a replica's clean shutdown, after it handed leadership over and removed its membership
    * record: when no bridge replica is alive any more and nobody leads, publishes UNINITIALIZED ("cluster
    * stopped"), so a stopped cluster does not go on claiming ACTIVE and the next start goes UNINITIALIZED →
-   * INITIALIZING → ACTIVE. Written by `lua/leaderless-transition-4.lua` (only while no leader record and no
+   * INITIALIZING → ACTIVE. Written by `lua/transition-state-5.lua` (only while no leader record and no
    * live replica exists). Returns whether it wrote; never throws.
    */
   async markStoppedIfLast(): Promise<boolean> {

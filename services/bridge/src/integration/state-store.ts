@@ -96,13 +96,7 @@ export class IntegrationStateStore {
     const at = Date.now();
     const record: StateTransition = { from, to, leaderId, epoch, at, reason, failingChecks };
     const state: PublishedState = { state: to, leaderId, epoch, since: at, reason, failingChecks };
-    const k = this.keys;
-    const res = (await runScript(
-      this.conn,
-      bridgeScript('transition-state-4.lua'),
-      [k.leader, k.leaderEpoch, k.integrationState, k.integrationHistory],
-      [epoch, from, JSON.stringify(state), JSON.stringify(record), this.historyLength, k.integrationChannel],
-    )) as unknown[];
+    const res = await this.writeTransition('epoch', epoch, from, state, record);
     const code = Number(res[0]);
     if (code === 0) throw fenced(epoch, res[1]);
     if (code === -1) throw new IllegalStateError(String(res[1]), `transition from ${from} to ${to}`);
@@ -110,7 +104,7 @@ export class IntegrationStateStore {
   }
 
   /**
-   * A transition written while no leader exists (`lua/leaderless-transition-4.lua`): only while there is no
+   * A transition written while no leader exists (`lua/transition-state-5.lua`): only while there is no
    * leader record (`no-leader`), or also no live bridge replica (`no-members`), and only from `current`.
    * The record keeps `current.epoch` (epochs in the history never decrease) and names no leader. Used for
    * FAILED when nobody could lead for too long, and UNINITIALIZED when the last replica stops.
@@ -129,14 +123,28 @@ export class IntegrationStateStore {
     const epoch = current.epoch;
     const transition: StateTransition = { from, to, leaderId: '', epoch, at, reason, failingChecks };
     const state: PublishedState = { state: to, leaderId: '', epoch, since: at, reason, failingChecks };
+    const res = await this.writeTransition(condition, at, from, state, transition);
+    const code = Number(res[0]);
+    if (code === 1) return { done: true, transition };
+    return { done: false, why: code === 0 ? 'leader-exists' : code === -1 ? 'state-changed' : 'replicas-alive' };
+  }
+
+  /** One transition through `lua/transition-state-5.lua` under `guard` (see the script's header). */
+  private async writeTransition(
+    guard: 'epoch' | 'no-leader' | 'no-members',
+    guardArg: number,
+    from: IntegrationState,
+    state: PublishedState,
+    transition: StateTransition,
+  ): Promise<unknown[]> {
     const k = this.keys;
-    const res = (await runScript(
+    return (await runScript(
       this.conn,
-      bridgeScript('leaderless-transition-4.lua'),
-      [k.leader, k.integrationState, k.integrationHistory, k.members('bridge')],
+      bridgeScript('transition-state-5.lua'),
+      [k.leader, k.leaderEpoch, k.members('bridge'), k.integrationState, k.integrationHistory],
       [
-        condition,
-        at,
+        guard,
+        guardArg,
         from,
         JSON.stringify(state),
         JSON.stringify(transition),
@@ -144,9 +152,6 @@ export class IntegrationStateStore {
         k.integrationChannel,
       ],
     )) as unknown[];
-    const code = Number(res[0]);
-    if (code === 1) return { done: true, transition };
-    return { done: false, why: code === 0 ? 'leader-exists' : code === -1 ? 'state-changed' : 'replicas-alive' };
   }
 
   /**

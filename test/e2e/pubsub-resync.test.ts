@@ -14,7 +14,7 @@ import { keyLayout } from '@agent-bridge/protocol';
 import { type RedisConnection, closeRedis, createRedis } from '@agent-bridge/redis';
 import { TcpProxy, waitFor } from '@agent-bridge/testing';
 import { E2ECluster, tokenFor } from './harness';
-import { RawClient } from './raw-client';
+import { RawClient } from '../protocol/raw-client';
 
 jest.setTimeout(180_000);
 

@@ -1,25 +1,31 @@
 /**
- * Leader/integration-lifecycle figures with real processes (default settings unless noted):
+ * Leader/integration-lifecycle and failure figures with real processes (default settings unless noted),
+ * in this order (a section with 0 trials is skipped):
  *
- * 1. Time to FAILED after the lock quorum is lost: 2 bridges + 1 gateway over 3 lock masters, ACTIVE; two
- *    masters are killed (SIGKILL) or frozen (SIGSTOP, a partition) at once; the time until the published
- *    state is FAILED. The masters come back, the cluster returns to ACTIVE, next trial.
- * 2. Cold starts: 2 bridges + 2 gateways started together (as `npm start` does) on kept state, until ACTIVE,
- *    then stopped cleanly; counts cold starts whose transitions were anything but
- *    UNINITIALIZED → INITIALIZING → ACTIVE (… → UNINITIALIZED on stop), and those that went FAILED. Side by
- *    side with the start-up grace switched off (AB_HEALTH_STARTUP_GRACE_MS=0, the old behaviour).
+ * 1. Idle Redis load (`BENCH_IDLE_SECONDS`, 60): commands/s of an ACTIVE, idle 2-bridge + 1-gateway
+ *    cluster (test/bench/leader/idle-load.ts).
+ * 2. Pause after a replica SIGKILL (`BENCH_KILL_TRIALS`, 10): SIGKILL of a bridge holding event jobs until
+ *    the runs it held have committed them (test/bench/leader/replica-kill.ts).
+ * 3. Leader failover after SIGKILL (`BENCH_FAILOVER_TRIALS`, 10): until a new leader is elected and has
+ *    published its integration result (test/bench/leader/leader-failover.ts).
+ * 4. Time to FAILED after the lock quorum is lost (`BENCH_QUORUM_TRIALS`, 5): 2 bridges + 1 gateway over 3
+ *    lock masters, ACTIVE; two masters are killed (SIGKILL) or frozen (SIGSTOP, a partition) at once; the
+ *    time until the published state is FAILED. The masters come back, the cluster returns to ACTIVE.
+ * 5. Cold starts (`BENCH_COLD_STARTS`, 20; `BENCH_COLD_STARTS_NAIVE`, 5): 2 bridges + 2 gateways started
+ *    together (as `npm start` does) on kept state, until ACTIVE, then stopped cleanly; counts cold starts
+ *    whose transitions were anything but UNINITIALIZED → INITIALIZING → ACTIVE (… → UNINITIALIZED on stop),
+ *    and those that went FAILED. Side by side with the start-up grace switched off
+ *    (AB_HEALTH_STARTUP_GRACE_MS=0, the old behaviour).
  *
  *   npm run bench:leader
- *   BENCH_QUORUM_TRIALS=5 BENCH_COLD_STARTS=20 BENCH_COLD_STARTS_NAIVE=10 npm run bench:leader
+ *   BENCH_IDLE_SECONDS=0 BENCH_KILL_TRIALS=10 BENCH_FAILOVER_TRIALS=0 BENCH_QUORUM_TRIALS=0 \
+ *     BENCH_COLD_STARTS=0 BENCH_COLD_STARTS_NAIVE=0 npm run bench:leader
  */
 import { randomUUID } from 'node:crypto';
-import { join } from 'node:path';
 import { keyLayout, type PublishedState, type StateTransition } from '@agent-bridge/protocol';
 import {
   type RedisServer,
-  ServiceProcess,
   destroyAllRedis,
-  freePort,
   killAllServices,
   sleep,
   startRedis,
@@ -27,45 +33,29 @@ import {
   waitFor,
 } from '@agent-bridge/testing';
 import { Redis } from 'ioredis';
+import { startService, stats } from './leader/common';
+import { idleLoad } from './leader/idle-load';
+import { leaderFailover } from './leader/leader-failover';
+import { replicaKill } from './leader/replica-kill';
 
 const env = process.env;
 const QUORUM_TRIALS = Number(env['BENCH_QUORUM_TRIALS'] ?? 5);
 const COLD_STARTS = Number(env['BENCH_COLD_STARTS'] ?? 20);
 const COLD_STARTS_NAIVE = Number(env['BENCH_COLD_STARTS_NAIVE'] ?? 5);
-const root = join(__dirname, '..', '..');
-
-function start(role: 'bridge' | 'gateway', name: string, extra: Record<string, string>): Promise<ServiceProcess> {
-  return (async () => {
-    const p = ServiceProcess.start({
-      entry: join(root, 'services', role, 'src', 'main.ts'),
-      name,
-      env: {
-        ...extra,
-        AB_INSTANCE_ID: name,
-        PORT: String(await freePort()),
-        AB_GATEWAY_CHAT_PAGE: 'false',
-        LOG_LEVEL: 'info',
-        OTEL_TRACES_EXPORTER: 'none',
-        OTEL_METRICS_EXPORTER: 'none',
-      },
-    });
-    await p.waitForOutput(new RegExp(`${role} ready`), 120_000);
-    return p;
-  })();
-}
-
-function stats(samples: number[]): string {
-  const s = [...samples].sort((a, b) => a - b);
-  const median = s.length % 2 ? s[(s.length - 1) / 2] : ((s[s.length / 2 - 1] ?? 0) + (s[s.length / 2] ?? 0)) / 2;
-  return `median ${Math.round(median ?? NaN)} ms, min ${s[0]} ms, max ${s[s.length - 1]} ms (n=${s.length})`;
-}
+const IDLE_SECONDS = Number(env['BENCH_IDLE_SECONDS'] ?? 60);
+const KILL_TRIALS = Number(env['BENCH_KILL_TRIALS'] ?? 10);
+const FAILOVER_TRIALS = Number(env['BENCH_FAILOVER_TRIALS'] ?? 10);
 
 async function quorumLoss(data: RedisServer, redis: Redis): Promise<void> {
   const masters = await startRedisMasters(3);
   const prefix = `bench-${randomUUID()}`;
   const keys = keyLayout(prefix);
   const common = { REDIS_URL: data.url, AB_KEY_PREFIX: prefix, REDIS_LOCK_URLS: masters.map((m) => m.url).join(',') };
-  await Promise.all([start('bridge', 'qb1', common), start('bridge', 'qb2', common), start('gateway', 'qgw', common)]);
+  await Promise.all([
+    startService('bridge', 'qb1', common),
+    startService('bridge', 'qb2', common),
+    startService('gateway', 'qgw', common),
+  ]);
   const state = async (): Promise<string | undefined> =>
     (JSON.parse((await redis.get(keys.integrationState)) ?? 'null') as PublishedState | null)?.state;
   const out: Record<'kill' | 'pause', number[]> = { kill: [], pause: [] };
@@ -103,10 +93,10 @@ async function coldStarts(data: RedisServer, redis: Redis, n: number, graceMs: s
   for (let i = 0; i < n; i++) {
     const t0 = Date.now();
     const procs = await Promise.all([
-      start('bridge', `c${i}b1`, common),
-      start('bridge', `c${i}b2`, common),
-      start('gateway', `c${i}gw1`, common),
-      start('gateway', `c${i}gw2`, common),
+      startService('bridge', `c${i}b1`, common),
+      startService('bridge', `c${i}b2`, common),
+      startService('gateway', `c${i}gw1`, common),
+      startService('gateway', `c${i}gw2`, common),
     ]);
     await waitFor(
       'ACTIVE',
@@ -139,6 +129,9 @@ async function main(): Promise<void> {
   const data = await startRedis();
   const redis = new Redis(data.url);
   try {
+    if (IDLE_SECONDS > 0) await idleLoad(data, redis, IDLE_SECONDS);
+    if (KILL_TRIALS > 0) await replicaKill(data, redis, KILL_TRIALS);
+    if (FAILOVER_TRIALS > 0) await leaderFailover(data, redis, FAILOVER_TRIALS);
     if (QUORUM_TRIALS > 0) await quorumLoss(data, redis);
     if (COLD_STARTS > 0) await coldStarts(data, redis, COLD_STARTS, null);
     if (COLD_STARTS_NAIVE > 0) await coldStarts(data, redis, COLD_STARTS_NAIVE, '0');

@@ -302,20 +302,25 @@ describe('gateway requests', () => {
     });
   });
 
-  it('rate-limits a flooding socket with RATE_LIMITED while another socket is served normally', async () => {
-    const config = testConfig({ AB_GATEWAY_RATE_LIMIT: 20, AB_GATEWAY_RATE_LIMIT_WINDOW_MS: 60_000 });
+  it('rate-limits a flooding user with RATE_LIMITED (retryAfterMs, scope user) while another user is served normally', async () => {
+    const config = testConfig({ AB_LIMIT_USER_REQUESTS: 20, AB_LIMIT_REQUEST_WINDOW_MS: 60_000 });
     const gw = await startGateway(config);
     await registerRun(config, 'run-flood', 'alice');
+    await registerRun(config, 'run-calm', 'bob');
     const flooder = client(gw, { token: await signToken('alice', config.auth) });
-    const calm = client(gw, { token: await signToken('alice', config.auth) });
+    const calm = client(gw, { token: await signToken('bob', config.auth) });
     await Promise.all([outcome(flooder), outcome(calm)]);
     const acks = (await Promise.all(
       Array.from({ length: 200 }, () => flooder.emitWithAck('subscribe', { runId: 'run-flood' })),
     )) as SubscribeAck[];
     const ok = acks.filter((a) => a.ok).length;
-    const limited = acks.filter((a) => !a.ok && a.error.code === 'RATE_LIMITED').length;
-    expect({ ok, limited }).toEqual({ ok: 20, limited: 180 });
-    expect(await calm.emitWithAck('subscribe', { runId: 'run-flood' })).toMatchObject({ ok: true });
+    const limited = acks.filter((a) => !a.ok && a.error.code === 'RATE_LIMITED');
+    expect({ ok, limited: limited.length }).toEqual({ ok: 20, limited: 180 });
+    const first = limited[0] as { error: { details: { retryAfterMs: number; scope: string } } };
+    expect(first.error.details.scope).toBe('user');
+    expect(first.error.details.retryAfterMs).toBeGreaterThan(0);
+    expect(first.error.details.retryAfterMs).toBeLessThanOrEqual(60_000);
+    expect(await calm.emitWithAck('subscribe', { runId: 'run-calm' })).toMatchObject({ ok: true });
     expect(flooder.connected).toBe(true);
   });
 

@@ -1,62 +1,41 @@
-import { existsSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import { randomUUID } from 'node:crypto';
 import type { AppConfig } from '@agent-bridge/config';
 import {
   type AckError,
   AgentBridgeError,
-  CancelRunRequestSchema,
   type ClientToServerEvents,
   ErrorCode,
   type EventEnvelope,
   ForbiddenError,
   IllegalStateError,
+  UnauthorizedError,
   type InterServerEvents,
-  InvalidRequestError,
-  JobName,
   type KeyLayout,
-  NotFoundError,
-  RateLimitedError,
   type ReauthAck,
   ReauthRequestSchema,
   type ServerToClientEvents,
   type SimpleAck,
-  type StartRunAck,
-  StartRunRequestSchema,
-  type StartRunJob,
-  type SubscribeAck,
-  SubscribeRequestSchema,
   UnsubscribeRequestSchema,
-  UserIdSchema,
-  describeIssues,
   keyLayout,
   runRoom,
-  toIssues,
   toWireError,
 } from '@agent-bridge/protocol';
-import {
-  MemberHeartbeat,
-  type RedisConnection,
-  closeRedis,
-  createRedis,
-  getRun,
-  readHistory,
-  registerRun,
-  requestCancel,
-} from '@agent-bridge/redis';
-import { DeliveryStats, type Logger, metrics, recordDelivery, serveMetrics } from '@agent-bridge/telemetry';
+import { MemberHeartbeat, type RedisConnection, closeRedis, createRedis } from '@agent-bridge/redis';
+import { DeliveryStats, type Logger, metrics, recordDelivery } from '@agent-bridge/telemetry';
 import { createAdapter } from '@socket.io/redis-adapter';
 import { Queue } from 'bullmq';
 import Fastify, { type FastifyInstance } from 'fastify';
-import { RateLimiterMemory, RateLimiterRes } from 'rate-limiter-flexible';
 import { Server, type Socket } from 'socket.io';
-import type { z } from 'zod';
-import { TokenVerifier, signToken } from './auth';
+import { TokenVerifier } from './auth';
+import { installHttpRoutes } from './http-routes';
+import { ClientLimits } from './limits/client-limits';
+import { clientIp } from './limits/client-ip';
+import { type ConnectionSlot, ConnectionCounter } from './limits/connection-counter';
 import { originAllowed } from './origin';
 import { logRedisErrors } from './redis-errors';
 import { AdapterResync, type ResyncStatus } from './resync';
-import { serveStatic } from './static-files';
+import { RunRequests, parse } from './run-requests';
 import { SubscriberLiveness } from './subscriber-liveness';
 import { TokenExpiryWatch } from './token-expiry';
 
@@ -80,6 +59,10 @@ interface SocketData {
   userId: string;
   /** `exp` of the connection's current token (epoch ms). */
   expiresAtMs: number;
+  /** Client IP (see `limits.trustProxyHops`), for the per-IP limits. */
+  ip: string;
+  /** The connection's slot in the per-user and per-IP connection counts. */
+  slot: ConnectionSlot;
 }
 
 type GatewaySocket = Socket<ClientToServerEvents, ServerToClientEvents, InterServerEvents, SocketData>;
@@ -95,15 +78,6 @@ export interface GatewayOptions {
 
 /** Directory of the static chat page (same relative place from `src/` and `dist/`). */
 const DEFAULT_PUBLIC_DIR = join(__dirname, '..', 'public');
-
-function parse<S extends z.ZodType>(schema: S, input: unknown, what: string): z.output<S> {
-  const res = schema.safeParse(input);
-  if (!res.success) {
-    const issues = toIssues(res.error);
-    throw new InvalidRequestError(`invalid ${what}: ${describeIssues(issues)}`, issues);
-  }
-  return res.data;
-}
 
 function ackError(err: unknown): AckError {
   return { ok: false, error: toWireError(err) };
@@ -129,7 +103,9 @@ export class Gateway {
   private readonly pub: RedisConnection;
   private readonly sub: RedisConnection;
   private runsQueue: Queue | null = null;
-  private readonly limiter: RateLimiterMemory;
+  private readonly limits: ClientLimits;
+  private readonly connections: ConnectionCounter;
+  private readonly runs: RunRequests;
   private readonly app: FastifyInstance;
   private readonly io: GatewayServer;
   private readonly heartbeat: MemberHeartbeat;
@@ -155,9 +131,16 @@ export class Gateway {
     logRedisErrors(this.command, 'command', logger);
     logRedisErrors(this.pub, 'adapter-pub', logger);
     logRedisErrors(this.sub, 'adapter-sub', logger);
-    this.limiter = new RateLimiterMemory({
-      points: config.gateway.rateLimitPoints,
-      duration: config.gateway.rateLimitWindowMs / 1000,
+    this.limits = new ClientLimits(config, this.command, this.keys, logger);
+    this.connections = new ConnectionCounter({
+      connection: this.command,
+      keys: this.keys,
+      gatewayId: this.id,
+      userLimit: config.limits.userConnections,
+      ipLimit: config.limits.ipConnections,
+      refreshIntervalMs: config.membership.heartbeatIntervalMs,
+      ttlMs: config.membership.heartbeatTtlMs,
+      logger,
     });
     this.app = Fastify({ logger: false });
     this.io = new Server<ClientToServerEvents, ServerToClientEvents, InterServerEvents, SocketData>(this.app.server, {
@@ -197,6 +180,14 @@ export class Gateway {
       enabled: config.gateway.resync,
       logger,
     });
+    this.runs = new RunRequests({
+      config,
+      command: this.command,
+      keys: this.keys,
+      limits: this.limits,
+      resync: this.resync,
+      runsQueue: () => this.runsQueue,
+    });
     this.liveness = new SubscriberLiveness({
       connection: this.sub,
       intervalMs: config.gateway.subscriberPingIntervalMs,
@@ -230,17 +221,14 @@ export class Gateway {
     this.resync.start();
     this.liveness.start();
     this.io.use((socket, next) => {
-      const token = (socket.handshake.auth as { token?: unknown } | undefined)?.token;
-      this.verifier.verify(token).then(
-        (verified) => {
-          socket.data.userId = verified.userId;
-          socket.data.expiresAtMs = verified.expiresAtMs;
-          next();
-        },
+      this.admit(socket).then(
+        () => next(),
         (err: unknown) => {
           const wire = toWireError(err);
           const refusal = new Error(wire.message) as Error & { data: unknown };
-          refusal.data = { code: ErrorCode.Unauthorized, message: wire.message };
+          // Redis failing under the limits is no reason for a client to give up its token: it may retry.
+          refusal.data =
+            err instanceof AgentBridgeError ? wire : { code: ErrorCode.Unavailable, message: 'try again later' };
           next(refusal);
         },
       );
@@ -251,7 +239,14 @@ export class Gateway {
         this.logger.warn({ err, probeId }, 'could not answer the end-to-end probe');
       });
     });
-    this.installHttp();
+    await installHttpRoutes(this.app, {
+      config: this.config,
+      limits: this.limits,
+      state: () => this.state,
+      status: () => this.getStatus(),
+      publicDir: this.options.publicDir ?? DEFAULT_PUBLIC_DIR,
+    });
+    this.connections.start();
     const address = await this.app.listen({
       port: this.config.port ?? this.config.gateway.port,
       host: this.options.host ?? '0.0.0.0',
@@ -262,27 +257,28 @@ export class Gateway {
     this.state = 'running';
   }
 
-  private installHttp(): void {
-    this.app.get('/healthz', async () => ({ ok: true, state: this.state }));
-    this.app.get('/metrics', async (request, reply) => {
-      reply.hijack();
-      serveMetrics(request.raw, reply.raw);
-    });
-    this.app.get('/readyz', async (_req, reply) => {
-      const status = this.getStatus();
-      return reply.code(status.ready ? 200 : 503).send(status);
-    });
-    if (!this.config.gateway.chatPage) return;
-    const dir = this.options.publicDir ?? DEFAULT_PUBLIC_DIR;
-    if (existsSync(dir)) serveStatic(this.app, dir);
-    this.app.post('/auth/demo', async (req, reply) => {
-      const userId = (req.body as { userId?: unknown } | undefined)?.userId;
-      const parsed = UserIdSchema.safeParse(userId);
-      if (!parsed.success) {
-        return reply.code(400).send({ error: { code: ErrorCode.InvalidRequest, message: 'userId is required' } });
-      }
-      return { token: await signToken(parsed.data, this.config.auth) };
-    });
+  /**
+   * Handshake: the IP's request budget (before any token work), the token, then a slot in the user's and
+   * the IP's connection counts. The slot is given back when the connection closes, including one that
+   * closes before Socket.IO reports it connected.
+   */
+  private async admit(socket: GatewaySocket): Promise<void> {
+    const ip = clientIp(socket.handshake.address, socket.handshake.headers, this.config.limits.trustProxyHops);
+    await this.limits.ipRequest(ip);
+    const token = (socket.handshake.auth as { token?: unknown } | undefined)?.token;
+    let verified: { userId: string; expiresAtMs: number };
+    try {
+      verified = await this.verifier.verify(token);
+    } catch (err) {
+      throw err instanceof AgentBridgeError ? err : new UnauthorizedError('invalid token', { cause: err });
+    }
+    const slot = await this.connections.acquire(verified.userId, ip);
+    socket.data.userId = verified.userId;
+    socket.data.expiresAtMs = verified.expiresAtMs;
+    socket.data.ip = ip;
+    socket.data.slot = slot;
+    socket.conn.once('close', () => slot.release());
+    if (socket.conn.readyState !== 'open') slot.release();
   }
 
   private onConnection(socket: GatewaySocket): void {
@@ -301,10 +297,10 @@ export class Gateway {
     socket.on('disconnect', () => {
       metrics.socketsConnected.add(-1);
       expiry.stop();
-      void this.limiter.delete(socket.id).catch(() => undefined);
+      socket.data.slot.release();
     });
     socket.on('reauth', (req, ack) => this.handle(socket, ack, () => this.reauth(socket, req, expiry)));
-    socket.on('subscribe', (req, ack) => this.handle(socket, ack, () => this.subscribe(socket, req)));
+    socket.on('subscribe', (req, ack) => this.handle(socket, ack, () => this.runs.subscribe(socket, req)));
     socket.on('unsubscribe', (req, ack) =>
       this.handle(socket, ack, async (): Promise<SimpleAck> => {
         const { runId } = parse(UnsubscribeRequestSchema, req, 'unsubscribe request');
@@ -312,8 +308,8 @@ export class Gateway {
         return { ok: true };
       }),
     );
-    socket.on('start_run', (req, ack) => this.handle(socket, ack, () => this.startRun(userId, req)));
-    socket.on('cancel_run', (req, ack) => this.handle(socket, ack, () => this.cancelRun(userId, req)));
+    socket.on('start_run', (req, ack) => this.handle(socket, ack, () => this.runs.startRun(userId, req)));
+    socket.on('cancel_run', (req, ack) => this.handle(socket, ack, () => this.runs.cancelRun(userId, req)));
   }
 
   /** Warns the socket before its token expires and disconnects it at expiry (unless it re-authenticates). */
@@ -345,102 +341,18 @@ export class Gateway {
     return { ok: true, expiresAt: verified.expiresAtMs };
   }
 
-  /** Rate limit, run, and answer with the result or a wire error; never throws into Socket.IO. */
+  /** Rate limit (per user, then per IP), run, and answer with the result or a wire error; never throws into Socket.IO. */
   private handle<T>(socket: GatewaySocket, ack: unknown, work: () => Promise<T>): void {
     const reply = typeof ack === 'function' ? (ack as (res: T | AckError) => void) : () => undefined;
     void (async () => {
       try {
-        await this.limiter.consume(socket.id);
-      } catch (res) {
-        const retryAfterMs = res instanceof RateLimiterRes ? res.msBeforeNext : this.config.gateway.rateLimitWindowMs;
-        reply(ackError(new RateLimitedError(retryAfterMs)));
-        return;
-      }
-      try {
+        await this.limits.request(socket.data.userId, socket.data.ip);
         reply(await work());
       } catch (err) {
         if (!(err instanceof AgentBridgeError)) this.logger.error({ err, socket: socket.id }, 'request failed');
         reply(ackError(err));
       }
     })();
-  }
-
-  private async authorizeRun(userId: string, runId: string): Promise<{ status: string }> {
-    const run = await getRun(this.command, this.keys, runId);
-    if (!run) throw new NotFoundError(`run ${runId} not found`);
-    if (run.owner !== userId) throw new ForbiddenError(`run ${runId} belongs to another user`);
-    return run;
-  }
-
-  private async subscribe(socket: GatewaySocket, req: unknown): Promise<SubscribeAck> {
-    const { runId, afterSeq = 0, epoch } = parse(SubscribeRequestSchema, req, 'subscribe request');
-    await this.authorizeRun(socket.data.userId, runId);
-    // Join first, then read: an event committed after the read reaches the socket live; one committed
-    // before it is in the replay. The overlap is deduped by seq in the client.
-    await socket.join(runRoom(runId));
-    const pageSize = this.config.events.replayPageSize;
-    let page = await readHistory(this.command, this.keys, runId, afterSeq, pageSize);
-    let recovered = true;
-    if (afterSeq > 0 && epoch !== undefined && epoch > 0 && page.epoch !== epoch) {
-      // The history the client's afterSeq refers to is gone: replay the new incarnation from the start.
-      recovered = false;
-      page = await readHistory(this.command, this.keys, runId, 0, pageSize);
-    } else if (afterSeq > 0 && page.firstSeq !== null && page.firstSeq > afterSeq + 1) {
-      // Trimmed past afterSeq: the events between afterSeq and firstSeq can never be delivered.
-      recovered = false;
-    } else if (afterSeq > page.headSeq && page.headSeq > 0 && page.epoch !== 0) {
-      // The client claims events the history never had (e.g. it was lost with the same epoch number).
-      recovered = false;
-      page = await readHistory(this.command, this.keys, runId, 0, pageSize);
-    }
-    this.resync.noteSubscribed(runId, page.events.at(-1)?.seq ?? page.headSeq, page.epoch);
-    const run = await getRun(this.command, this.keys, runId);
-    metrics.replays.add(1, { recovered: String(recovered) });
-    metrics.replayedEvents.add(page.events.length);
-    return {
-      ok: true,
-      runId,
-      epoch: page.epoch,
-      headSeq: page.headSeq,
-      recovered,
-      events: page.events,
-      hasMore: page.hasMore,
-      status: run?.status ?? 'pending',
-    };
-  }
-
-  private async startRun(userId: string, req: unknown): Promise<StartRunAck> {
-    const { prompt, agent } = parse(StartRunRequestSchema, req, 'start_run request');
-    const runId = `run-${randomUUID()}`;
-    const job: StartRunJob = {
-      runId,
-      userId,
-      prompt,
-      agent: agent ?? 'demo-agent',
-      requestedAt: Date.now(),
-    };
-    // Registered before the job exists, so the owner may subscribe as soon as the ack arrives.
-    await registerRun(this.command, this.keys, {
-      runId,
-      owner: userId,
-      agent: job.agent,
-      status: 'pending',
-      ttlMs: this.config.events.historyTtlMs,
-    });
-    if (!this.runsQueue) throw new IllegalStateError(this.state, 'start a run');
-    await this.runsQueue.add(JobName.StartRun, job, {
-      jobId: runId,
-      removeOnComplete: 1_000,
-      removeOnFail: 1_000,
-    });
-    return { ok: true, runId };
-  }
-
-  private async cancelRun(userId: string, req: unknown): Promise<SimpleAck> {
-    const { runId } = parse(CancelRunRequestSchema, req, 'cancel_run request');
-    await this.authorizeRun(userId, runId);
-    await requestCancel(this.command, this.keys, runId);
-    return { ok: true };
   }
 
   /** Current state, for `/readyz` and tests. Ready means running with Redis and the adapter connected. */
@@ -475,6 +387,7 @@ export class Gateway {
     await this.starting?.catch(() => undefined);
     const steps: [string, () => Promise<unknown> | void][] = [
       ['membership', () => this.heartbeat.close()],
+      ['connection counts', () => this.connections.close()],
       ['sockets', () => this.io.disconnectSockets(true)],
       ['socket.io', () => new Promise<void>((resolve) => void this.io.close(() => resolve()))],
       ['http', () => (was === 'idle' ? undefined : this.app.close())],

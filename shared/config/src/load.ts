@@ -164,7 +164,7 @@ export function loadConfig(options: LoadConfigOptions = {}): AppConfig {
         jwtVerifySecrets: config.auth.jwtVerifySecrets.map((pair) => pair.slice(pair.indexOf('=') + 1)),
         jwtPublicKeys: config.auth.jwtPublicKeysFile !== undefined,
         opsPassword: config.ops.password,
-        bridgeAdminToken: undefined,
+        bridgeAdminToken: config.bridge.adminToken,
         chatPage: config.gateway.chatPage,
         redisUrl: config.redis.url,
       },

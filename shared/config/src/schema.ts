@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { limitsDefinition } from './schema-limits';
 import { bool, int, list, num, redisUrl, setting } from './setting';
 
 const hostPort = z.string().regex(/^[^:\s]+:\d{1,5}$/, 'host:port');
@@ -416,18 +417,6 @@ export const configDefinition = {
       default: 16 * 1024,
       description: 'Largest message a client may send; larger ones close the connection.',
     }),
-    rateLimitPoints: setting({
-      env: 'AB_GATEWAY_RATE_LIMIT',
-      schema: int(1, 1_000_000),
-      default: 50,
-      description: 'Requests a socket may send per rate-limit window.',
-    }),
-    rateLimitWindowMs: setting({
-      env: 'AB_GATEWAY_RATE_LIMIT_WINDOW_MS',
-      schema: int(100, 3_600_000),
-      default: 1_000,
-      description: 'Length of the rate-limit window.',
-    }),
     chatPage: setting({
       env: 'AB_GATEWAY_CHAT_PAGE',
       schema: bool(),
@@ -463,6 +452,26 @@ export const configDefinition = {
       schema: int(0, 65535),
       default: 8090,
       description: 'HTTP port (health, status, metrics) of a bridge replica when PORT is unset.',
+    }),
+    adminToken: setting({
+      env: 'AB_BRIDGE_ADMIN_TOKEN',
+      schema: z.string().min(16, 'at least 16 characters').optional(),
+      description:
+        'Bearer token of the admin endpoints (/integration/*). Unset: the admin listener is off. Production mode ' +
+        'requires at least 32 characters.',
+      secret: 'value',
+    }),
+    adminHost: setting({
+      env: 'AB_BRIDGE_ADMIN_HOST',
+      schema: z.string().min(1),
+      default: '127.0.0.1',
+      description: 'Interface of the admin listener: loopback only unless you set another (e.g. 0.0.0.0).',
+    }),
+    adminPort: setting({
+      env: 'AB_BRIDGE_ADMIN_PORT',
+      schema: int(0, 65535),
+      default: 8190,
+      description: 'Port of the admin listener (0: any free port, logged at start).',
     }),
   },
   ops: {
@@ -641,6 +650,7 @@ export const configDefinition = {
       description: 'How often finished spans are batched to the OTLP exporter.',
     }),
   },
+  limits: limitsDefinition,
   demoAgent: {
     name: setting({
       env: 'AB_DEMO_AGENT_NAME',

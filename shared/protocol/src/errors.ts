@@ -14,6 +14,8 @@ export const ErrorCode = {
   Forbidden: 'FORBIDDEN',
   NotFound: 'NOT_FOUND',
   RateLimited: 'RATE_LIMITED',
+  TooManyConnections: 'TOO_MANY_CONNECTIONS',
+  TooManyRuns: 'TOO_MANY_RUNS',
   Config: 'CONFIG',
   Fenced: 'FENCED',
   NotLeader: 'NOT_LEADER',
@@ -125,8 +127,37 @@ export class NotFoundError extends AgentBridgeError {
 
 /** The caller sent more than its rate limit allows. */
 export class RateLimitedError extends AgentBridgeError {
-  constructor(readonly retryAfterMs: number) {
-    super(ErrorCode.RateLimited, `rate limit exceeded; retry in ${retryAfterMs} ms`, { details: { retryAfterMs } });
+  constructor(
+    readonly retryAfterMs: number,
+    readonly scope?: LimitScope,
+  ) {
+    super(ErrorCode.RateLimited, `rate limit exceeded; retry in ${retryAfterMs} ms`, {
+      details: scope === undefined ? { retryAfterMs } : { retryAfterMs, scope },
+    });
+  }
+}
+
+/** Which client a limit counts: one user (token `sub`) or one client IP. */
+export type LimitScope = 'user' | 'ip';
+
+/** A user or client IP already holds as many open connections as its limit allows (over all gateways). */
+export class TooManyConnectionsError extends AgentBridgeError {
+  constructor(
+    readonly scope: LimitScope,
+    readonly limit: number,
+  ) {
+    super(ErrorCode.TooManyConnections, `too many open connections for this ${scope} (limit ${limit})`, {
+      details: { scope, limit },
+    });
+  }
+}
+
+/** A user already has as many unfinished runs as its limit allows; start another when one has ended. */
+export class TooManyRunsError extends AgentBridgeError {
+  constructor(readonly limit: number) {
+    super(ErrorCode.TooManyRuns, `too many unfinished runs (limit ${limit}); wait until one ends`, {
+      details: { limit },
+    });
   }
 }
 

@@ -13,10 +13,12 @@ export {
   PayloadTooLargeError,
   RateLimitedError,
   TimeoutError,
+  TooManyConnectionsError,
+  TooManyRunsError,
   UnauthorizedError,
   toWireError,
 } from './errors';
-export type { ValidationIssue, WireError } from './errors';
+export type { LimitScope, ValidationIssue, WireError } from './errors';
 export {
   EventEnvelopeSchema,
   EventIdSchema,

@@ -3,7 +3,9 @@
  * single slot of a Redis Cluster:
  * - `{run:<runId>}` — everything about one run (registry record, history, reorder buffer);
  * - `{cluster}` — the leader record, fencing epoch, integration state and its history;
- * - BullMQ queues live under `<prefix>:{bull}` so each queue's keys share a slot too.
+ * - BullMQ queues live under `<prefix>:{bull}` so each queue's keys share a slot too;
+ * - `{conns}` — the gateways' connection counts (one script sums them over every live gateway).
+ * Limits per user and per IP live under `<prefix>:limits:` (one ACL pattern for the gateways).
  */
 export interface KeyLayout {
   readonly prefix: string;
@@ -67,6 +69,17 @@ export interface KeyLayout {
   readonly socketIoKey: string;
   /** Commands for a running run (cancel), per run (Pub/Sub channel). */
   runControlChannel(runId: string): string;
+  /** `keyPrefix` of one rate limiter (rate-limiter-flexible appends `:<user or IP>`; string keys with expiry). */
+  rateLimit(name: string): string;
+  /** Gateways holding connection counts (sorted set: gateway id → expiry ms, refreshed by each gateway). */
+  readonly connectionGateways: string;
+  /**
+   * One gateway's open connections (hash `u:<userId>` / `ip:<address>` → count), expiring unless that gateway
+   * refreshes it: a crashed gateway's connections stop counting within the heartbeat TTL.
+   */
+  connectionCounts(gatewayId: string): string;
+  /** One user's unfinished runs started with start_run (sorted set: run id → slot expiry ms). */
+  userRunSlots(userId: string): string;
 }
 
 export function keyLayout(prefix: string): KeyLayout {
@@ -97,5 +110,9 @@ export function keyLayout(prefix: string): KeyLayout {
     probeReplyChannel: (probeId) => `${cluster}:probe:${probeId}`,
     socketIoKey: `${prefix}:socket.io`,
     runControlChannel: (runId) => `${prefix}:run-control:${runId}`,
+    rateLimit: (name) => `${prefix}:limits:rl:${name}`,
+    connectionGateways: `${prefix}:limits:{conns}:gateways`,
+    connectionCounts: (gatewayId) => `${prefix}:limits:{conns}:gw:${gatewayId}`,
+    userRunSlots: (userId) => `${prefix}:limits:runs:${userId}`,
   };
 }

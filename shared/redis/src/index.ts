@@ -1,6 +1,6 @@
 export { closeRedis, createLockClients, createRedis } from './connections';
 export type { CreateRedisOptions, RedisConnection, RedisRole } from './connections';
-export { RedisSetupError, checkRedis } from './startup-check';
+export { MIN_REDIS_VERSION, RedisSetupError, checkRedis, infoField, versionAtLeast } from './startup-check';
 export type { RedisReport } from './startup-check';
 export { loadLua, loadScript, runScript } from './lua';
 export type { LoadedScript, LuaScript } from './lua';

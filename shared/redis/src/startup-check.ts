@@ -16,9 +16,12 @@ export interface RedisReport {
   warnings: string[];
 }
 
-const MIN_VERSION = [6, 2, 0];
+/** Oldest Redis agent-bridge (and BullMQ) runs on. */
+export const MIN_REDIS_VERSION: readonly number[] = [6, 2, 0];
+const MIN_VERSION = MIN_REDIS_VERSION;
 
-function versionAtLeast(version: string, min: number[]): boolean {
+/** Whether a dotted version (`7.0.15`) is at least `min`. */
+export function versionAtLeast(version: string, min: readonly number[]): boolean {
   const parts = version.split('.').map(Number);
   for (let i = 0; i < min.length; i++) {
     const a = parts[i] ?? 0;
@@ -28,7 +31,8 @@ function versionAtLeast(version: string, min: number[]): boolean {
   return true;
 }
 
-function infoField(info: string, field: string): string | null {
+/** One `field:value` of an `INFO` reply, or null. */
+export function infoField(info: string, field: string): string | null {
   const m = new RegExp(`^${field}:(.*)$`, 'm').exec(info);
   return m?.[1]?.trim() ?? null;
 }

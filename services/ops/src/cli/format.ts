@@ -28,3 +28,9 @@ export function duration(ms: number | null | undefined): string {
   if (ms === null || ms === undefined) return '-';
   return ms < 1000 ? `${ms} ms` : `${(ms / 1000).toFixed(1)} s`;
 }
+
+/** A payload as one JSON line, cut at `max` characters. */
+export function short(payload: unknown, max = 100): string {
+  const s = JSON.stringify(payload) ?? '';
+  return s.length > max ? `${s.slice(0, max - 1)}…` : s;
+}

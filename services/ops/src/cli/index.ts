@@ -2,11 +2,13 @@ import { ConfigError } from '@agent-bridge/protocol';
 import { Command, CommanderError } from 'commander';
 import { registerConfig } from './commands/config';
 import { registerDlq } from './commands/dlq';
+import { registerDoctor } from './commands/doctor';
 import { registerHealth } from './commands/health';
 import { registerRecover } from './commands/recover';
 import { registerReplay } from './commands/replay';
 import { registerRuns } from './commands/runs';
 import { registerStatus } from './commands/status';
+import { registerTail } from './commands/tail';
 import { registerUp } from './commands/up';
 import { type CliContext, CliExit } from './context';
 
@@ -29,6 +31,8 @@ export function createProgram(ctx: CliContext): Command {
   registerRecover(program, ctx);
   registerRuns(program, ctx);
   registerReplay(program, ctx);
+  registerTail(program, ctx);
+  registerDoctor(program, ctx);
   registerConfig(program, ctx);
   registerUp(program, ctx);
   registerDlq(program, ctx);

@@ -2,12 +2,7 @@ import type { EventEnvelope } from '@agent-bridge/protocol';
 import { getRun, readHistory } from '@agent-bridge/redis';
 import type { Command } from 'commander';
 import { type CliContext, CliExit, printJson, wantsJson, withRedis } from '../context';
-import { iso } from '../format';
-
-function short(payload: unknown, max = 100): string {
-  const s = JSON.stringify(payload) ?? '';
-  return s.length > max ? `${s.slice(0, max - 1)}…` : s;
-}
+import { iso, short } from '../format';
 
 /**
  * `agent-bridge replay <runId> [--after N]`: the committed events of a run after seq N, in order, paged

@@ -39,6 +39,11 @@ export interface KeyLayout {
   readonly leader: string;
   /** Last fencing epoch issued (integer). */
   readonly leaderEpoch: string;
+  /**
+   * Replication id (INFO `master_replid`) of the Redis that issued the last fencing epoch: when the
+   * serving master's differs (promotion, restart), the next epoch jumps to Redis time in ms (decision 0005).
+   */
+  readonly leaderEpochLineage: string;
   /** Pub/Sub channel announcing leadership changes and releases. */
   readonly leaderChannel: string;
   /** Current integration state (JSON of PublishedState). */
@@ -96,6 +101,7 @@ export function keyLayout(prefix: string): KeyLayout {
     leaderLease: `${cluster}:leader-lease`,
     leader: `${cluster}:leader`,
     leaderEpoch: `${cluster}:leader-epoch`,
+    leaderEpochLineage: `${cluster}:leader-epoch-lineage`,
     leaderChannel: `${cluster}:leader-events`,
     integrationState: `${cluster}:integration:state`,
     integrationHistory: `${cluster}:integration:history`,

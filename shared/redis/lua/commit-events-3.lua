@@ -15,7 +15,14 @@
                                more than reorderBufferMax + 1 (a full buffer could not reach it)
   Mode 'gap' (the leader's sweep): when the run has buffered events and its head has been blocked since at
     least gapTimeoutMs (meta `gapSince`), commits a `gap` event for each missing seq up to the first buffered
-    one (at most `most` per call), then releases the buffer as above. Otherwise 'skipped'.
+    one (at most `most` per call), then releases the buffer as above. Otherwise 'skipped'. A run marked
+    `crossed` (written under another master replication id before: a Sentinel promotion or a restart may
+    have lost committed events) first gets a new epoch, so the gap markers never silently replace events a
+    client saw: every client resuming with the old epoch is told `recovered: false`.
+
+  Meta fields of this script besides the cursor: `rid` = replication id of the master that last wrote the
+  run (INFO replication `master_replid`), `crossed` = '1' once the run was written under two ids ('0' after
+  a gap sweep gave it its new epoch).
 
   Every appended event is PUBLISHed, in the same atomic step and in seq order, to the run's Socket.IO room
   (`agent_event`, the MessagePack message of @socket.io/redis-emitter: ARGV[7] .. envelope .. ARGV[8]), so
@@ -49,8 +56,9 @@
              outcome 'committed' | 'buffered' | 'duplicate' | 'conflict' | 'full' | 'ahead' | 'unregistered';
              appended = events appended by it (itself and what it released); envelopeJson: for 'duplicate'
              what to re-publish in seq order, for 'conflict' the envelope in place
-           gap: { { headSeq, epoch, hasBuffered, gapSince }, { outcome, appended, gapEvents, firstMissing } }
-             outcome 'committed' | 'skipped'
+           gap: { { headSeq, epoch, hasBuffered, gapSince }, { outcome, appended, gapEvents, firstMissing,
+             previousEpoch } }  outcome 'committed' | 'skipped'; previousEpoch: the epoch the sweep replaced
+             (the run was `crossed`), else 0
 ]]
 local metaKey, histKey, pendKey = KEYS[1], KEYS[2], KEYS[3]
 local mode, runId = ARGV[1], ARGV[2]
@@ -65,12 +73,23 @@ local function fmt(n)
   return string.format('%d', n)
 end
 
-local m = redis.call('HMGET', metaKey, 'headSeq', 'epoch', 'gapSince', 'status', 'owner')
+local m = redis.call('HMGET', metaKey, 'headSeq', 'epoch', 'gapSince', 'status', 'owner', 'rid', 'crossed')
 local head = tonumber(m[1]) or 0
 local epoch = tonumber(m[2])
 local gapSince = tonumber(m[3])
 local status = m[4]
 local registered = m[5] ~= false and m[5] ~= nil
+-- The replication id of the server running this script changes when a replica is promoted (and when a
+-- master restarts on its AOF). A run last written under another id may have lost acknowledged writes with
+-- the previous master: it is marked `crossed`, and a hole in it is never filled with `gap` markers under
+-- the same epoch (see mode 'gap'). Read here, atomically with the writes, so no client-side cache of
+-- "which master am I on" can be stale.
+local replid = string.match(redis.call('INFO', 'replication'), 'master_replid:(%w+)') or ''
+local crossed = m[7] == '1'
+if m[6] and m[6] ~= replid and not crossed then
+  crossed = true
+  redis.call('HSET', metaKey, 'crossed', '1')
+end
 local pendLen = nil -- HLEN of the buffer, read when first needed and kept current
 local appendedAny, bufferedAny, cappedGap = false, false, false
 
@@ -191,7 +210,8 @@ if mode == 'commit' then
 elseif mode == 'gap' then
   local g = cmsgpack.unpack(ARGV[9])
   local timeoutMs, reason, most, idPrefix = g[1], g[2], g[3], g[4]
-  local reply = { 'skipped', 0, 0, 0 }
+  local reply = { 'skipped', 0, 0, 0, 0 }
+  local previousEpoch = 0
   if pendingCount() > 0 and gapSince and now - gapSince >= timeoutMs then
     local first
     for _, k in ipairs(redis.call('HKEYS', pendKey)) do
@@ -204,6 +224,16 @@ elseif mode == 'gap' then
       end
     end
     if first then
+      if crossed and epoch then
+        -- The missing seqs may have been committed (and seen live) before a master change lost them: they
+        -- get their gap markers in a NEW epoch, so every client is told `recovered: false` and replays,
+        -- instead of a `gap` silently standing where it saw an event. Strictly above the old epoch even if
+        -- this server's clock is behind the previous master's.
+        -- Once per crossing: what clients see after their reset comes from this lineage only.
+        previousEpoch = epoch
+        epoch = math.max(now, epoch + 1)
+        redis.call('HSET', metaKey, 'epoch', fmt(epoch), 'crossed', '0')
+      end
       local last = first - 1
       if last > head + most then
         last = head + most
@@ -222,7 +252,7 @@ elseif mode == 'gap' then
       drain(items)
       if #items > 0 then
         append(items)
-        reply = { 'committed', #items, gaps, head - #items + 1 }
+        reply = { 'committed', #items, gaps, head - #items + 1, previousEpoch }
       end
     end
   end
@@ -233,7 +263,9 @@ end
 
 if appendedAny then
   if not status or status == 'pending' then status = 'running' end
-  redis.call('HSET', metaKey, 'headSeq', fmt(head), 'updatedAt', fmt(now), 'status', status)
+  redis.call('HSET', metaKey, 'headSeq', fmt(head), 'updatedAt', fmt(now), 'status', status, 'rid', replid)
+elseif bufferedAny and m[6] ~= replid then
+  redis.call('HSET', metaKey, 'rid', replid)
 end
 local hasBuffered = (pendLen or redis.call('HLEN', pendKey)) > 0
 if appendedAny or bufferedAny then

@@ -3,6 +3,7 @@ import { loadConfig } from '@agent-bridge/config';
 import { FencedError, IllegalStateError, type StateTransition, keyLayout } from '@agent-bridge/protocol';
 import { type RedisConnection, closeRedis, createRedis } from '@agent-bridge/redis';
 import { RedisCluster, type RedisServer, destroyAllRedis, sleep, startRedis, waitFor } from '@agent-bridge/testing';
+import type { Redis } from 'ioredis';
 import { IntegrationStateReader, IntegrationStateStore } from '../integration/state-store';
 import { FencingStore } from './fencing';
 
@@ -121,6 +122,52 @@ describe('Lua scripts on Redis Cluster (one hash tag per script)', () => {
     } finally {
       await closeRedis(cconn);
       await cluster.destroy();
+    }
+  });
+});
+
+describe('fencing epochs across a master change (guarantee 2.2)', () => {
+  it('a promoted replica that missed the last epochs issues one above every epoch the old master issued', async () => {
+    const master = await startRedis();
+    const replica = await startRedis({ args: ['--replicaof', '127.0.0.1', String(master.port)] });
+    const a = createRedis(loadConfig({ env: { REDIS_URL: master.url } }), 'command');
+    const b = createRedis(loadConfig({ env: { REDIS_URL: replica.url } }), 'command');
+    try {
+      await waitFor(
+        'replica in sync',
+        async () => /master_link_status:up/.test(await replica.cli('info', 'replication')),
+        {
+          timeoutMs: 20_000,
+        },
+      );
+      const keys = keyLayout(`t-${randomUUID()}`);
+      const onA = new FencingStore(a, keys);
+      expect(await onA.issueEpoch('a', 'tok-a', 10_000, false)).toEqual({ ok: true, epoch: 1 });
+      await onA.resign('tok-a', '{}');
+      expect(await (a as Redis).wait(1, 5_000)).toBe(1);
+      // The replica is promoted; the demoted master still issues epochs its successor never gets.
+      await replica.cli('replicaof', 'no', 'one');
+      const issuedOnA: number[] = [];
+      for (const t of ['tok-b', 'tok-c']) {
+        const r = await onA.issueEpoch(t, t, 10_000, false);
+        if (!r.ok) throw new Error('not issued');
+        issuedOnA.push(r.epoch);
+        await onA.resign(t, '{}');
+      }
+      expect(issuedOnA).toEqual([2, 3]);
+      const onB = new FencingStore(b, keys);
+      expect(await onB.lastEpoch()).toBe(1); // the counter went back
+      const next = await onB.issueEpoch('d', 'tok-d', 10_000, false);
+      if (!next.ok) throw new Error('not issued');
+      expect(next.epoch).toBeGreaterThan(3);
+      await onB.resign('tok-d', '{}');
+      // Then plain increments again on the same master.
+      expect(await onB.issueEpoch('e', 'tok-e', 10_000, false)).toEqual({ ok: true, epoch: next.epoch + 1 });
+    } finally {
+      await closeRedis(a);
+      await closeRedis(b);
+      await replica.destroy();
+      await master.destroy();
     }
   });
 });

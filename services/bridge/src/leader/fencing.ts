@@ -46,8 +46,8 @@ export class FencingStore {
     const k = this.keys;
     const res = (await runScript(
       this.conn,
-      bridgeScript('issue-epoch-3.lua'),
-      [k.leader, k.leaderEpoch, k.leaderLease],
+      bridgeScript('issue-epoch-4.lua'),
+      [k.leader, k.leaderEpoch, k.leaderLease, k.leaderEpochLineage],
       [id, token, ttlMs, checkLeaseKey ? '1' : '0'],
     )) as unknown[];
     const code = toNumber(res[0]);

@@ -39,8 +39,11 @@ export async function sweepGaps(deps: SweepGapsDeps, signal: AbortSignal): Promi
           runId,
           missing: result.gapEvents > 0 ? [result.firstMissing, result.firstMissing + result.gapEvents - 1] : [],
           released: result.released,
+          ...(result.previousEpoch > 0 ? { previousEpoch: result.previousEpoch, epoch: result.epoch } : {}),
         },
-        'gap events committed for missing seqs',
+        result.previousEpoch > 0
+          ? 'gap events committed in a new epoch: the run was written before a master change (possible loss)'
+          : 'gap events committed for missing seqs',
       );
     }
     if (result.hasBuffered) {

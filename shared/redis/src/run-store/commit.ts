@@ -45,6 +45,12 @@ export interface GapSweepResult extends RunCommitState {
   released: number;
   /** First seq declared missing (0 when none). */
   firstMissing: number;
+  /**
+   * The epoch this sweep replaced, when the run had been written under another master replication id (a
+   * Sentinel promotion or restart may have lost committed events): its gap markers start a new epoch so
+   * clients are told `recovered: false`. 0 when the epoch did not change.
+   */
+  previousEpoch: number;
 }
 
 /** The Socket.IO adapter channel of a run's room and the message bytes around the envelope. */
@@ -155,6 +161,7 @@ export async function sweepRunGap(
     gapEvents,
     released: appended - gapEvents,
     firstMissing: Number(r[3]),
+    previousEpoch: Number(r[4] ?? 0),
   };
 }
 

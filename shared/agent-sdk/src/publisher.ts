@@ -16,7 +16,15 @@ import {
   eventsInJobId,
   keyLayout,
 } from '@agent-bridge/protocol';
-import { type RedisConnection, closeRedis, createRedis, registerRun } from '@agent-bridge/redis';
+import {
+  type RedisConnection,
+  type ReplicationPolicy,
+  closeRedis,
+  createRedis,
+  registerRun,
+  replicated,
+  replicatedWithRetry,
+} from '@agent-bridge/redis';
 import { Queue } from 'bullmq';
 import {
   type AgentPublisherOptions,
@@ -224,13 +232,19 @@ export class AgentPublisher {
       throw new InvalidRequestError(`invalid startRun options: ${problems.map((p) => p.path).join(', ')}`, problems);
     }
     if (this.handles.has(runId)) throw new IllegalStateError(`run ${runId} open in this process`, 'start it again');
-    const reg = await registerRun(this.connection, this.keys, {
-      runId,
-      owner: options.userId,
-      agent: options.agent,
-      status: 'running',
-      ttlMs: this.config.events.historyTtlMs,
-    });
+    const reg = await replicatedWithRetry(
+      this.connection,
+      this.replication,
+      this.config.events.publishRetryTimeoutMs,
+      () =>
+        registerRun(this.connection, this.keys, {
+          runId,
+          owner: options.userId,
+          agent: options.agent,
+          status: 'running',
+          ttlMs: this.config.events.historyTtlMs,
+        }),
+    );
     if (reg.record.status !== 'running') {
       throw new IllegalStateError(`run ${runId} ${reg.record.status}`, 'start it');
     }
@@ -376,8 +390,12 @@ export class AgentPublisher {
       try {
         // A lone job goes through `add` (one EVALSHA); `addBulk` wraps even one job in MULTI/EXEC, which
         // cost a producer awaiting each emit about 2× the CPU of a plain `queue.add` (bench:emit).
-        if (jobs.length === 1) await this.queue.add(jobs[0]!.name, jobs[0]!.data, jobs[0]!.opts);
-        else await this.queue.addBulk(jobs);
+        // With REDIS_WAIT_REPLICAS, acknowledged only once replicas hold the jobs: a Sentinel failover
+        // then cannot lose an emit the agent was told succeeded (decision 0005).
+        await replicated(this.connection, this.replication, async () => {
+          if (jobs.length === 1) await this.queue.add(jobs[0]!.name, jobs[0]!.data, jobs[0]!.opts);
+          else await this.queue.addBulk(jobs);
+        });
         this.enqueued += batch.length;
         this.enqueuedSinceDepth += batch.length;
         for (const w of batch) w.resolve();
@@ -399,6 +417,10 @@ export class AgentPublisher {
         await sleep(delay);
       }
     }
+  }
+
+  private get replication(): ReplicationPolicy {
+    return { replicas: this.config.redis.waitReplicas, timeoutMs: this.config.redis.waitTimeoutMs };
   }
 
   private whenIdle(): Promise<void> {

@@ -96,6 +96,21 @@ export const configDefinition = {
       default: 5_000,
       description: 'Timeout of one command on fail-fast (producer / request) connections.',
     }),
+    waitReplicas: setting({
+      env: 'REDIS_WAIT_REPLICAS',
+      schema: int(0, 16),
+      default: 0,
+      description:
+        'Producers (agent SDK) acknowledge a run registration or an emit only once this many replicas hold it ' +
+        '(Redis WAIT); otherwise the write is retried. 1 with Sentinel, so a failover cannot lose an acknowledged ' +
+        'event (docs/decisions/0005). 0: acknowledge on the master alone.',
+    }),
+    waitTimeoutMs: setting({
+      env: 'REDIS_WAIT_TIMEOUT_MS',
+      schema: int(10, 60_000),
+      default: 1_000,
+      description: 'How long a producer waits for REDIS_WAIT_REPLICAS replicas before it retries the write.',
+    }),
     tlsCaFile: setting({
       env: 'REDIS_TLS_CA_FILE',
       schema: z.string().min(1).optional(),

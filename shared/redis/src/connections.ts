@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import type { AppConfig } from '@agent-bridge/config';
 import { Cluster, type ClusterOptions, Redis, type RedisOptions } from 'ioredis';
+import { NewestMasterConnector } from './sentinel-connector';
 
 /** A connection to the data Redis: a standalone/Sentinel client or a Cluster client. */
 export type RedisConnection = Redis | Cluster;
@@ -98,6 +99,11 @@ export function createRedis(config: AppConfig, role: RedisRole, options: CreateR
       password,
       tls,
       sentinelPassword: password,
+      // Subscribe to the sentinels' +switch-master and drop the connection at once: without it a client
+      // keeps writing to the demoted master until that one is reconfigured (~10 s), writes that are lost.
+      failoverDetector: true,
+      // ...and reconnect to the master of the newest Sentinel configuration, never a lagging Sentinel's.
+      Connector: NewestMasterConnector,
     });
   }
   const clusterOptions: ClusterOptions = {

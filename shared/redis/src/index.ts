@@ -39,3 +39,5 @@ export type { PackedEvent } from './run-store/event-codec';
 export { RunStore } from './run-store/run-store';
 export type { RunStoreOptions } from './run-store/run-store';
 export type { RunRecord } from '@agent-bridge/protocol';
+export { ReplicationError, replicated, replicatedWithRetry } from './replication';
+export type { ReplicationPolicy } from './replication';

@@ -39,20 +39,23 @@ export interface NemesisClusterOptions {
   /** Print the children's output. @defaultValue false */
   echo?: boolean;
   /**
-   * `sentinel`: a master and a replica (both with AOF) watched by one Sentinel (quorum 1); the services
-   * find the master through the Sentinel (so their links do not go through the proxies).
+   * `sentinel`: a master and `replicas` replicas (all with AOF) watched by three Sentinels (quorum 2); the
+   * services find the master through the Sentinels (so their links do not go through the proxies) and
+   * producers wait for one replica (`REDIS_WAIT_REPLICAS=1`).
    * @defaultValue 'standalone'
    */
   mode?: 'standalone' | 'sentinel';
+  /** Replicas of the data master in `sentinel` mode. @defaultValue 1 */
+  replicas?: number;
 }
 
-/** Name of the master the nemesis Sentinel watches. */
+/** Name of the master the nemesis Sentinels watch. */
 export const SENTINEL_MASTER = 'nemesis';
 
-/** The Sentinel topology of a `sentinel` mode cluster. */
+/** The Sentinel topology of a `sentinel` mode cluster (the first master is `NemesisCluster.redis`). */
 export interface SentinelTopology {
-  replica: RedisServer;
-  sentinel: RedisServer;
+  replicas: RedisServer[];
+  sentinels: RedisServer[];
 }
 
 /**
@@ -79,7 +82,7 @@ export class NemesisCluster {
     let sentinels: SentinelTopology | null = null;
     if (options.mode === 'sentinel') {
       try {
-        sentinels = await startSentinelTopology(redis);
+        sentinels = await startSentinelTopology(redis, options.replicas ?? 1);
       } catch (err) {
         await redis.destroy();
         throw err;
@@ -91,8 +94,9 @@ export class NemesisCluster {
       ...(sentinels
         ? {
             REDIS_MODE: 'sentinel',
-            REDIS_SENTINELS: `127.0.0.1:${sentinels.sentinel.port}`,
+            REDIS_SENTINELS: sentinels.sentinels.map((x) => `127.0.0.1:${x.port}`).join(','),
             REDIS_SENTINEL_NAME: SENTINEL_MASTER,
+            REDIS_WAIT_REPLICAS: '1',
           }
         : {}),
       ...options.env,
@@ -179,8 +183,7 @@ export class NemesisCluster {
       if (m.frozen) m.process.signal('SIGCONT');
       m.frozen = false;
     }
-    for (const server of [this.redis, this.sentinels?.replica]) {
-      if (!server) continue;
+    for (const server of [this.redis, ...(this.sentinels?.replicas ?? [])]) {
       if (!server.running) await server.restart();
       server.resume();
     }
@@ -190,38 +193,51 @@ export class NemesisCluster {
   async stop(): Promise<void> {
     await Promise.all(this.members.filter((m) => m.process).map((m) => m.process.kill()));
     await Promise.all(this.members.map((m) => m.proxy.close()));
-    await this.sentinels?.sentinel.destroy();
-    await this.sentinels?.replica.destroy();
+    await Promise.all((this.sentinels?.sentinels ?? []).map((x) => x.destroy()));
+    await Promise.all((this.sentinels?.replicas ?? []).map((x) => x.destroy()));
     await this.redis.destroy();
   }
 }
 
-/** A replica of `master` (AOF on) and a Sentinel that knows both, ready for a failover. */
-async function startSentinelTopology(master: RedisServer): Promise<SentinelTopology> {
-  const replica = await startRedis({ appendOnly: true, args: ['--replicaof', '127.0.0.1', String(master.port)] });
-  let sentinel: RedisServer | null = null;
+/**
+ * `replicas` replicas of `master` (AOF on) and three Sentinels (quorum 2) that know all of them, ready for
+ * a failover. One replica by default: with two, writes the demoted master takes between the promotion and
+ * Sentinel's reconfiguration of the other replica are acknowledged by that replica (WAIT 1) and then
+ * discarded when it resyncs from the new master (decision 0005 measures it).
+ */
+export async function startSentinelTopology(master: RedisServer, count = 1): Promise<SentinelTopology> {
+  const replicas: RedisServer[] = [];
+  const sentinels: RedisServer[] = [];
   try {
-    await waitFor(
-      'the replica in sync',
-      async () => /master_link_status:up/.test(await replica.cli('info', 'replication')),
-      {
-        timeoutMs: 30_000,
-      },
-    );
-    sentinel = await startSentinel(master, SENTINEL_MASTER);
-    const s = sentinel;
-    await waitFor(
-      'the Sentinel to know the replica',
-      async () => (await s.cli('sentinel', 'replicas', SENTINEL_MASTER)).includes(String(replica.port)),
-      {
-        timeoutMs: 30_000,
-        intervalMs: 200,
-      },
-    );
-    return { replica, sentinel };
+    for (let i = 0; i < count; i++) {
+      replicas.push(await startRedis({ appendOnly: true, args: ['--replicaof', '127.0.0.1', String(master.port)] }));
+    }
+    for (const replica of replicas) {
+      await waitFor(
+        'the replicas in sync',
+        async () => /master_link_status:up/.test(await replica.cli('info', 'replication')),
+        { timeoutMs: 30_000 },
+      );
+    }
+    for (let i = 0; i < 3; i++) sentinels.push(await startSentinel(master, SENTINEL_MASTER, 2));
+    for (const s of sentinels) {
+      await waitFor(
+        'every Sentinel to know the replicas and the other Sentinels',
+        async () => {
+          const known = await s.cli('sentinel', 'replicas', SENTINEL_MASTER);
+          const peers = await s.cli('sentinel', 'sentinels', SENTINEL_MASTER);
+          return (
+            replicas.every((r) => known.includes(String(r.port))) &&
+            sentinels.every((o) => o === s || peers.includes(String(o.port)))
+          );
+        },
+        { timeoutMs: 30_000, intervalMs: 200 },
+      );
+    }
+    return { replicas, sentinels };
   } catch (err) {
-    await sentinel?.destroy();
-    await replica.destroy();
+    await Promise.all(sentinels.map((x) => x.destroy()));
+    await Promise.all(replicas.map((x) => x.destroy()));
     throw err;
   }
 }

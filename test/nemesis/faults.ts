@@ -32,7 +32,7 @@ export type FaultKind = (typeof FAULT_KINDS)[number];
 
 /**
  * Fault kinds of the CI schedule (standalone mode): every kind but `sentinel-failover`, which needs the
- * Sentinel topology and is still open (issue 9 item 2, guarantee 1.10). The gateway-link and Redis-restart
+ * Sentinel topology (the `sentinel` mode runs it in CI: test/nemesis/sentinel.test.ts). The gateway-link and Redis-restart
  * kinds (`client-kill-pubsub`, `cut-gateway-link`, `reset-gateway-link`, `kill-redis`) rely on the gateway's
  * catch-up after its adapter subscription comes back (guarantee 1.9): with `AB_GATEWAY_RESYNC=false` the
  * same schedule loses the ends of runs (`npm run nemesis -- --seed 2 --seconds 40`).
@@ -40,9 +40,9 @@ export type FaultKind = (typeof FAULT_KINDS)[number];
 export const DEFAULT_FAULTS: readonly FaultKind[] = FAULT_KINDS.filter((kind) => kind !== 'sentinel-failover');
 
 /**
- * Fault kinds of the `sentinel` mode: the services reach the master through the Sentinel, not through
+ * Fault kinds of the `sentinel` mode: the services reach the master through the Sentinels, not through
  * the proxies, so link faults do not apply; a failover promotes the replica (and back, next time).
- * Off in CI: a failover can lose acknowledged events (issue 9 item 2, guarantee 1.10).
+ * In CI (test/nemesis/sentinel.test.ts; guarantees 1.10, 2.2, decision 0005).
  */
 export const SENTINEL_FAULTS: readonly FaultKind[] = [
   'kill-bridge',
@@ -180,9 +180,10 @@ export async function injectFault(
     case 'sentinel-failover': {
       const topo = cluster.sentinels;
       if (!topo) return record('no Sentinel in this mode');
-      const addr = (): Promise<string> => topo.sentinel.cli('sentinel', 'get-master-addr-by-name', SENTINEL_MASTER);
+      const sentinel = topo.sentinels[f.target % topo.sentinels.length]!;
+      const addr = (): Promise<string> => sentinel.cli('sentinel', 'get-master-addr-by-name', SENTINEL_MASTER);
       const before = await addr();
-      const answer = await topo.sentinel.cli('sentinel', 'failover', SENTINEL_MASTER);
+      const answer = await sentinel.cli('sentinel', 'failover', SENTINEL_MASTER);
       if (answer !== 'OK') return record(`refused: ${answer}`);
       // Bounded: Sentinel promotes within its failover-timeout; report where the master went.
       const deadline = Date.now() + 20_000;
@@ -191,11 +192,26 @@ export async function injectFault(
         await sleep(100);
         after = await addr();
       }
-      return record(`master ${before.split('\n').join(':')} -> ${after.split('\n').join(':')}`);
+      const r = record(`master ${before.split('\n').join(':')} -> ${after.split('\n').join(':')}`);
+      // The failover is over when the old master follows the new one (Sentinel repoints it ~10 s later).
+      // Forcing the next one earlier would make Sentinel "promote" the old master that still runs its own
+      // history (the harness's failover-timeout is 2 s; production's 180 s default forbids that).
+      const settled = Date.now() + 30_000;
+      while (Date.now() < settled && !(await converged(cluster))) await sleep(250);
+      return r;
     }
     case 'lease-delete': {
       const deleted = await admin.del(keyLayout(cluster.prefix).leaderLease);
       return record(deleted === 1 ? 'leader lease' : 'leader lease (none held)');
     }
   }
+}
+
+/** One data server is master and every other one a replica with its link up. */
+async function converged(cluster: NemesisCluster): Promise<boolean> {
+  const servers = [cluster.redis, ...(cluster.sentinels?.replicas ?? [])];
+  const infos = await Promise.all(servers.map((s) => s.cli('info', 'replication').catch(() => '')));
+  const masters = infos.filter((i) => /role:master/.test(i)).length;
+  const following = infos.filter((i) => /role:slave/.test(i) && /master_link_status:up/.test(i)).length;
+  return masters === 1 && following === servers.length - 1;
 }

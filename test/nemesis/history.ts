@@ -15,7 +15,9 @@ export interface SeenEvent {
 }
 
 /** An entry of a subscriber's delivery log: an event, or a `recovered: false` reset of the run. */
-export type DeliveryEntry = ({ kind: 'event' } & SeenEvent) | { kind: 'reset'; epoch: number };
+export type DeliveryEntry =
+  | ({ kind: 'event'; at?: number; ts?: number } & SeenEvent) // at: handed over (epoch ms); ts: emitted
+  | { kind: 'reset'; epoch: number };
 
 /** One acknowledged emit, in emit order. */
 export interface EmittedEvent {
@@ -42,6 +44,8 @@ export interface SubscriberHistory {
   userId: string;
   /** runId → what the application was handed, in order. */
   runs: Record<string, DeliveryEntry[]>;
+  /** Subscriptions the client gave up (`runId: code message`), for the report. */
+  errors?: string[];
 }
 
 /** A leader seen at some moment: polled from the leader record, or from a published state transition. */
@@ -62,6 +66,8 @@ export interface FaultRecord {
 
 export interface NemesisHistory {
   seed: number;
+  /** Epoch ms when the fault phase started (fault `at` values are relative to it). */
+  startedAt?: number;
   mode: 'standalone' | 'sentinel';
   runs: RunHistory[];
   subscribers: SubscriberHistory[];

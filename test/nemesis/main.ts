@@ -1,5 +1,5 @@
 /**
- * `npm run nemesis -- --seed N --seconds S [--mode standalone|sentinel] [--faults a,b|all] [--out history.json] [--echo]`: one nemesis
+ * `npm run nemesis -- --seed N --seconds S [--mode standalone|sentinel [--replicas N]] [--faults a,b|all] [--out history.json] [--echo]`: one nemesis
  * run, replayable by its seed. Prints the seed, every fault, the figures and the first violation; exits 1
  * when the history violates a guarantee.
  */
@@ -7,6 +7,7 @@ import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { formatViolation } from './checker';
 import { DEFAULT_FAULTS, FAULT_KINDS, type FaultKind, SENTINEL_FAULTS } from './faults';
+import { deliveryFigures } from './figures';
 import { runNemesis } from './run';
 
 const { values } = parseArgs({
@@ -18,6 +19,7 @@ const { values } = parseArgs({
     out: { type: 'string' },
     echo: { type: 'boolean', default: false },
     mode: { type: 'string', default: 'standalone' },
+    replicas: { type: 'string' },
   },
 });
 
@@ -44,6 +46,7 @@ async function main(): Promise<number> {
     seconds,
     faults: faultList(values.faults, mode),
     lanes: values.lanes === undefined ? undefined : Number(values.lanes),
+    replicas: values.replicas === undefined ? undefined : Number(values.replicas),
     echo: values.echo,
     log: (line) => console.log(line),
   });
@@ -51,6 +54,14 @@ async function main(): Promise<number> {
   const s = result.stats;
   console.log(
     `nemesis: seed ${seed}: ${s.runs} runs, ${s.events} events, ${s.deliveries} deliveries, ${s.faults} faults, drained in ${s.drainMs} ms`,
+  );
+  const d = deliveryFigures(result.history);
+  console.log(
+    `nemesis: seed ${seed}: delivery latency p50 ${d.p50Ms} ms, p99 ${d.p99Ms} ms, max ${d.maxMs} ms over ${d.deliveries}` +
+      (d.failover
+        ? `; emitted from 5 s before to 10 s after a Sentinel failover: p50 ${d.failover.p50Ms} ms, p99 ${d.failover.p99Ms} ms, max ${d.failover.maxMs} ms over ${d.failover.deliveries}`
+        : '') +
+      `; recovered:false to ${d.resetSubscriptions} subscriptions of ${d.resetRuns} runs`,
   );
   if (result.violations.length === 0) {
     console.log(

@@ -23,6 +23,8 @@ export interface NemesisOptions {
    * lost, or the client is told). @defaultValue 'standalone'
    */
   mode?: 'standalone' | 'sentinel';
+  /** Replicas of the data master in `sentinel` mode. @defaultValue 1 */
+  replicas?: number;
   /** Bridge replicas. @defaultValue 2 */
   bridges?: number;
   /** Gateways (each gets an SDK and a raw subscriber per user). @defaultValue 2 */
@@ -66,6 +68,7 @@ export async function runNemesis(options: NemesisOptions): Promise<NemesisResult
     gateways: options.gateways,
     echo: options.echo,
     mode,
+    replicas: options.replicas,
   });
   const keys = keyLayout(cluster.prefix);
   const admin = createRedis(cluster.config, 'command', { name: 'nemesis-admin' });
@@ -134,6 +137,7 @@ export async function runNemesis(options: NemesisOptions): Promise<NemesisResult
     observer.stop();
     const history: NemesisHistory = {
       seed: options.seed,
+      startedAt,
       mode,
       runs: workload.runs,
       subscribers: subscribers.map((s) => s.history),

@@ -20,6 +20,8 @@ const entry = (e: EventEnvelope): DeliveryEntry => ({
   epoch: e.epoch,
   type: e.type,
   payload: JSON.stringify(e.payload),
+  at: Date.now(),
+  ts: e.ts,
 });
 
 function count(log: DeliveryEntry[] | undefined): number {
@@ -39,11 +41,15 @@ export class SdkSubscriber implements Subscriber {
   add(runId: string): void {
     const log: DeliveryEntry[] = [];
     this.history.runs[runId] = log;
+    const gaveUp = (err: { code?: string; message: string }): void => {
+      (this.history.errors ??= []).push(`${runId}: ${err.code ?? ''} ${err.message}`);
+    };
     const sub = this.client.subscribe(runId, (e) => log.push(entry(e)), {
       onReset: (info) => log.push({ kind: 'reset', epoch: info.epoch }),
+      onError: gaveUp,
     });
     // A refused subscribe shows up as lost events in the checker; the SDK retries transport failures itself.
-    sub.ready.catch(() => undefined);
+    sub.ready.catch(gaveUp);
   }
 
   delivered(runId: string): number {

@@ -27,8 +27,8 @@ export interface RedisServerOptions {
   args?: string[];
   /** Start as a Redis Cluster node. @defaultValue false */
   cluster?: boolean;
-  /** Start as a Sentinel watching this master (quorum 1). */
-  sentinelOf?: { name: string; port: number };
+  /** Start as a Sentinel watching this master (quorum 1 unless given). */
+  sentinelOf?: { name: string; port: number; quorum?: number };
 }
 
 // Every server started by this process, so a failing test still tears all of them down.
@@ -119,7 +119,7 @@ export class RedisServer {
         writeFileSync(
           conf,
           [
-            `sentinel monitor ${o.sentinelOf.name} 127.0.0.1 ${o.sentinelOf.port} 1`,
+            `sentinel monitor ${o.sentinelOf.name} 127.0.0.1 ${o.sentinelOf.port} ${o.sentinelOf.quorum ?? 1}`,
             `sentinel down-after-milliseconds ${o.sentinelOf.name} 1000`,
             `sentinel failover-timeout ${o.sentinelOf.name} 2000`,
             '',
@@ -249,9 +249,9 @@ export function startRedis(options?: RedisServerOptions): Promise<RedisServer> {
   return RedisServer.start(options);
 }
 
-/** Starts a Sentinel that monitors `master` under `name` (quorum 1, fast failure detection). */
-export function startSentinel(master: RedisServer, name = 'mymaster'): Promise<RedisServer> {
-  return RedisServer.start({ sentinelOf: { name, port: master.port } });
+/** Starts a Sentinel that monitors `master` under `name` (quorum 1 unless given, fast failure detection). */
+export function startSentinel(master: RedisServer, name = 'mymaster', quorum = 1): Promise<RedisServer> {
+  return RedisServer.start({ sentinelOf: { name, port: master.port, quorum } });
 }
 
 /** Starts `n` independent masters (a Redlock quorum set). */

@@ -35,6 +35,7 @@ describe('nemesis in Sentinel mode (forced failovers of the data master)', () =>
       (f) => f.kind === 'sentinel-failover' && f.target.startsWith('master'),
     );
     expect({ failedOver: failovers.length >= 1, report }).toEqual({ failedOver: true, report });
-    expect(result.stats.runs).toBeGreaterThan(10);
+    // Emits wait while the new master has no replica (decision 0005), so few runs finish in 18 s.
+    expect(result.stats.runs).toBeGreaterThanOrEqual(5);
   });
 });

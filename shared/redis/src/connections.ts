@@ -141,5 +141,8 @@ export async function closeRedis(conn: RedisConnection): Promise<void> {
     conn.disconnect();
   } finally {
     clearTimeout(timer);
+    // QUIT leaves the connector alone: in Sentinel mode its failoverDetector keeps a subscriber connection
+    // to every Sentinel (reconnecting forever). disconnect() after the end closes them; a no-op otherwise.
+    if (conn instanceof Redis) conn.disconnect();
   }
 }

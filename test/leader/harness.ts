@@ -18,7 +18,9 @@ export const FAST_ENV: Record<string, string> = {
   AB_HEALTH_PROBE_TIMEOUT_MS: '1000',
   AB_SHUTDOWN_TIMEOUT_MS: '5000',
   AB_WORKER_CONCURRENCY: '4',
-  REDIS_COMMAND_TIMEOUT_MS: '1000',
+  // The default: a shorter command timeout adds nothing to failover speed (Redis stays up here) and made a
+  // bridge starting on a loaded 2-core machine exit with "Command timed out" before it was ready.
+  REDIS_COMMAND_TIMEOUT_MS: '5000',
   REDIS_CONNECT_TIMEOUT_MS: '1000',
   LOG_LEVEL: 'info',
   OTEL_TRACES_EXPORTER: 'none',

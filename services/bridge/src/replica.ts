@@ -8,6 +8,7 @@ import {
   closeRedis,
   createLockClients,
   createRedis,
+  waitUntilReady,
 } from '@agent-bridge/redis';
 import type { Logger } from '@agent-bridge/telemetry';
 import { sleepUnlessAborted } from './leader/abortable';
@@ -133,6 +134,8 @@ export function createReplica(config: AppConfig, logger: Logger): Replica {
       await router.start();
       await heartbeat.start();
       await integration.start();
+      // Lock masters do not queue commands: a first vote on a connection still opening would be wasted.
+      await Promise.all(lockClients.map((c) => waitUntilReady(c, config.redis.connectTimeoutMs)));
       await elector.start();
       state = 'running';
     },

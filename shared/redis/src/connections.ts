@@ -28,6 +28,11 @@ export interface CreateRedisOptions {
    * off to fail at once. @defaultValue true
    */
   reconnect?: boolean;
+  /**
+   * Queue commands while disconnected (ioredis' offline queue). Off, a command on a connection that is down
+   * fails at once instead of waiting for a reconnect or its timeout. @defaultValue true
+   */
+  offlineQueue?: boolean;
 }
 
 function retryStrategy(times: number): number {
@@ -84,6 +89,7 @@ export function createRedis(config: AppConfig, role: RedisRole, options: CreateR
     connectionName: options.name,
     lazyConnect: options.lazyConnect ?? false,
     ...(options.reconnect === false ? { retryStrategy: () => null } : {}),
+    ...(options.offlineQueue === false ? { enableOfflineQueue: false } : {}),
   };
   if (options.url !== undefined || config.redis.mode === 'standalone') {
     return new Redis({ ...common, ...urlOptions(options.url ?? config.redis.url, config) });
@@ -120,10 +126,38 @@ export function createRedis(config: AppConfig, role: RedisRole, options: CreateR
 /**
  * Connections to the independent masters of the leader lease (REDIS_LOCK_URLS), or one connection to the
  * data Redis when none are configured. The caller closes them.
+ *
+ * A master that is down must vote "unreachable" at once: queued until a reconnect or the command timeout
+ * (5 s), its vote would outlast the lease client's wait and a lost quorum would be reported as a lease
+ * held by another replica.
  */
 export function createLockClients(config: AppConfig, name = 'lock'): RedisConnection[] {
   if (config.redis.lockUrls.length === 0) return [createRedis(config, 'command', { name })];
-  return config.redis.lockUrls.map((url) => createRedis(config, 'command', { name, url }));
+  return config.redis.lockUrls.map((url) => createRedis(config, 'command', { name, url, offlineQueue: false }));
+}
+
+/**
+ * Resolves true once `conn` is ready, false after `timeoutMs` (or when it ends first). Never throws: for
+ * connections that do not queue commands, to avoid spending a first attempt on a connection still opening.
+ */
+export async function waitUntilReady(conn: RedisConnection, timeoutMs: number): Promise<boolean> {
+  if (conn.status === 'ready') return true;
+  let timer: NodeJS.Timeout | undefined;
+  let onReady: (() => void) | undefined;
+  let onEnd: (() => void) | undefined;
+  try {
+    return await new Promise<boolean>((resolve) => {
+      onReady = () => resolve(true);
+      onEnd = () => resolve(false);
+      conn.once('ready', onReady);
+      conn.once('end', onEnd);
+      timer = setTimeout(() => resolve(false), timeoutMs);
+    });
+  } finally {
+    clearTimeout(timer);
+    if (onReady) conn.off('ready', onReady);
+    if (onEnd) conn.off('end', onEnd);
+  }
 }
 
 /** Closes a connection: QUIT when it answers, disconnect otherwise. Never throws. */

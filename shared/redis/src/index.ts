@@ -1,4 +1,4 @@
-export { closeRedis, createLockClients, createRedis } from './connections';
+export { closeRedis, createLockClients, createRedis, waitUntilReady } from './connections';
 export type { CreateRedisOptions, RedisConnection, RedisRole } from './connections';
 export { MIN_REDIS_VERSION, RedisSetupError, checkRedis, infoField, versionAtLeast } from './startup-check';
 export type { RedisReport } from './startup-check';

@@ -55,12 +55,6 @@ export class Bridge {
     if (!res.ok) throw new Error(`${this.id} /status: ${res.status}`);
     return (await res.json()) as ReplicaStatus;
   }
-
-  async post<T>(path: string): Promise<T> {
-    const res = await fetch(`${this.url}${path}`, { method: 'POST' });
-    if (!res.ok) throw new Error(`${this.id} ${path}: ${res.status} ${await res.text()}`);
-    return (await res.json()) as T;
-  }
 }
 
 /** Starts `n` bridges (b1..bn) with the same key prefix, one after the other (2-core machine). */

@@ -1,6 +1,8 @@
 export { createReplica, replicaId } from './replica';
 export type { Replica, ReplicaState, ReplicaStatus } from './replica';
 export { createHttpServer } from './http/server';
+export { createAdminServer } from './http/admin-server';
+export type { AdminServerOptions } from './http/admin-server';
 export { LeaderElector } from './leader/leader-elector';
 export type {
   ElectorState,

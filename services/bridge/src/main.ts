@@ -1,9 +1,10 @@
 import { loadConfig } from '@agent-bridge/config';
 import { ShutdownManager, createLogger, startTelemetry } from '@agent-bridge/telemetry';
+import { createAdminServer } from './http/admin-server';
 import { createHttpServer } from './http/server';
 import { createReplica, replicaId } from './replica';
 
-/** Bridge replica process: config, logger, shutdown registry, replica, HTTP server. */
+/** Bridge replica process: config, logger, shutdown registry, replica, public HTTP server, admin listener. */
 async function main(): Promise<void> {
   const config = loadConfig({ service: 'bridge' });
   const id = replicaId(config);
@@ -19,6 +20,15 @@ async function main(): Promise<void> {
   shutdown.register('http', () => http.close());
   await replica.start();
   const address = await http.listen({ port: config.port ?? config.bridge.port, host: '0.0.0.0' });
+  const { adminToken, adminHost, adminPort } = config.bridge;
+  if (adminToken === undefined) {
+    logger.info('admin listener off (AB_BRIDGE_ADMIN_TOKEN unset)');
+  } else {
+    const admin = await createAdminServer(replica, logger, { token: adminToken });
+    shutdown.register('admin http', () => admin.close());
+    const adminAddress = await admin.listen({ port: adminPort, host: adminHost });
+    logger.info({ adminAddress }, `bridge admin endpoints on ${adminAddress}`);
+  }
   logger.info({ id, address }, `bridge ready on ${address}`);
 }
 

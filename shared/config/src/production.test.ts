@@ -73,6 +73,19 @@ describe('production mode (guarantee 7.1: production refuses default secrets and
     expect(placeholder.map((p) => p.key)).toEqual(['AB_JWT_SECRET']);
   });
 
+  it('refuses a bridge admin token under 32 characters; development accepts 16', () => {
+    const bridgeEnv = { ...STRONG, REDIS_URL: 'redis://bridge:0123456789abcdef0123456789abcdef@redis:6379' };
+    const short = problemsOf({ ...bridgeEnv, NODE_ENV: 'production', AB_BRIDGE_ADMIN_TOKEN: 'a'.repeat(31) }, 'bridge');
+    expect(short).toEqual([{ key: 'AB_BRIDGE_ADMIN_TOKEN', message: expect.stringMatching(/at least 32 characters/) }]);
+    expect(
+      problemsOf({ ...bridgeEnv, NODE_ENV: 'production', AB_BRIDGE_ADMIN_TOKEN: 'a'.repeat(32) }, 'bridge'),
+    ).toEqual([]);
+    expect(loadConfig({ env: { AB_BRIDGE_ADMIN_TOKEN: 'a'.repeat(16) } }).bridge).toMatchObject({
+      adminToken: 'a'.repeat(16),
+      adminHost: '127.0.0.1',
+    });
+  });
+
   it('the message names the keys and never shows a secret', () => {
     let message = '';
     try {

@@ -3,12 +3,12 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import type { Replica } from '../replica';
 
 /**
- * The replica's HTTP endpoints:
+ * The replica's public HTTP endpoints, all read-only (the ones that change the cluster are on the
+ * authenticated admin listener, `createAdminServer`):
  * - `GET /healthz` — the process is alive (always 200 while it serves HTTP);
  * - `GET /readyz` — 200 when Redis answers and the event workers run, else 503;
  * - `GET /status` — JSON: this replica's leadership view, the published integration state, router counters;
  * - `GET /integration/health` — runs `healthCheck()` now;
- * - `POST /integration/ensure` — `ensureIntegration()`; `POST /integration/recover` — `recoverIntegration()`;
  * - `GET /metrics` — Prometheus text format (when OTEL_METRICS_EXPORTER=prometheus).
  */
 export function createHttpServer(replica: Replica, logger: Logger): FastifyInstance {
@@ -24,8 +24,6 @@ export function createHttpServer(replica: Replica, logger: Logger): FastifyInsta
     serveMetrics(request.raw, reply.raw);
   });
   app.get('/integration/health', async () => replica.integration.healthCheck());
-  app.post('/integration/ensure', async () => replica.integration.ensureIntegration());
-  app.post('/integration/recover', async () => replica.integration.recoverIntegration('manual request over HTTP'));
   app.setErrorHandler((err, _req, reply) => {
     logger.warn({ err }, 'http request failed');
     void reply.code(500).send({ error: { code: 'INTERNAL', message: 'internal error' } });

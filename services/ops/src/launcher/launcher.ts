@@ -260,6 +260,12 @@ export class Launcher {
     const opsPort = await pickPort(o.basePorts?.ops ?? 8070, taken);
     const bridgePorts: number[] = [];
     for (let i = 0; i < o.replicas; i++) bridgePorts.push(await pickPort((o.basePorts?.bridge ?? 8090) + i, taken));
+    // The admin listener stays off unless AB_BRIDGE_ADMIN_TOKEN is set; then each replica on this one host
+    // needs its own admin port.
+    const adminPorts: number[] = [];
+    if (config.bridge.adminToken !== undefined) {
+      for (let i = 0; i < o.replicas; i++) adminPorts.push(await pickPort(config.bridge.adminPort + i, taken));
+    }
 
     // The chat page reads the gateway list from here to connect to any of them (and fail over).
     writeFileAtomic(
@@ -276,7 +282,13 @@ export class Launcher {
 
     const common = { REDIS_URL: redisUrl };
     for (let i = 0; i < o.replicas; i++) {
-      this.service(`bridge-${i + 1}`, 'services/bridge/src/main.ts', { ...common, PORT: String(bridgePorts[i]) });
+      const admin: Record<string, string> =
+        adminPorts[i] === undefined ? {} : { AB_BRIDGE_ADMIN_PORT: String(adminPorts[i]) };
+      this.service(`bridge-${i + 1}`, 'services/bridge/src/main.ts', {
+        ...common,
+        ...admin,
+        PORT: String(bridgePorts[i]),
+      });
     }
     for (let i = 0; i < o.gateways; i++) {
       // The local launcher is the one place that turns the demo chat page and sign-in on.

@@ -12,6 +12,7 @@ import { keyLayout } from '@agent-bridge/protocol';
 import {
   MemberHeartbeat,
   type RedisConnection,
+  checkRedis,
   closeRedis,
   createRedis,
   readHistory,
@@ -19,7 +20,13 @@ import {
 } from '@agent-bridge/redis';
 import { DeadLetters, OpsSampler, StatusReader } from '@agent-bridge/ops';
 import { type RedisServer, startRedis, waitFor } from '@agent-bridge/testing';
+import { createAdapter } from '@socket.io/redis-adapter';
+import { Emitter } from '@socket.io/redis-emitter';
 import { Queue, Worker } from 'bullmq';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { Server } from 'socket.io';
+import { io as ioClient } from 'socket.io-client';
 
 const ACL_RULES = join(__dirname, '..', '..', 'infra', 'redis', 'users.acl');
 const RENDER_ACL = join(__dirname, '..', '..', 'infra', 'redis', 'render-acl.sh');
@@ -74,6 +81,8 @@ function connect(role: Role, kind: 'command' | 'worker' = 'command'): RedisConne
 
 const keys = keyLayout('ab');
 const NOPERM = /NOPERM/;
+// How Redis 7 words an ACL refusal inside a script.
+const SCRIPT_NOPERM = /NOPERM|can't run this command|no permissions to access/;
 
 describe('Redis ACL users (infra/redis/users.acl)', () => {
   test('default user: PING only (health checks), no data', async () => {
@@ -190,6 +199,92 @@ describe('Redis ACL users (infra/redis/users.acl)', () => {
       }
     } finally {
       await reader.close();
+    }
+  });
+});
+
+const ROLES: readonly Role[] = ['bridge', 'gateway', 'agent', 'ops'];
+
+describe('no role reaches the server or other applications', () => {
+  // Each is refused to every role, directly and from inside a script (scripts run with the caller's rights).
+  const FORBIDDEN: readonly (readonly string[])[] = [
+    ['CONFIG', 'GET', 'masterauth'],
+    ['CONFIG', 'SET', 'appendonly', 'no'],
+    ['FUNCTION', 'FLUSH'],
+    ['FUNCTION', 'LIST'],
+    ['SCRIPT', 'FLUSH'],
+    ['SCAN', '0'],
+    ['KEYS', '*'],
+    ['RANDOMKEY'],
+    ['DBSIZE'],
+    ['SELECT', '1'],
+    ['FLUSHALL'],
+    ['FLUSHDB'],
+    ['CLIENT', 'KILL', 'TYPE', 'normal'],
+    ['ACL', 'LIST'],
+    ['PUBSUB', 'CHANNELS'],
+  ];
+
+  test.each(ROLES)('%s: server-wide commands refused (NOPERM), also from a script', async (role) => {
+    const conn = connect(role);
+    for (const [name, ...args] of FORBIDDEN) {
+      await expect(conn.call(name!, ...args)).rejects.toThrow(NOPERM);
+    }
+    await expect(conn.eval("return redis.call('FLUSHALL')", 0)).rejects.toThrow(SCRIPT_NOPERM);
+    await expect(conn.eval("return redis.call('SCAN', '0')", 0)).rejects.toThrow(SCRIPT_NOPERM);
+  });
+
+  test.each(ROLES)('%s: the startup check still works (INFO), CONFIG GET not needed', async (role) => {
+    const report = await checkRedis(connect(role), configFor(role));
+    expect(report.version).toMatch(/^\d+\.\d+/);
+    expect(report.maxmemoryPolicy).not.toBeNull();
+  });
+});
+
+describe('gateway user runs the Socket.IO Redis adapter', () => {
+  // The adapter PSUBSCRIBEs `<key>#/#*` and Redis matches ACL channel patterns against a PSUBSCRIBE
+  // pattern literally: `&ab:*` refuses it, and the gateway died at startup.
+  test('two adapters under the gateway user: rooms get the bridge emitter’s events, cross-server requests work', async () => {
+    const servers: Server[] = [];
+    const sockets: ReturnType<typeof ioClient>[] = [];
+    try {
+      const urls: string[] = [];
+      for (let i = 0; i < 2; i++) {
+        const http = createServer();
+        const io = new Server(http);
+        const pub = connect('gateway', 'worker');
+        const sub = connect('gateway', 'worker');
+        const errors: unknown[] = [];
+        pub.on('error', (e) => errors.push(e));
+        sub.on('error', (e) => errors.push(e));
+        io.adapter(createAdapter(pub, sub, { key: keys.socketIoKey }));
+        io.on('connection', (s) => void s.join('run:acl'));
+        await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
+        servers.push(io);
+        urls.push(`http://127.0.0.1:${(http.address() as AddressInfo).port}`);
+      }
+      const received: string[] = [];
+      for (const url of urls) {
+        const s = ioClient(url, { transports: ['websocket'], forceNew: true, reconnection: false });
+        s.on('agent_event', (e: string) => received.push(`${url} ${e}`));
+        sockets.push(s);
+        await new Promise<void>((resolve, reject) => {
+          s.on('connect', () => resolve());
+          s.on('connect_error', reject);
+        });
+      }
+      // Both servers see both sockets: request channel out, response channel back.
+      await waitFor('both sockets in the room, seen across servers', async () => {
+        return (await servers[0]!.in('run:acl').fetchSockets()).length === 2;
+      });
+      // The bridge publishes to the room the way it does for committed events.
+      const emitter = new Emitter(connect('bridge'), { key: keys.socketIoKey });
+      emitter.to('run:acl').emit('agent_event', 'e1');
+      await waitFor('both clients receive the event', () => received.length === 2);
+      expect(received.sort()).toEqual(urls.map((u) => `${u} e1`).sort());
+    } finally {
+      for (const s of sockets) s.disconnect();
+      await Promise.all(servers.map((io) => io.close()));
     }
   });
 });

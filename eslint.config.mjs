@@ -3,6 +3,37 @@ import js from '@eslint/js';
 import importX from 'eslint-plugin-import-x';
 import tseslint from 'typescript-eslint';
 import { createTypeScriptImportResolver } from 'eslint-import-resolver-typescript';
+import { readdirSync } from 'node:fs';
+
+// Packages talk through their public entry point only.
+const packageBoundaries = [
+  { group: ['@agent-bridge/*/*'], message: 'Import a workspace package by its name, not a deep path.' },
+  { group: ['**/shared/*/src/**', '**/services/*/src/**'], message: 'No deep imports into another package.' },
+];
+
+// A service is a deployable process, never a library: what two services share lives in shared/ (the
+// control plane's read model and recovery contract in @agent-bridge/control-plane, tokens in
+// @agent-bridge/auth). Each service may import only itself among the services.
+const services = readdirSync(new URL('./services', import.meta.url), { withFileTypes: true })
+  .filter((entry) => entry.isDirectory())
+  .map((entry) => entry.name);
+const serviceBoundaries = services.map((service) => ({
+  files: [`services/${service}/**/*.ts`],
+  rules: {
+    'no-restricted-imports': [
+      'error',
+      {
+        patterns: [
+          ...packageBoundaries,
+          {
+            group: services.filter((other) => other !== service).map((other) => `@agent-bridge/${other}`),
+            message: 'A service never imports another service: move what both need into a shared/ package.',
+          },
+        ],
+      },
+    ],
+  },
+}));
 
 export default tseslint.config(
   {
@@ -32,16 +63,7 @@ export default tseslint.config(
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
       '@typescript-eslint/consistent-type-imports': ['error', { fixStyle: 'inline-type-imports' }],
       'import-x/no-cycle': 'error',
-      // Packages talk through their public entry point only.
-      'no-restricted-imports': [
-        'error',
-        {
-          patterns: [
-            { group: ['@agent-bridge/*/*'], message: 'Import a workspace package by its name, not a deep path.' },
-            { group: ['**/shared/*/src/**', '**/services/*/src/**'], message: 'No deep imports into another package.' },
-          ],
-        },
-      ],
+      'no-restricted-imports': ['error', { patterns: packageBoundaries }],
       // One schema reads the environment: @agent-bridge/config.
       'no-restricted-properties': [
         'error',
@@ -70,4 +92,5 @@ export default tseslint.config(
     ],
     rules: { 'no-restricted-properties': 'off', 'no-console': 'off' },
   },
+  ...serviceBoundaries,
 );

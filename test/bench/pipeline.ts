@@ -16,7 +16,7 @@ import { join } from 'node:path';
 import { AgentPublisher, type RunHandle } from '@agent-bridge/agent-sdk';
 import { type BridgeClient, connect } from '@agent-bridge/client';
 import { loadConfig } from '@agent-bridge/config';
-import { signToken } from '@agent-bridge/gateway';
+import { signToken } from '@agent-bridge/auth';
 import type { EventEnvelope } from '@agent-bridge/protocol';
 import { ServiceProcess, destroyAllRedis, sleep, startRedis } from '@agent-bridge/testing';
 import { Queue } from 'bullmq';

@@ -5,7 +5,8 @@
 import { AgentPublisher, type RunHandle } from '@agent-bridge/agent-sdk';
 import { type BridgeClient, connect } from '@agent-bridge/client';
 import { keyLayout } from '@agent-bridge/protocol';
-import { closeRedis, createRedis, listMembers } from '@agent-bridge/redis';
+import { listMembers } from '@agent-bridge/control-plane';
+import { closeRedis, createRedis } from '@agent-bridge/redis';
 import { sleep, waitFor } from '@agent-bridge/testing';
 import { Queue } from 'bullmq';
 import { E2ECluster, Received, tokenFor } from './harness';

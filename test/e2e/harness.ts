@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { type AppConfig, loadConfig } from '@agent-bridge/config';
-import { signToken } from '@agent-bridge/gateway';
+import { signToken } from '@agent-bridge/auth';
 import type { EventEnvelope } from '@agent-bridge/protocol';
 import { type RedisServer, type RedisServerOptions, ServiceProcess, startRedis } from '@agent-bridge/testing';
 

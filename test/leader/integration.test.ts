@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import type { PublishedState, StateTransition } from '@agent-bridge/protocol';
 import { keyLayout } from '@agent-bridge/protocol';
-import { IntegrationService, LeaderElector, type RecoveryLogEntry, RedlockLeaseClient } from '@agent-bridge/bridge';
+import { IntegrationService, LeaderElector, RedlockLeaseClient } from '@agent-bridge/bridge';
+import type { RecoveryLogEntry } from '@agent-bridge/control-plane';
 import { silentLogger } from '@agent-bridge/telemetry';
 import { type RedisConnection, closeRedis, createRedis } from '@agent-bridge/redis';
 import { loadConfig } from '@agent-bridge/config';

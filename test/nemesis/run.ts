@@ -1,5 +1,5 @@
 import { AgentPublisher } from '@agent-bridge/agent-sdk';
-import { signToken } from '@agent-bridge/gateway';
+import { signToken } from '@agent-bridge/auth';
 import { keyLayout } from '@agent-bridge/protocol';
 import { closeRedis, createRedis } from '@agent-bridge/redis';
 import { sleep, waitFor } from '@agent-bridge/testing';

@@ -7,7 +7,8 @@
 import { AgentPublisher } from '@agent-bridge/agent-sdk';
 import { createReplica } from '@agent-bridge/bridge';
 import { type AppConfig, loadConfig } from '@agent-bridge/config';
-import { createGateway, signToken } from '@agent-bridge/gateway';
+import { signToken } from '@agent-bridge/auth';
+import { createGateway } from '@agent-bridge/gateway';
 import { type EventEnvelope, type SubscribeAck, keyLayout } from '@agent-bridge/protocol';
 import { closeRedis, createRedis } from '@agent-bridge/redis';
 import { silentLogger, startTelemetry } from '@agent-bridge/telemetry';

@@ -16,18 +16,10 @@ export type {
 export { RedlockLeaseClient } from './leader/lease-client';
 export type { Lease, LeaseClient, LeaseFailure, LeaseResult, RedlockLeaseClientOptions } from './leader/lease-client';
 export { FencingStore } from './leader/fencing';
-export type { FencedWrite, IssueEpochResult, LeaderRecord } from './leader/fencing';
+export type { FencedWrite, IssueEpochResult } from './leader/fencing';
 export { IntegrationService } from './integration/integration-service';
 export type { IntegrationServiceOptions, IntegrationServiceStatus } from './integration/integration-service';
-export { IntegrationStateReader, IntegrationStateStore, initialState } from './integration/state-store';
-export type { IntegrationStateReaderOptions, PublishedResult, RecoveryLogEntry } from './integration/state-store';
+export { IntegrationStateStore } from './integration/state-store';
 export { EndToEndProbe } from './integration/probe';
 export type { ProbeMessage } from './integration/probe';
-export {
-  RECOVERY_BACKOFF,
-  RecoveryQueue,
-  incidentIdFor,
-  recoveryBackoffMs,
-  recoveryJobId,
-} from './integration/recovery';
-export { CheckName, deriveState, queueStats } from './integration/checks';
+export { CheckName, deriveState } from './integration/checks';

@@ -11,7 +11,8 @@ import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { type JWTPayload, SignJWT } from 'jose';
 import { type Socket, io as ioClient } from 'socket.io-client';
-import { type Gateway, createGateway, signToken } from './index';
+import { signToken } from '@agent-bridge/auth';
+import { type Gateway, createGateway } from './index';
 
 let redis: RedisServer;
 let admin: Redis;

@@ -27,7 +27,7 @@ import { createAdapter } from '@socket.io/redis-adapter';
 import { Queue } from 'bullmq';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { Server, type Socket } from 'socket.io';
-import { TokenVerifier } from './auth';
+import { TokenVerifier } from '@agent-bridge/auth';
 import { installHttpRoutes } from './http-routes';
 import { ClientLimits } from './limits/client-limits';
 import { clientIp } from './limits/client-ip';

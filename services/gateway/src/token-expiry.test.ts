@@ -8,7 +8,8 @@ import type { ReauthAck, TokenExpiryNotice } from '@agent-bridge/protocol';
 import { type RedisServer, destroyAllRedis, startRedis, waitFor } from '@agent-bridge/testing';
 import { silentLogger } from '@agent-bridge/telemetry';
 import { type Socket, io as ioClient } from 'socket.io-client';
-import { type Gateway, createGateway, signToken } from './index';
+import { signToken } from '@agent-bridge/auth';
+import { type Gateway, createGateway } from './index';
 
 let redis: RedisServer;
 let gw: Gateway;

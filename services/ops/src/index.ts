@@ -1,7 +1,7 @@
 export { BOARD_PATH, createOpsServer } from './server/ops-server';
 export type { OpsServer, OpsServerOptions } from './server/ops-server';
 export { StatusReader } from './status/status-reader';
-export type { FailureView, LeaderView, MemberView, OpsStatus } from './status/status-reader';
+export type { FailureView, LeaderView, OpsStatus } from './status/status-reader';
 export { OpsSampler } from './charts/sampler';
 export type { OpsSamplerOptions } from './charts/sampler';
 export { SampleRing } from './charts/sample-ring';

@@ -4,7 +4,7 @@ export { MIN_REDIS_VERSION, RedisSetupError, checkRedis, infoField, versionAtLea
 export type { RedisReport } from './startup-check';
 export { loadLua, loadScript, runScript } from './lua';
 export type { LoadedScript, LuaScript } from './lua';
-export { MemberHeartbeat, listMembers, removeDeadMembers } from './membership';
+export { MemberHeartbeat } from './membership';
 export type { MemberHeartbeatOptions, MemberRole } from './membership';
 export { CANCEL_MESSAGE, decodeRunRecord, getRun, listRuns, registerRun, requestCancel } from './run-store/registry';
 export type { ListRunsOptions, RegisterRunInput, RegisterRunResult } from './run-store/registry';

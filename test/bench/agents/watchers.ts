@@ -4,7 +4,7 @@
  */
 import { type BridgeClient, connect } from '@agent-bridge/client';
 import type { AppConfig } from '@agent-bridge/config';
-import { signToken } from '@agent-bridge/gateway';
+import { signToken } from '@agent-bridge/auth';
 import type { EventEnvelope } from '@agent-bridge/protocol';
 import { type Socket, io as ioClient } from 'socket.io-client';
 import type { Side } from './messages';

@@ -1,6 +1,14 @@
 import { randomUUID } from 'node:crypto';
 import type { AppConfig } from '@agent-bridge/config';
 import {
+  IntegrationStateReader,
+  type PublishedResult,
+  RecoveryQueue,
+  incidentIdFor,
+  listMembers,
+  queueStats,
+} from '@agent-bridge/control-plane';
+import {
   type CheckResult,
   FencedError,
   type HealthStatus,
@@ -15,7 +23,7 @@ import {
   type RecoveryResult,
   isLegalTransition,
 } from '@agent-bridge/protocol';
-import { type RedisConnection, listMembers } from '@agent-bridge/redis';
+import type { RedisConnection } from '@agent-bridge/redis';
 import { type Logger, metrics, withSpan } from '@agent-bridge/telemetry';
 import { type Job, Queue } from 'bullmq';
 import { sleepUnlessAborted } from '../leader/abortable';
@@ -26,7 +34,6 @@ import {
   deriveState,
   failingChecks,
   gatewaysFinding,
-  queueStats,
   queuesFinding,
   redisFinding,
   replicasFinding,
@@ -35,8 +42,8 @@ import {
 } from './checks';
 import { LeaderlessWatch } from './leaderless-watch';
 import { EndToEndProbe } from './probe';
-import { RecoveryQueue, incidentIdFor } from './recovery';
-import { IntegrationStateReader, IntegrationStateStore, type PublishedResult } from './state-store';
+import { workRecoveryQueue } from './recovery';
+import { IntegrationStateStore } from './state-store';
 
 /** Options of {@link IntegrationService}. */
 export interface IntegrationServiceOptions {
@@ -123,7 +130,8 @@ export class IntegrationService {
     });
     e.addDuty('integration-health', (ctx) => this.healthDuty(ctx));
     e.addDuty('recovery-worker', (ctx) =>
-      this.recovery.work(
+      workRecoveryQueue(
+        config,
         options.workerConnection,
         keys.bullPrefix,
         (job) => this.processRecovery(job),

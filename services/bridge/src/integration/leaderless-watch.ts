@@ -1,9 +1,10 @@
+import type { IntegrationStateReader } from '@agent-bridge/control-plane';
 import { type CheckResult, IntegrationState } from '@agent-bridge/protocol';
 import type { Logger } from '@agent-bridge/telemetry';
 import { sleepUnlessAborted } from '../leader/abortable';
 import type { LeaderElector } from '../leader/leader-elector';
 import { CheckName } from './checks';
-import type { IntegrationStateReader, IntegrationStateStore } from './state-store';
+import type { IntegrationStateStore } from './state-store';
 
 /** Options of a {@link LeaderlessWatch}. Durations are ms. */
 export interface LeaderlessWatchOptions {

@@ -1,105 +1,31 @@
 import type { AppConfig } from '@agent-bridge/config';
-import { randomUUID } from 'node:crypto';
-import {
-  IntegrationState,
-  JobName,
-  type PublishedState,
-  type RecoverJob,
-  type RecoveryResult,
-} from '@agent-bridge/protocol';
+import { recoveryBackoffMs } from '@agent-bridge/control-plane';
+import type { RecoverJob } from '@agent-bridge/protocol';
 import type { RedisConnection } from '@agent-bridge/redis';
 import type { Logger } from '@agent-bridge/telemetry';
-import { type Job, Queue, Worker } from 'bullmq';
-
-/** Name of the custom backoff strategy of recovery jobs. */
-export const RECOVERY_BACKOFF = 'jittered-exponential';
+import { type Job, Worker } from 'bullmq';
 
 /**
- * Delay before retry number `attemptsMade` (1-based): `base·2^(n-1)` capped at `max`, minus a random
- * share `jitter` of it. With jitter ≤ 0.5 each delay is at least the previous one's upper bound, so the
- * delays grow while retries from several incidents do not line up.
+ * Works the control queue of recovery jobs (requested through `RecoveryQueue` of the control plane) one
+ * at a time until `signal` aborts — leader-only: the elector runs this as a duty — then closes the worker,
+ * waiting for the job in progress. Retries back off as `recoveryBackoffMs` says, from config.
  */
-export function recoveryBackoffMs(
-  attemptsMade: number,
-  recovery: AppConfig['recovery'],
-  random: () => number = Math.random,
-): number {
-  const exp = Math.min(recovery.backoffMaxMs, recovery.backoffMs * 2 ** Math.max(0, attemptsMade - 1));
-  return Math.max(0, Math.round(exp * (1 - recovery.jitter * random())));
-}
-
-/** BullMQ job ids must not contain ':'; keep incident ids to a safe alphabet. */
-/**
- * The incident a recovery request belongs to: the current DEGRADED/FAILED episode, identified by state and
- * `since` (so a leader change, or a request from the CLI, joins the same incident and the same job), or a
- * fresh manual incident when the integration looks fine.
- */
-export function incidentIdFor(current: Pick<PublishedState, 'state' | 'since'>): string {
-  return current.state === IntegrationState.Failed || current.state === IntegrationState.Degraded
-    ? `${current.state.toLowerCase()}-${current.since}`
-    : `manual-${Date.now()}-${randomUUID().slice(0, 8)}`;
-}
-
-export function recoveryJobId(incidentId: string): string {
-  return `recover-${incidentId.replace(/[^A-Za-z0-9_.-]/g, '_')}`;
-}
-
-/**
- * The control queue of recovery jobs: one job per incident (job id `recover-<incidentId>`, so a second
- * request for the same incident is not added twice while the job is stored), with attempts and the
- * jittered exponential backoff from config. Never closes the connection it is given.
- */
-export class RecoveryQueue {
-  readonly queue: Queue;
-
-  constructor(
-    private readonly config: AppConfig,
-    connection: RedisConnection,
-    prefix: string,
-  ) {
-    this.queue = new Queue(config.queues.control, { connection, prefix });
-  }
-
-  /** Enqueues recovery of `incidentId`; `enqueued: false` when a job for it is already stored. */
-  async request(incidentId: string, reason: string, requestedBy: string): Promise<RecoveryResult> {
-    const jobId = recoveryJobId(incidentId);
-    if (await this.queue.getJob(jobId)) return { incidentId, jobId, enqueued: false };
-    const data: RecoverJob = { incidentId, reason, requestedBy, requestedAt: Date.now() };
-    await this.queue.add(JobName.Recover, data, {
-      jobId,
-      attempts: this.config.recovery.attempts,
-      backoff: { type: RECOVERY_BACKOFF },
-      // Kept for a while so the same incident is not recovered twice; then it may be retried afresh.
-      removeOnComplete: { age: 3_600, count: 1_000 },
-      removeOnFail: { age: 24 * 3_600, count: 1_000 },
-    });
-    return { incidentId, jobId, enqueued: true };
-  }
-
-  /**
-   * Starts a worker that processes recovery jobs one at a time until `signal` aborts (leader-only: the
-   * elector runs this as a duty), then closes it — waiting for the job in progress.
-   */
-  async work(
-    connection: RedisConnection,
-    prefix: string,
-    process: (job: Job<RecoverJob>) => Promise<void>,
-    signal: AbortSignal,
-    logger: Logger,
-  ): Promise<void> {
-    if (signal.aborted) return;
-    const worker = new Worker<RecoverJob>(this.config.queues.control, process, {
-      connection,
-      prefix,
-      concurrency: 1,
-      settings: { backoffStrategy: (attemptsMade) => recoveryBackoffMs(attemptsMade, this.config.recovery) },
-    });
-    worker.on('error', (err) => logger.warn({ err }, 'recovery worker error'));
-    await new Promise<void>((resolve) => signal.addEventListener('abort', () => resolve(), { once: true }));
-    await worker.close();
-  }
-
-  close(): Promise<void> {
-    return this.queue.close();
-  }
+export async function workRecoveryQueue(
+  config: AppConfig,
+  connection: RedisConnection,
+  prefix: string,
+  process: (job: Job<RecoverJob>) => Promise<void>,
+  signal: AbortSignal,
+  logger: Logger,
+): Promise<void> {
+  if (signal.aborted) return;
+  const worker = new Worker<RecoverJob>(config.queues.control, process, {
+    connection,
+    prefix,
+    concurrency: 1,
+    settings: { backoffStrategy: (attemptsMade) => recoveryBackoffMs(attemptsMade, config.recovery) },
+  });
+  worker.on('error', (err) => logger.warn({ err }, 'recovery worker error'));
+  await new Promise<void>((resolve) => signal.addEventListener('abort', () => resolve(), { once: true }));
+  await worker.close();
 }

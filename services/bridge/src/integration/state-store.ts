@@ -1,66 +1,22 @@
+import type { PublishedResult, RecoveryLogEntry } from '@agent-bridge/control-plane';
 import {
   type CheckResult,
   type HealthStatus,
   IllegalStateError,
-  type IntegrationResult,
-  IntegrationState,
+  type IntegrationState,
   type KeyLayout,
   type PublishedState,
   type StateTransition,
   isLegalTransition,
 } from '@agent-bridge/protocol';
 import type { RedisConnection } from '@agent-bridge/redis';
-import { Cluster } from 'ioredis';
 import { FencingStore, fenced } from '../leader/fencing';
 import { bridgeScript, runScript } from '../leader/scripts';
-
-/** One outcome of a recovery job attempt, as kept in `keys.recoveryLog` (newest first). */
-export interface RecoveryLogEntry {
-  incidentId: string;
-  jobId: string;
-  attempt: number;
-  outcome: 'recovered' | 'still-failing' | 'gave-up';
-  state: IntegrationState;
-  leaderId: string;
-  epoch: number;
-  at: number;
-  failingChecks: CheckResult[];
-}
 
 /** Outcome of {@link IntegrationStateStore.transitionWithoutLeader}. */
 export type LeaderlessOutcome =
   | { done: true; transition: StateTransition }
   | { done: false; why: 'leader-exists' | 'state-changed' | 'replicas-alive' };
-
-/** An ensureIntegration result as published (with the attempt that produced it). */
-export interface PublishedResult extends IntegrationResult {
-  at: number;
-}
-
-/** The state before any leader published one. */
-export function initialState(): PublishedState {
-  return {
-    state: IntegrationState.Uninitialized,
-    leaderId: '',
-    epoch: 0,
-    since: 0,
-    reason: 'never initialised',
-    failingChecks: [],
-  };
-}
-
-function duplicate(conn: RedisConnection): RedisConnection {
-  return conn instanceof Cluster ? conn.duplicate() : conn.duplicate();
-}
-
-function parse<T>(raw: string | null): T | null {
-  if (raw === null) return null;
-  try {
-    return JSON.parse(raw) as T;
-  } catch {
-    return null;
-  }
-}
 
 /**
  * Leader-side writes of the integration lifecycle, each fenced on the writer's epoch (FencedError for a
@@ -188,104 +144,5 @@ export class IntegrationStateStore {
       value: JSON.stringify(entry),
       cap: this.historyLength,
     });
-  }
-}
-
-/** Options of {@link IntegrationStateReader}. */
-export interface IntegrationStateReaderOptions {
-  /** Data Redis (command role); never closed by the reader. */
-  connection: RedisConnection;
-  keys: KeyLayout;
-  /**
-   * Connection to SUBSCRIBE on for `watch()`; never closed by the reader. When omitted, `watch()` opens
-   * its own (a duplicate of `connection`) and `close()` closes it.
-   */
-  subscriber?: RedisConnection;
-}
-
-/**
- * Read side of the published integration lifecycle, for any replica or tool (ops, CLI): the current
- * state, the transition history, the latest health and ensure result, recovery outcomes, and a watch on
- * transitions. Read-only; needs no leadership.
- */
-export class IntegrationStateReader {
-  private ownSubscriber: RedisConnection | null = null;
-  private readonly watchers = new Set<(t: StateTransition) => void>();
-  private subscribed: Promise<void> | null = null;
-  private closed = false;
-  private readonly onMessage = (channel: string, message: string): void => {
-    if (channel !== this.options.keys.integrationChannel) return;
-    const t = parse<StateTransition>(message);
-    if (!t) return;
-    for (const w of this.watchers) w(t);
-  };
-
-  constructor(private readonly options: IntegrationStateReaderOptions) {}
-
-  /** The current published state ({@link initialState} when none was published yet). */
-  async current(): Promise<PublishedState> {
-    return (
-      parse<PublishedState>(await this.options.connection.get(this.options.keys.integrationState)) ?? initialState()
-    );
-  }
-
-  /** The latest `limit` transitions, newest first. */
-  async history(limit = 50): Promise<StateTransition[]> {
-    const raws = await this.options.connection.lrange(
-      this.options.keys.integrationHistory,
-      0,
-      String(Math.max(0, limit - 1)),
-    );
-    return raws.map((r) => parse<StateTransition>(r)).filter((t): t is StateTransition => t !== null);
-  }
-
-  /** The latest health check the leader published, or null. */
-  async latestHealth(): Promise<HealthStatus | null> {
-    return parse<HealthStatus>(await this.options.connection.get(this.options.keys.integrationHealth));
-  }
-
-  /** The latest ensureIntegration result the leader published, or null. */
-  async latestResult(): Promise<PublishedResult | null> {
-    return parse<PublishedResult>(await this.options.connection.get(this.options.keys.integrationResult));
-  }
-
-  /** The latest `limit` recovery outcomes, newest first. */
-  async recoveries(limit = 50): Promise<RecoveryLogEntry[]> {
-    const raws = await this.options.connection.lrange(this.options.keys.recoveryLog, 0, String(Math.max(0, limit - 1)));
-    return raws.map((r) => parse<RecoveryLogEntry>(r)).filter((t): t is RecoveryLogEntry => t !== null);
-  }
-
-  /**
-   * Calls `cb` with every transition published from now on; resolves once subscribed. Returns an
-   * unsubscribe function.
-   */
-  async watch(cb: (transition: StateTransition) => void): Promise<() => void> {
-    if (this.closed) throw new IllegalStateError('closed', 'watch');
-    this.watchers.add(cb);
-    this.subscribed ??= (async () => {
-      const sub = this.options.subscriber ?? (this.ownSubscriber = duplicate(this.options.connection));
-      sub.on('message', this.onMessage);
-      await sub.subscribe(this.options.keys.integrationChannel);
-    })();
-    await this.subscribed;
-    return () => this.watchers.delete(cb);
-  }
-
-  /** Stops watching; closes the subscriber only if the reader opened it. Idempotent. */
-  async close(): Promise<void> {
-    if (this.closed) return;
-    this.closed = true;
-    this.watchers.clear();
-    const sub = this.options.subscriber ?? this.ownSubscriber;
-    if (this.subscribed && sub) {
-      await this.subscribed.catch(() => undefined);
-      sub.off('message', this.onMessage);
-      if (this.ownSubscriber) {
-        this.ownSubscriber.disconnect();
-        this.ownSubscriber = null;
-      } else {
-        await sub.unsubscribe(this.options.keys.integrationChannel).catch(() => undefined);
-      }
-    }
   }
 }

@@ -1,10 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import { loadConfig } from '@agent-bridge/config';
+import { IntegrationStateReader } from '@agent-bridge/control-plane';
 import { FencedError, IllegalStateError, type StateTransition, keyLayout } from '@agent-bridge/protocol';
 import { type RedisConnection, closeRedis, createRedis } from '@agent-bridge/redis';
 import { RedisCluster, type RedisServer, destroyAllRedis, sleep, startRedis, waitFor } from '@agent-bridge/testing';
 import type { Redis } from 'ioredis';
-import { IntegrationStateReader, IntegrationStateStore } from '../integration/state-store';
+import { IntegrationStateStore } from '../integration/state-store';
 import { FencingStore } from './fencing';
 
 let server: RedisServer;

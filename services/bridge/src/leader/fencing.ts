@@ -1,3 +1,4 @@
+import { type LeaderRecord, readLastIssuedEpoch, readLeaderRecord } from '@agent-bridge/control-plane';
 import { FencedError, type KeyLayout } from '@agent-bridge/protocol';
 import type { RedisConnection } from '@agent-bridge/redis';
 import { bridgeScript, runScript } from './scripts';
@@ -7,14 +8,6 @@ export type IssueEpochResult =
   | { ok: true; epoch: number }
   | { ok: false; reason: 'held'; holderId: string; holderEpoch: number; pttlMs: number }
   | { ok: false; reason: 'lease-lost' };
-
-/** The leader record as stored in Redis. */
-export interface LeaderRecord {
-  id: string;
-  epoch: number;
-  /** Remaining validity of the record (≈ lease), ms. */
-  pttlMs: number;
-}
 
 /** A fenced write: SET the value, or LPUSH it onto a list capped at `cap` entries. */
 export type FencedWrite =
@@ -89,19 +82,13 @@ export class FencingStore {
   }
 
   /** The live leader record, or null when nobody leads. */
-  async current(): Promise<LeaderRecord | null> {
-    const [fields, pttl] = await Promise.all([
-      this.conn.hmget(this.keys.leader, 'id', 'epoch'),
-      this.conn.pttl(this.keys.leader),
-    ]);
-    const [id, epoch] = fields;
-    if (id == null || epoch == null) return null;
-    return { id, epoch: Number(epoch), pttlMs: Math.max(0, pttl) };
+  current(): Promise<LeaderRecord | null> {
+    return readLeaderRecord(this.conn, this.keys);
   }
 
   /** The last epoch ever issued (0 when none). */
   async lastEpoch(): Promise<number> {
-    return Number((await this.conn.get(this.keys.leaderEpoch)) ?? 0);
+    return (await readLastIssuedEpoch(this.conn, this.keys)) ?? 0;
   }
 
   /**

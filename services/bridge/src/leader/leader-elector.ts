@@ -1,8 +1,9 @@
+import type { LeaderRecord } from '@agent-bridge/control-plane';
 import { FencedError, IllegalStateError, type KeyLayout } from '@agent-bridge/protocol';
 import type { RedisConnection } from '@agent-bridge/redis';
 import { type Logger, metrics, withSpan } from '@agent-bridge/telemetry';
 import { Waker, sleepUnlessAborted } from './abortable';
-import { FencingStore, type LeaderRecord } from './fencing';
+import { FencingStore } from './fencing';
 import type { Lease, LeaseClient } from './lease-client';
 
 /** What a leader-only duty gets: its fencing epoch and a signal that fires when leadership ends. */

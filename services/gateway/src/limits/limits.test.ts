@@ -7,7 +7,8 @@ import { type RedisServer, destroyAllRedis, startRedis, waitFor } from '@agent-b
 import { silentLogger } from '@agent-bridge/telemetry';
 import { Redis } from 'ioredis';
 import { type Socket, io as ioClient } from 'socket.io-client';
-import { type Gateway, createGateway, signToken } from '../index';
+import { signToken } from '@agent-bridge/auth';
+import { type Gateway, createGateway } from '../index';
 
 let redis: RedisServer;
 let admin: Redis;

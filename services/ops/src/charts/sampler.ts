@@ -1,5 +1,5 @@
 import type { AppConfig } from '@agent-bridge/config';
-import { queueStats } from '@agent-bridge/bridge';
+import { queueStats } from '@agent-bridge/control-plane';
 import { IllegalStateError, type KeyLayout } from '@agent-bridge/protocol';
 import type { RedisConnection } from '@agent-bridge/redis';
 import type { Logger } from '@agent-bridge/telemetry';

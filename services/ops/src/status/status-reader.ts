@@ -1,25 +1,25 @@
 import type { AppConfig } from '@agent-bridge/config';
+import {
+  IntegrationStateReader,
+  type MemberView,
+  type RecoveryLogEntry,
+  queueStats,
+  readLastIssuedEpoch,
+  readLeaderRecord,
+  readMembers,
+} from '@agent-bridge/control-plane';
 import type {
   DeadLetterRecord,
   HealthStatus,
   KeyLayout,
-  MemberRecord,
   PublishedState,
   QueueStats,
   RunRecord,
   StateTransition,
 } from '@agent-bridge/protocol';
-import { queueStats } from '@agent-bridge/bridge';
 import { type RedisConnection, listRuns } from '@agent-bridge/redis';
 import { type Job, Queue } from 'bullmq';
 import { reasonText } from '../dlq/dead-letters';
-
-/** A member record as shown to operators: alive (expiry in the future) or dead but not yet removed. */
-export interface MemberView extends MemberRecord {
-  alive: boolean;
-  /** Milliseconds since its last heartbeat. */
-  lastSeenAgoMs: number;
-}
 
 /** The leader as recorded in Redis (the fencing authority), independent of what any replica believes. */
 export interface LeaderView {
@@ -58,26 +58,11 @@ export interface OpsStatus {
   /** Newest first. */
   transitions: StateTransition[];
   /** Recovery outcomes, newest first (as the leader logged them). */
-  recoveries: unknown[];
+  recoveries: RecoveryLogEntry[];
   /** Newest first. */
   failures: FailureView[];
   /** How often the page refreshes. */
   refreshMs: number;
-}
-
-function parseJson<T>(raw: string | null | undefined): T | null {
-  if (!raw) return null;
-  try {
-    return JSON.parse(raw) as T;
-  } catch {
-    return null;
-  }
-}
-
-function toInt(raw: string | null | undefined): number | null {
-  if (raw === null || raw === undefined || raw === '') return null;
-  const n = Number(raw);
-  return Number.isFinite(n) ? n : null;
 }
 
 /**
@@ -90,6 +75,7 @@ function toInt(raw: string | null | undefined): number | null {
  */
 export class StatusReader {
   private readonly queues: Map<string, Queue>;
+  private readonly state: IntegrationStateReader;
   private closing: Promise<void> | null = null;
 
   constructor(
@@ -97,6 +83,7 @@ export class StatusReader {
     private readonly keys: KeyLayout,
     private readonly conn: RedisConnection,
   ) {
+    this.state = new IntegrationStateReader({ connection: conn, keys });
     const names = [config.queues.events, config.queues.control, config.queues.deadLetter, config.queues.runs];
     this.queues = new Map(
       names.map((name) => {
@@ -116,11 +103,11 @@ export class StatusReader {
   /** One consistent-enough snapshot for operators (several round trips, sent together). */
   async status(): Promise<OpsStatus> {
     const now = Date.now();
-    const [integration, leader, healthRaw, replicas, gateways, queues, transitions, recoveries, failures] =
+    const [integration, leader, health, replicas, gateways, queues, transitions, recoveries, failures] =
       await Promise.all([
         this.integration(),
         this.leader(),
-        this.conn.get(this.keys.integrationHealth),
+        this.health(),
         this.members('bridge', now),
         this.members('gateway', now),
         this.queueStats(now),
@@ -128,7 +115,6 @@ export class StatusReader {
         this.recoveries(10),
         this.failures(10),
       ]);
-    const health = parseJson<HealthStatus>(healthRaw);
     return {
       now,
       keyPrefix: this.keys.prefix,
@@ -146,56 +132,42 @@ export class StatusReader {
     };
   }
 
-  async integration(): Promise<PublishedState | null> {
-    return parseJson<PublishedState>(await this.conn.get(this.keys.integrationState));
+  /** The published integration state (null before any leader published one). */
+  integration(): Promise<PublishedState | null> {
+    return this.state.published();
   }
 
   /** The leader's last published health check (null when none yet). */
-  async health(): Promise<HealthStatus | null> {
-    return parseJson<HealthStatus>(await this.conn.get(this.keys.integrationHealth));
+  health(): Promise<HealthStatus | null> {
+    return this.state.latestHealth();
   }
 
   /** The transition history, newest first. */
-  async history(limit = 50): Promise<StateTransition[]> {
-    const raws = await this.conn.lrange(this.keys.integrationHistory, 0, Math.max(limit, 1) - 1);
-    return raws.map((r) => parseJson<StateTransition>(r)).filter((t): t is StateTransition => t !== null);
+  history(limit = 50): Promise<StateTransition[]> {
+    return this.state.history(limit);
   }
 
-  async recoveries(limit = 20): Promise<unknown[]> {
-    const raws = await this.conn.lrange(this.keys.recoveryLog, 0, Math.max(limit, 1) - 1);
-    return raws.map((r) => parseJson<unknown>(r) ?? r);
+  /** Recovery outcomes, newest first. */
+  recoveries(limit = 20): Promise<RecoveryLogEntry[]> {
+    return this.state.recoveries(limit);
   }
 
   async leader(): Promise<LeaderView> {
-    const [record, pttl, last] = await Promise.all([
-      this.conn.hgetall(this.keys.leader),
-      this.conn.pttl(this.keys.leader),
-      this.conn.get(this.keys.leaderEpoch),
+    const [record, last] = await Promise.all([
+      readLeaderRecord(this.conn, this.keys),
+      readLastIssuedEpoch(this.conn, this.keys),
     ]);
-    const id = record['id'] ?? null;
     return {
-      id,
-      epoch: id === null ? null : toInt(record['epoch']),
-      leaseRemainingMs: id === null ? null : pttl >= 0 ? pttl : null,
-      lastIssuedEpoch: toInt(last),
+      id: record?.id ?? null,
+      epoch: record?.epoch ?? null,
+      leaseRemainingMs: record?.pttlMs ?? null,
+      lastIssuedEpoch: last,
     };
   }
 
   /** Every member record of a role, alive or not yet removed, ordered by id. */
-  async members(role: 'bridge' | 'gateway', now = Date.now()): Promise<MemberView[]> {
-    const [scores, records] = await Promise.all([
-      this.conn.zrangebyscore(this.keys.members(role), '-inf', '+inf', 'WITHSCORES'),
-      this.conn.hgetall(this.keys.memberRecords(role)),
-    ]);
-    const expiry = new Map<string, number>();
-    for (let i = 0; i + 1 < scores.length; i += 2) expiry.set(scores[i] as string, Number(scores[i + 1]));
-    const out: MemberView[] = [];
-    for (const raw of Object.values(records)) {
-      const rec = parseJson<MemberRecord>(raw);
-      if (!rec) continue;
-      out.push({ ...rec, alive: (expiry.get(rec.id) ?? 0) > now, lastSeenAgoMs: Math.max(0, now - rec.lastSeen) });
-    }
-    return out.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  members(role: 'bridge' | 'gateway', now = Date.now()): Promise<MemberView[]> {
+    return readMembers(this.conn, this.keys, role, now);
   }
 
   /** Depth and lag of every queue. */
@@ -240,7 +212,7 @@ export class StatusReader {
   /** Closes the queue objects (not the connection, which the caller owns). Idempotent. */
   close(): Promise<void> {
     this.closing ??= (async () => {
-      await Promise.allSettled([...this.queues.values()].map((q) => q.close()));
+      await Promise.allSettled([...[...this.queues.values()].map((q) => q.close()), this.state.close()]);
     })();
     return this.closing;
   }

@@ -1,11 +1,11 @@
 import { hostname } from 'node:os';
-import { IntegrationStateReader, RecoveryQueue, incidentIdFor } from '@agent-bridge/bridge';
+import { IntegrationStateReader, RecoveryQueue, incidentIdFor } from '@agent-bridge/control-plane';
 import type { Command } from 'commander';
 import { type CliContext, CliExit, printJson, wantsJson, withRedis } from '../context';
 
 /**
  * `agent-bridge recover [--reason <text>] [--wait]`: enqueues a recovery job on the control queue through
- * the bridge's {@link RecoveryQueue} (one job per incident, attempts and backoff from config); the leader
+ * the control plane's {@link RecoveryQueue} (one job per incident, attempts and backoff from config); the leader
  * runs it. `enqueued: false` means a recovery of this incident is already in flight. With `--wait`, waits for
  * the job to finish and exits 1 if it failed.
  */

@@ -1,7 +1,8 @@
+import type { MemberView } from '@agent-bridge/control-plane';
 import type { Command } from 'commander';
 import { type CliContext, printJson, wantsJson, withRedis } from '../context';
 import { ago, duration, iso, table } from '../format';
-import type { MemberView, OpsStatus } from '../../status/status-reader';
+import type { OpsStatus } from '../../status/status-reader';
 
 function members(list: MemberView[]): string {
   if (list.length === 0) return '  (none)\n';

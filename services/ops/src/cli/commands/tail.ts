@@ -1,6 +1,6 @@
 import { type EventEnvelope, TERMINAL_EVENT_TYPES } from '@agent-bridge/protocol';
 import { connect } from '@agent-bridge/client';
-import { signToken } from '@agent-bridge/gateway';
+import { signToken } from '@agent-bridge/auth';
 import { getRun } from '@agent-bridge/redis';
 import type { Command } from 'commander';
 import { type CliContext, CliExit, wantsJson, withRedis } from '../context';

@@ -1,5 +1,5 @@
 import { loadConfig } from '@agent-bridge/config';
-import { recoveryBackoffMs, recoveryJobId } from './recovery';
+import { recoveryBackoffMs, recoveryJobId } from './recovery-queue';
 
 describe('recovery backoff (exponential with jitter, from config)', () => {
   const { recovery } = loadConfig({

@@ -2,14 +2,8 @@ import { randomUUID } from 'node:crypto';
 import { loadConfig } from '@agent-bridge/config';
 import { keyLayout } from '@agent-bridge/protocol';
 import { type RedisServer, destroyAllRedis, sleep, startRedis, waitFor } from '@agent-bridge/testing';
-import {
-  MemberHeartbeat,
-  type RedisConnection,
-  closeRedis,
-  createRedis,
-  listMembers,
-  removeDeadMembers,
-} from './index';
+import { MemberHeartbeat, type RedisConnection, closeRedis, createRedis } from '@agent-bridge/redis';
+import { listMembers, readMembers } from './index';
 
 let server: RedisServer;
 let conn: RedisConnection;
@@ -23,7 +17,7 @@ afterAll(async () => {
   await destroyAllRedis();
 });
 
-describe('membership heartbeats', () => {
+describe('membership: heartbeats (redis) and the member views (control plane)', () => {
   it('start() stores the first beat before resolving; listMembers returns live members with their info', async () => {
     const keys = keyLayout(`t-${randomUUID()}`);
     let sockets = 3;
@@ -50,7 +44,7 @@ describe('membership heartbeats', () => {
     expect(await conn.hlen(keys.memberRecords('gateway'))).toBe(0);
   });
 
-  it('a member that stops beating disappears after ttlMs and removeDeadMembers deletes exactly its record', async () => {
+  it('a member that stops beating leaves listMembers after ttlMs; readMembers still shows it, not alive', async () => {
     const keys = keyLayout(`t-${randomUUID()}`);
     const alive = new MemberHeartbeat({
       connection: conn,
@@ -77,10 +71,12 @@ describe('membership heartbeats', () => {
     await sleep(700);
     expect((await listMembers(conn, keys, 'bridge')).map((m) => m.id)).toEqual(['b-alive']);
     expect(await conn.hget(keys.memberRecords('bridge'), 'b-dying')).toContain('"b-dying"');
-    expect(await removeDeadMembers(conn, keys, 'bridge')).toEqual(['b-dying']);
-    expect(await conn.hkeys(keys.memberRecords('bridge'))).toEqual(['b-alive']);
-    expect(await conn.zrange(keys.members('bridge'), 0, '-1')).toEqual(['b-alive']);
-    expect(await removeDeadMembers(conn, keys, 'bridge')).toEqual([]);
+    const views = await readMembers(conn, keys, 'bridge');
+    expect(views.map((m) => [m.id, m.alive])).toEqual([
+      ['b-alive', true],
+      ['b-dying', false],
+    ]);
+    expect(views[1]?.lastSeenAgoMs).toBeGreaterThanOrEqual(400);
     await alive.close();
     await dying.close();
   });

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { loadConfig } from '@agent-bridge/config';
 import { ConfigError } from '@agent-bridge/protocol';
 import { type CryptoKey, type JWTHeaderParameters, type JWTPayload, SignJWT, exportJWK, generateKeyPair } from 'jose';
-import { type AuthConfig, TokenVerifier, signToken } from './auth';
+import { type AuthConfig, TokenVerifier, signToken } from './tokens';
 
 const SECRET = 'current-secret-0123456789abcdef0123456789';
 const OLD_SECRET = 'previous-secret-0123456789abcdef012345678';

@@ -1,0 +1,2 @@
+export { TokenVerifier, signToken } from './tokens';
+export type { AuthConfig, VerifiedToken } from './tokens';

@@ -15,14 +15,14 @@
                                more than reorderBufferMax + 1 (a full buffer could not reach it)
   Mode 'gap' (the leader's sweep): when the run has buffered events and its head has been blocked since at
     least gapTimeoutMs (meta `gapSince`), commits a `gap` event for each missing seq up to the first buffered
-    one (at most `most` per call), then releases the buffer as above. Otherwise 'skipped'. A run marked
-    `crossed` (written under another master replication id before: a Sentinel promotion or a restart may
-    have lost committed events) first gets a new epoch, so the gap markers never silently replace events a
-    client saw: every client resuming with the old epoch is told `recovered: false`.
+    one (at most `most` per call), then releases the buffer as above. Otherwise 'skipped'. A run whose
+    epoch was given under another master replication id than this server's (a Sentinel promotion or a
+    restart may have lost committed events of it) first gets a new epoch, so the gap markers never silently
+    replace events a client saw: every client resuming with the old epoch is told `recovered: false`.
 
-  Meta fields of this script besides the cursor: `rid` = replication id of the master that last wrote the
-  run (INFO replication `master_replid`), `crossed` = '1' once the run was written under two ids ('0' after
-  a gap sweep gave it its new epoch).
+  Meta fields of this script besides the cursor: `rid` = replication id (INFO replication `master_replid`)
+  of the master that gave the run its current epoch; `crossed` = '1' is only read (the previous version of
+  this script set it when it saw a write under another id), and cleared with a new epoch.
 
   Every appended event is PUBLISHed, in the same atomic step and in seq order, to the run's Socket.IO room
   (`agent_event`, the MessagePack message of @socket.io/redis-emitter: ARGV[7] .. envelope .. ARGV[8]), so
@@ -80,15 +80,15 @@ local gapSince = tonumber(m[3])
 local status = m[4]
 local registered = m[5] ~= false and m[5] ~= nil
 -- The replication id of the server running this script changes when a replica is promoted (and when a
--- master restarts on its AOF). A run last written under another id may have lost acknowledged writes with
--- the previous master: it is marked `crossed`, and a hole in it is never filled with `gap` markers under
--- the same epoch (see mode 'gap'). Read here, atomically with the writes, so no client-side cache of
--- "which master am I on" can be stale.
-local replid = string.match(redis.call('INFO', 'replication'), 'master_replid:(%w+)') or ''
-local crossed = m[7] == '1'
-if m[6] and m[6] ~= replid and not crossed then
-  crossed = true
-  redis.call('HSET', metaKey, 'crossed', '1')
+-- master restarts on its AOF). A run whose epoch was given under another id may have lost acknowledged
+-- writes with the previous master, so a hole in it is never filled with `gap` markers under that epoch
+-- (see mode 'gap'). Only the epoch's lineage matters, and only where an epoch is given or a gap is swept:
+-- the id is read there, atomically with the writes (no client-side cache of "which master am I on" can be
+-- stale), and not on the commit path, where formatting INFO cost several µs per call. Decision 0005.
+local replid = nil
+local function replicationId()
+  if not replid then replid = string.match(redis.call('INFO', 'replication'), 'master_replid:(%w+)') or '' end
+  return replid
 end
 local pendLen = nil -- HLEN of the buffer, read when first needed and kept current
 local appendedAny, bufferedAny, cappedGap = false, false, false
@@ -102,7 +102,7 @@ end
 local function append(items)
   if not epoch then
     epoch = now
-    redis.call('HSET', metaKey, 'epoch', fmt(epoch))
+    redis.call('HSET', metaKey, 'epoch', fmt(epoch), 'rid', replicationId())
   end
   local lastSeq = items[#items][1]
   for i, it in ipairs(items) do
@@ -224,7 +224,7 @@ elseif mode == 'gap' then
       end
     end
     if first then
-      if crossed and epoch then
+      if epoch and (m[7] == '1' or (m[6] and m[6] ~= replicationId())) then
         -- The missing seqs may have been committed (and seen live) before a master change lost them: they
         -- get their gap markers in a NEW epoch, so every client is told `recovered: false` and replays,
         -- instead of a `gap` silently standing where it saw an event. Strictly above the old epoch even if
@@ -232,7 +232,7 @@ elseif mode == 'gap' then
         -- Once per crossing: what clients see after their reset comes from this lineage only.
         previousEpoch = epoch
         epoch = math.max(now, epoch + 1)
-        redis.call('HSET', metaKey, 'epoch', fmt(epoch), 'crossed', '0')
+        redis.call('HSET', metaKey, 'epoch', fmt(epoch), 'rid', replicationId(), 'crossed', '0')
       end
       local last = first - 1
       if last > head + most then
@@ -263,9 +263,7 @@ end
 
 if appendedAny then
   if not status or status == 'pending' then status = 'running' end
-  redis.call('HSET', metaKey, 'headSeq', fmt(head), 'updatedAt', fmt(now), 'status', status, 'rid', replid)
-elseif bufferedAny and m[6] ~= replid then
-  redis.call('HSET', metaKey, 'rid', replid)
+  redis.call('HSET', metaKey, 'headSeq', fmt(head), 'updatedAt', fmt(now), 'status', status)
 end
 local hasBuffered = (pendLen or redis.call('HLEN', pendKey)) > 0
 if appendedAny or bufferedAny then

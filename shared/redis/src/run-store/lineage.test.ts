@@ -101,6 +101,24 @@ describe('run history across a master change (guarantee 1.10)', () => {
     expect(swept).toMatchObject({ outcome: 'committed', gapEvents: 1, previousEpoch: 0, epoch });
   });
 
+  it('reads the replication id only where it gives an epoch or sweeps a gap, never per commit (decision 0005)', async () => {
+    const prefix = `t-${randomUUID().slice(0, 8)}`;
+    const runId = 'run-hot';
+    const onA = await setup(a, prefix, runId);
+    const infoCalls = async (): Promise<number> =>
+      Number(/cmdstat_info:calls=(\d+)/.exec(await a.info('commandstats'))?.[1] ?? 0);
+    await a.config('RESETSTAT');
+    await onA.commit(runId, [onA.pack(event(runId, 1))]); // gives the epoch: one INFO
+    await onA.commit(runId, [onA.pack(event(runId, 2)), onA.pack(event(runId, 3))]);
+    for (let seq = 4; seq <= 20; seq++) await onA.commit(runId, [onA.pack(event(runId, seq))]);
+    await onA.commit(runId, [onA.pack(event(runId, 22))]); // buffered
+    await onA.commit(runId, [onA.pack(event(runId, 5))]); // duplicate
+    // The first INFO read here is counted once it has answered: every other call so far was a script's.
+    expect(await infoCalls()).toBe(1);
+    await onA.sweepGap(runId, { gapTimeoutMs: 0, most: 100 });
+    expect(await infoCalls()).toBe(1 + 1 + 1); // the epoch's, our read above, and the sweep's
+  });
+
   it('a run whose events all reach the promoted replica keeps its epoch and commits on', async () => {
     const prefix = `t-${randomUUID().slice(0, 8)}`;
     const runId = 'run-kept';

@@ -12,7 +12,10 @@ import type { Logger } from '@agent-bridge/telemetry';
 import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
 
 let runSlotScript: LoadedScript | null = null;
-const FINISHED: ReadonlySet<RunStatus | null> = new Set<RunStatus | null>(['completed', 'failed', 'cancelled', null]);
+// A slot without a registry record is a start_run between taking its slot and registering its run (or a
+// run whose record expired): never counted as finished, or a burst of start_run would prune every slot it
+// takes. Such a slot ends with its release or its expiry (AB_LIMIT_RUN_SLOT_TTL_MS).
+const FINISHED: ReadonlySet<RunStatus | null> = new Set<RunStatus | null>(['completed', 'failed', 'cancelled']);
 
 /** A fixed-window limiter of `points` per `windowMs`, or none when `points` is 0. */
 interface Window {

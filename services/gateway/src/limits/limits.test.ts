@@ -193,6 +193,21 @@ describe('limits per user and per IP over all gateways (guarantee 5.6)', () => {
     expect(await sb.emitWithAck('start_run', { prompt: 'five' })).toMatchObject({ error: { code: 'TOO_MANY_RUNS' } });
   });
 
+  it('concurrent runs: a burst of start_run from many sockets gets exactly AB_LIMIT_USER_RUNS runs', async () => {
+    // A slot taken by a start_run whose registry record is not written yet is a run starting, not a
+    // finished one: counted as finished, it was pruned and the burst got far more runs than the limit.
+    const { config, gateways } = installation({ AB_LIMIT_USER_RUNS: 3, AB_LIMIT_USER_START_RUNS: 0 });
+    const [a, b] = (await gateways(2)) as [Gateway, Gateway];
+    const sockets = await Promise.all(
+      Array.from({ length: 10 }, async (_, i) => (await connectAs(i % 2 === 0 ? a : b, config, 'carol')).socket),
+    );
+    const acks = (await Promise.all(
+      sockets.flatMap((s) => [1, 2, 3].map((n) => s.emitWithAck('start_run', { prompt: `burst ${n}` }))),
+    )) as { ok: boolean; error?: { code: string } }[];
+    expect(acks.filter((r) => r.ok)).toHaveLength(3);
+    expect(acks.filter((r) => !r.ok).map((r) => r.error?.code)).toEqual(Array(27).fill('TOO_MANY_RUNS'));
+  });
+
   it('HTTP: per-IP request limit answers 429 with Retry-After and RATE_LIMITED; probes are exempt', async () => {
     const { gateways } = installation({ AB_LIMIT_IP_REQUESTS: 5, AB_LIMIT_REQUEST_WINDOW_MS: 60_000 });
     const [gw] = (await gateways(1)) as [Gateway];

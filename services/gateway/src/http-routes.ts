@@ -5,9 +5,8 @@ import { AgentBridgeError, ErrorCode, RateLimitedError, UserIdSchema, toWireErro
 import { serveMetrics } from '@agent-bridge/telemetry';
 import fastifyHelmet from '@fastify/helmet';
 import type { FastifyInstance } from 'fastify';
-import { signToken } from '@agent-bridge/auth';
+import { clientIp, signToken } from '@agent-bridge/auth';
 import type { ClientLimits } from './limits/client-limits';
-import { clientIp } from './limits/client-ip';
 import { serveStatic } from './static-files';
 
 /** Probes and the Prometheus scrape: never rate-limited (they come from the platform, often one address). */

@@ -1,2 +1,3 @@
 export { TokenVerifier, signToken } from './tokens';
+export { clientIp } from './client-ip';
 export type { AuthConfig, VerifiedToken } from './tokens';

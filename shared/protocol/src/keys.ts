@@ -68,6 +68,11 @@ export interface KeyLayout {
    * sample per bucket cluster-wide), trimmed by age (`MINID`) to the chart window.
    */
   readonly opsSamples: string;
+  /**
+   * `keyPrefix` of the ops login throttle (rate-limiter-flexible appends `:<client IP>`): failed basic-auth
+   * attempts per IP, shared by every ops replica; under the ops role's own `{cluster}:ops:` keys.
+   */
+  readonly opsLoginFailures: string;
   /** Pub/Sub channel prefix for end-to-end probe replies. */
   probeReplyChannel(probeId: string): string;
   /** Socket.IO Redis adapter channel prefix (`key` option of the adapter and emitter). */
@@ -113,6 +118,7 @@ export function keyLayout(prefix: string): KeyLayout {
     members: (role) => `${cluster}:members:${role}`,
     memberRecords: (role) => `${cluster}:members:${role}:records`,
     opsSamples: `${cluster}:ops:samples`,
+    opsLoginFailures: `${cluster}:ops:login-failures`,
     probeReplyChannel: (probeId) => `${cluster}:probe:${probeId}`,
     socketIoKey: `${prefix}:socket.io`,
     runControlChannel: (runId) => `${prefix}:run-control:${runId}`,

@@ -7,6 +7,15 @@ import type { FastifyInstance } from 'fastify';
 /** Where Bull Board is mounted. */
 export const BOARD_PATH = '/board';
 
+/**
+ * Whether a request was routed to Bull Board, judged by the route Fastify matched (`routeOptions.url`,
+ * e.g. `/board/api/queues/:queueName/pause`), not by the raw URL: the router decodes `%62oard` to `board`,
+ * so a guard on the raw text would let an encoded path through to the board's handlers.
+ */
+export function isBoardRoute(routeUrl: string | undefined): boolean {
+  return routeUrl !== undefined && (routeUrl === BOARD_PATH || routeUrl.startsWith(`${BOARD_PATH}/`));
+}
+
 /** HTTP methods that only read. */
 const READ_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 
@@ -31,7 +40,7 @@ export async function mountBullBoard(
   });
   if (options.readOnly) {
     app.addHook('onRequest', async (request, reply) => {
-      if (request.url.startsWith(`${BOARD_PATH}/`) && !READ_METHODS.has(request.method)) {
+      if (isBoardRoute(request.routeOptions.url) && !READ_METHODS.has(request.method)) {
         await reply
           .code(405)
           .header('allow', 'GET, HEAD')

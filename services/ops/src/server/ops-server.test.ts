@@ -1,18 +1,11 @@
-import { randomUUID } from 'node:crypto';
-import { type AppConfig, loadConfig } from '@agent-bridge/config';
-import { type KeyLayout, type PublishedState, type StateTransition, keyLayout } from '@agent-bridge/protocol';
-import { type RedisConnection, closeRedis, createRedis, registerRun } from '@agent-bridge/redis';
-import { silentLogger } from '@agent-bridge/telemetry';
+import type { PublishedState, StateTransition } from '@agent-bridge/protocol';
+import { type RedisConnection, closeRedis, registerRun } from '@agent-bridge/redis';
 import { type RedisServer, startRedis } from '@agent-bridge/testing';
 import { Queue } from 'bullmq';
-import { type OpsServer, createOpsServer } from './ops-server';
+import { OPS_USER as USER, type OpsFixture, basicAuth, startOpsFixture } from './test-fixture';
 import type { OpsStatus } from '../status/status-reader';
 
-const USER = 'ops-user';
-const PASSWORD = 'correct-horse-battery';
-const auth = (user = USER, pass = PASSWORD) => ({
-  authorization: `Basic ${Buffer.from(`${user}:${pass}`).toString('base64')}`,
-});
+const auth = basicAuth;
 
 let redis: RedisServer;
 let conn: RedisConnection;
@@ -24,42 +17,11 @@ afterAll(async () => {
   await redis?.destroy();
 });
 
-interface Fixture {
-  config: AppConfig;
-  keys: KeyLayout;
-  server: OpsServer;
-  base: string;
-  close(): Promise<void>;
-}
-
-async function fixture(overrides: Record<string, string | number | boolean> = {}): Promise<Fixture> {
-  const prefix = `t${randomUUID().slice(0, 8)}`;
-  const config = loadConfig({
-    env: {},
-    overrides: {
-      REDIS_URL: `redis://127.0.0.1:${redis.port}`,
-      AB_KEY_PREFIX: prefix,
-      AB_OPS_USERNAME: USER,
-      AB_OPS_PASSWORD: PASSWORD,
-      AB_INSTANCE_ID: 'ops-test',
-      PORT: 0,
-      ...overrides,
-    },
-  });
-  conn = createRedis(config, 'command');
-  const keys = keyLayout(prefix);
-  const server = createOpsServer(config, silentLogger(), { connection: conn, host: '127.0.0.1' });
-  await server.start();
-  return {
-    config,
-    keys,
-    server,
-    base: `http://127.0.0.1:${server.port}`,
-    async close() {
-      await server.close();
-      await closeRedis(conn);
-    },
-  };
+/** The shared fixture; `conn` stays the latest fixture's connection, as the tests below use it. */
+async function fixture(overrides: Record<string, string | number | boolean> = {}): Promise<OpsFixture> {
+  const f = await startOpsFixture(redis, overrides);
+  conn = f.conn;
+  return f;
 }
 
 describe('ops server', () => {

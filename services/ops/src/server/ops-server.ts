@@ -5,14 +5,17 @@ import type { AppConfig } from '@agent-bridge/config';
 import { IllegalStateError, type KeyLayout, keyLayout } from '@agent-bridge/protocol';
 import { type RedisConnection, closeRedis, createRedis, readHistory } from '@agent-bridge/redis';
 import { type Logger, type Telemetry, metrics, withSpan } from '@agent-bridge/telemetry';
+import { clientIp } from '@agent-bridge/auth';
 import fastifyBasicAuth from '@fastify/basic-auth';
-import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyRequest } from 'fastify';
 import { OpsSampler } from '../charts/sampler';
 import { DeadLetters } from '../dlq/dead-letters';
 import { StatusReader } from '../status/status-reader';
-import { BOARD_PATH, mountBullBoard } from './bull-board';
+import { BOARD_PATH, isBoardRoute, mountBullBoard } from './bull-board';
+import { LoginThrottle } from './login-throttle';
 import { registerOpsApiRoutes } from './ops-api-routes';
 import { intParam } from './params';
+import { installSecurityHeaders } from './security-headers';
 
 /** Paths served without credentials: probes and the Prometheus scrape. */
 const PUBLIC_PATHS = new Set(['/healthz', '/readyz', '/metrics']);
@@ -109,10 +112,15 @@ export function createOpsServer(config: AppConfig, logger: Logger, options: OpsS
   let closing: Promise<void> | null = null;
   let poller: NodeJS.Timeout | null = null;
 
+  const throttle = new LoginThrottle(config, conn, keys);
+  const ipOf = (request: FastifyRequest): string =>
+    clientIp(request.raw.socket.remoteAddress, request.headers, config.limits.trustProxyHops);
+
   const routes = (async () => {
+    await installSecurityHeaders(app, isBoardRoute);
     await app.register(fastifyBasicAuth, {
       authenticate: { realm: 'agent-bridge ops' },
-      validate: async (username, password) => {
+      validate: async (username, password, request) => {
         // Compare both, always: no early exit that tells which one was wrong.
         const okUser = safeEqual(username, config.ops.username);
         // No password configured (production without AB_OPS_PASSWORD never starts; a library user may):
@@ -120,12 +128,23 @@ export function createOpsServer(config: AppConfig, logger: Logger, options: OpsS
         const expected = config.ops.password;
         const okPass = expected !== undefined && safeEqual(password, expected);
         if (!okUser || !okPass) throw new Error('invalid credentials');
+        await throttle.succeeded(ipOf(request));
       },
     });
-    app.addHook('onRequest', (request, reply, done) => {
-      const path = request.url.split('?')[0] ?? '';
-      if (PUBLIC_PATHS.has(path)) done();
-      else app.basicAuth(request, reply, done);
+    app.addHook('onRequest', async (request, reply) => {
+      // By the route matched, not the raw URL text (an encoded path is routed like its decoded form).
+      if (PUBLIC_PATHS.has(request.routeOptions.url ?? '')) return;
+      const verdict = await throttle.admit(ipOf(request), request.headers.authorization !== undefined);
+      if (!verdict.allowed) {
+        const seconds = Math.ceil(verdict.retryAfterMs / 1_000);
+        return reply
+          .code(429)
+          .header('retry-after', String(seconds))
+          .send({ error: { code: 'RATE_LIMITED', message: `too many failed logins; retry in ${seconds} s` } });
+      }
+      await new Promise<void>((resolve, reject) =>
+        app.basicAuth(request, reply, (err?: Error) => (err ? reject(err) : resolve())),
+      );
     });
 
     app.get('/healthz', async () => ({ ok: true }));

@@ -3,11 +3,11 @@ import type { ReplicaStatus } from '@agent-bridge/bridge';
 import { ServiceProcess, freePort, waitFor } from '@agent-bridge/testing';
 
 const root = join(__dirname, '..', '..');
-export const BRIDGE_MAIN = join(root, 'services', 'bridge', 'src', 'main.ts');
-export const GATEWAY_MAIN = join(root, 'services', 'gateway', 'src', 'main.ts');
+const BRIDGE_MAIN = join(root, 'services', 'bridge', 'src', 'main.ts');
+const GATEWAY_MAIN = join(root, 'services', 'gateway', 'src', 'main.ts');
 
 /** Short lease and heartbeat settings so failover tests run in seconds. */
-export const FAST_ENV: Record<string, string> = {
+const FAST_ENV: Record<string, string> = {
   AB_LEADER_LEASE_TTL_MS: '1000',
   AB_LEADER_EXTEND_BEFORE_MS: '500',
   AB_LEADER_RETRY_DELAY_MS: '100',

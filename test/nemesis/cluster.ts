@@ -205,7 +205,7 @@ export class NemesisCluster {
  * Sentinel's reconfiguration of the other replica are acknowledged by that replica (WAIT 1) and then
  * discarded when it resyncs from the new master (decision 0005 measures it).
  */
-export async function startSentinelTopology(master: RedisServer, count = 1): Promise<SentinelTopology> {
+async function startSentinelTopology(master: RedisServer, count = 1): Promise<SentinelTopology> {
   const replicas: RedisServer[] = [];
   const sentinels: RedisServer[] = [];
   try {

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 
 const run = promisify(execFile);
-export const ROOT = join(__dirname, '..', '..');
+const ROOT = join(__dirname, '..', '..');
 const EXAMPLES = join(ROOT, 'examples');
 
 /** The version of a package installed in the workspace (so the stranger's install hits npm's cache). */
@@ -21,7 +21,7 @@ function workspaceVersion(name: string): string {
  * A clean environment: what a shell of a new user has, without the workspace's npm settings (`npm_config_*`
  * of the npm that started Jest, which could point npm at the workspace).
  */
-export function cleanEnv(extra: Record<string, string> = {}): Record<string, string> {
+function cleanEnv(extra: Record<string, string> = {}): Record<string, string> {
   const env: Record<string, string> = {};
   for (const key of ['PATH', 'HOME', 'TMPDIR', 'LANG', 'npm_config_cache']) {
     const value = process.env[key];

@@ -1,4 +1,4 @@
-export { createReplica, replicaId } from './replica';
+export { createReplica } from './replica';
 export type { Replica, ReplicaState, ReplicaStatus } from './replica';
 export { createHttpServer } from './http/server';
 export { createAdminServer } from './http/admin-server';

@@ -2,12 +2,12 @@ import { loadConfig } from '@agent-bridge/config';
 import { ShutdownManager, createLogger, startTelemetry } from '@agent-bridge/telemetry';
 import { createAdminServer } from './http/admin-server';
 import { createHttpServer } from './http/server';
-import { createReplica, replicaId } from './replica';
+import { createReplica } from './replica';
 
 /** Bridge replica process: config, logger, shutdown registry, replica, public HTTP server, admin listener. */
 async function main(): Promise<void> {
   const config = loadConfig({ service: 'bridge' });
-  const id = replicaId(config);
+  const id = config.instanceId;
   const logger = createLogger({ service: 'bridge', instanceId: id, level: config.logLevel });
   // Telemetry before anything else; it never throws and its shutdown (registered first) runs last.
   const telemetry = startTelemetry({ config, serviceName: 'agent-bridge-bridge', logger });

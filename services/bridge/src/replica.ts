@@ -1,4 +1,3 @@
-import { hostname } from 'node:os';
 import type { AppConfig } from '@agent-bridge/config';
 import { IllegalStateError, keyLayout } from '@agent-bridge/protocol';
 import {
@@ -45,17 +44,13 @@ export interface Replica {
   isReady(): Promise<boolean>;
 }
 
-/** The replica's id: config `instanceId`, else `<hostname>-<pid>`. */
-export function replicaId(config: AppConfig): string {
-  return config.instanceId ?? `${hostname()}-${process.pid}`;
-}
-
 /**
  * Composes a replica from config. It creates (and closes) its own connections: a command connection, a
  * subscriber, a worker connection and the lease clients (REDIS_LOCK_URLS, or the data Redis).
  */
 export function createReplica(config: AppConfig, logger: Logger): Replica {
-  const id = replicaId(config);
+  // loadConfig fills instanceId (AB_INSTANCE_ID, else <hostname>-<pid>).
+  const id = config.instanceId;
   const keys = keyLayout(config.keyPrefix);
   const connection = createRedis(config, 'command', { name: `bridge:${id}` });
   const subscriber = createRedis(config, 'subscriber', { name: `bridge:${id}:sub` });

@@ -5,4 +5,4 @@ export type { LeaderRecord } from './leader-record';
 export { listMembers, readMembers } from './members';
 export type { MemberView } from './members';
 export { queueStats } from './queue-stats';
-export { RecoveryQueue, incidentIdFor, recoveryBackoffMs, recoveryJobId } from './recovery-queue';
+export { RecoveryQueue, incidentIdFor, recoveryBackoffMs } from './recovery-queue';

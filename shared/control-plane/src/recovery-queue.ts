@@ -5,6 +5,7 @@ import {
   JobName,
   type PublishedState,
   type RecoverJob,
+  RecoverJobSchema,
   type RecoveryResult,
 } from '@agent-bridge/protocol';
 import type { RedisConnection } from '@agent-bridge/redis';
@@ -64,7 +65,8 @@ export class RecoveryQueue {
   async request(incidentId: string, reason: string, requestedBy: string): Promise<RecoveryResult> {
     const jobId = recoveryJobId(incidentId);
     if (await this.queue.getJob(jobId)) return { incidentId, jobId, enqueued: false };
-    const data: RecoverJob = { incidentId, reason, requestedBy, requestedAt: Date.now() };
+    // Validated against the job catalogue so that nothing the worker cannot read reaches the queue.
+    const data: RecoverJob = RecoverJobSchema.parse({ incidentId, reason, requestedBy, requestedAt: Date.now() });
     await this.queue.add(JobName.Recover, data, {
       jobId,
       attempts: this.config.recovery.attempts,

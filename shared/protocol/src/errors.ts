@@ -202,16 +202,6 @@ export class IllegalStateError extends AgentBridgeError {
   }
 }
 
-/** An operation did not finish within its deadline. */
-export class TimeoutError extends AgentBridgeError {
-  constructor(
-    what: string,
-    readonly timeoutMs: number,
-  ) {
-    super(ErrorCode.Timeout, `${what} timed out after ${timeoutMs} ms`, { details: { timeoutMs } });
-  }
-}
-
 /** Turns any thrown value into a wire error without leaking internals. */
 export function toWireError(err: unknown): WireError {
   if (err instanceof AgentBridgeError) return err.toWire();

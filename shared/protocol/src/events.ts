@@ -11,8 +11,8 @@ export const IdSchema = z
   .regex(/^[A-Za-z0-9][A-Za-z0-9_.-]*$/, 'letters, digits, "_", "." and "-" only, starting with a letter or digit')
   .refine((s) => !/^\d+$/.test(s), 'must not be all digits');
 
-export const RunIdSchema = IdSchema;
-export const EventIdSchema = IdSchema;
+export const RunIdSchema = IdSchema.describe('run id');
+export const EventIdSchema = IdSchema.describe('event id');
 export const UserIdSchema = z.string().min(1).max(256);
 
 /** The standard event types of a run. Any other type matching {@link EventTypeSchema} is a custom event. */
@@ -59,8 +59,6 @@ export const StandardPayloadSchemas = {
   agent_error: z.object({ message: z.string().min(1), code: z.string().optional() }).loose(),
   gap: z.object({ missingSeq: z.number().int().positive(), reason: z.string() }),
 } as const satisfies Record<StandardEventType, z.ZodType>;
-
-export type StandardPayloads = { [K in StandardEventType]: z.output<(typeof StandardPayloadSchemas)[K]> };
 
 /**
  * The event envelope, the unit of the wire contract.

@@ -12,7 +12,6 @@ export {
   NotLeaderError,
   PayloadTooLargeError,
   RateLimitedError,
-  TimeoutError,
   TooManyConnectionsError,
   TooManyRunsError,
   UnauthorizedError,
@@ -22,20 +21,17 @@ export type { LimitScope, ValidationIssue, WireError } from './errors';
 export {
   EventEnvelopeSchema,
   EventIdSchema,
-  EventTypeSchema,
   IdSchema,
   RunIdSchema,
   StandardEventType,
   StandardPayloadSchemas,
   TERMINAL_EVENT_TYPES,
   UserIdSchema,
-  isStandardEventType,
 } from './events';
-export type { EventEnvelope, StandardPayloads } from './events';
+export type { EventEnvelope } from './events';
 export {
   CancelRunRequestSchema,
   ReauthRequestSchema,
-  RunStatusSchema,
   StartRunRequestSchema,
   SubscribeRequestSchema,
   UnsubscribeRequestSchema,
@@ -61,7 +57,6 @@ export type {
 } from './socket';
 export {
   EventBatchJobSchema,
-  EventJobSchema,
   JobName,
   MAX_EVENTS_PER_BATCH_JOB,
   RecoverJobSchema,
@@ -69,7 +64,7 @@ export {
   eventBatchJobId,
   eventsInJobId,
 } from './jobs';
-export type { DeadLetterRecord, EventBatchJob, RecoverJob, StartRunJob } from './jobs';
+export type { DeadLetterRecord, RecoverJob, StartRunJob } from './jobs';
 export { INTEGRATION_TRANSITIONS, IntegrationState, isLegalTransition } from './integration';
 export type {
   CheckResult,

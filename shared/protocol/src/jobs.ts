@@ -1,12 +1,12 @@
 import { z } from 'zod';
-import { EventEnvelopeSchema, RunIdSchema, UserIdSchema } from './events';
+import { RunIdSchema, UserIdSchema } from './events';
 
 /**
  * The catalogue of BullMQ jobs. Payload types and validation both derive from these schemas, so a
  * producer in another language can follow the same contract (documented in docs/protocol.md).
  */
 export const JobName = {
-  /** Queue `agent-events`: one event of a run; `data` is an {@link EventEnvelopeSchema}, job id = event id. */
+  /** Queue `agent-events`: one event of a run; `data` is an `EventEnvelopeSchema`, job id = event id. */
   Event: 'event',
   /**
    * Queue `agent-events`: several events (of one or more runs; a run's events normally consecutive seqs in
@@ -21,8 +21,6 @@ export const JobName = {
   StartRun: 'start_run',
 } as const;
 
-export const EventJobSchema = EventEnvelopeSchema;
-
 /** Most events in one `events` batch job. */
 export const MAX_EVENTS_PER_BATCH_JOB = 1_000;
 
@@ -33,7 +31,6 @@ export const MAX_EVENTS_PER_BATCH_JOB = 1_000;
 export const EventBatchJobSchema = z.object({
   events: z.array(z.unknown()).min(1).max(MAX_EVENTS_PER_BATCH_JOB),
 });
-export type EventBatchJob = z.output<typeof EventBatchJobSchema>;
 
 /**
  * The job id of an `events` batch job: `<first event id>~<number of events>~<digest>`, where the digest is
@@ -53,6 +50,7 @@ export function eventsInJobId(jobId: string): number {
   return m ? Math.max(1, Number(m[1])) : 1;
 }
 
+/** A recovery job on the control queue; `RecoveryQueue` of the control plane validates what it adds. */
 export const RecoverJobSchema = z.object({
   incidentId: z.string().min(1),
   reason: z.string(),

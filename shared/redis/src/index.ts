@@ -30,7 +30,6 @@ export type {
 export {
   decodeCommitEvents,
   encodeCommitEvents,
-  envelopeBody,
   packEvent,
   statusOfEvent,
   unpackPublished,

@@ -35,7 +35,7 @@ export interface Row {
   topCommands: Record<string, number>;
 }
 
-export const METRICS = [
+const METRICS = [
   'deliveredPerSec',
   'p50Ms',
   'p99Ms',
@@ -50,7 +50,7 @@ export const METRICS = [
 ] as const;
 type Metric = (typeof METRICS)[number];
 
-export function metric(r: Row, m: Metric): number {
+function metric(r: Row, m: Metric): number {
   if (m.startsWith('cpu.')) return r.cpuUsPerUnit[m.slice(4) as keyof Row['cpuUsPerUnit']];
   if (m === 'wireEventsPerUnit') return r.wireEvents / Math.max(1, r.deliveredUnits);
   return r[m as 'p50Ms'];

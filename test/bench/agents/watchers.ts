@@ -10,7 +10,7 @@ import { type Socket, io as ioClient } from 'socket.io-client';
 import type { Side } from './messages';
 import type { Tally } from './tally';
 
-export const CLIENTS = 10;
+const CLIENTS = 10;
 
 /** The user (and watcher connection) of the i-th run of a phase. */
 export const userOf = (i: number): string => `bench-${i % CLIENTS}`;

@@ -433,6 +433,3 @@ function conflictReason(event: EventEnvelope, result: EventCommitResult): WireEr
     details: { committedId: held?.id, committedType: held?.type, held: where },
   };
 }
-
-/** The job name agents use on the events queue (any name is accepted). */
-export const EVENT_JOB_NAME = JobName.Event;

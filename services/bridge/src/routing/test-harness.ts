@@ -201,5 +201,3 @@ export function shuffle<T>(items: T[], seed = 42): T[] {
   }
   return out;
 }
-
-export { closeRedis };

@@ -1,7 +1,7 @@
 import { type FactoryFunctionMap, all, create } from 'mathjs';
 
 /** Longest expression the calculator accepts. */
-export const MAX_EXPRESSION_LENGTH = 200;
+const MAX_EXPRESSION_LENGTH = 200;
 
 // A private mathjs instance. `evaluate` is captured before the functions that could reach outside the
 // sandbox (import, createUnit, parse/evaluate from inside an expression, ...) are replaced by stubs that

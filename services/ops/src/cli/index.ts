@@ -12,14 +12,11 @@ import { registerTail } from './commands/tail';
 import { registerUp } from './commands/up';
 import { type CliContext, CliExit } from './context';
 
-export type { CliContext } from './context';
-export { CliExit } from './context';
-
 /**
  * The `agent-bridge` command line. One file per command in `./commands`, each exporting
  * `register<Name>(program, ctx)`; add a command with one line below.
  */
-export function createProgram(ctx: CliContext): Command {
+function createProgram(ctx: CliContext): Command {
   const program = new Command('agent-bridge')
     .description('operate an agent-bridge installation (reads the same configuration as the services)')
     .option('--json', 'machine-readable JSON output')

@@ -3,7 +3,7 @@ import { dirname, join } from 'node:path';
 import { build } from 'esbuild';
 
 /** Where the chat page's client bundle goes (gitignored), relative to the gateway's `public/` folder. */
-export const CHAT_BUNDLE_PATH = 'dist/agent-bridge-client.js';
+const CHAT_BUNDLE_PATH = 'dist/agent-bridge-client.js';
 
 /**
  * Writes a file atomically (temporary file + rename), so a page being served, or another launcher of the

@@ -5,7 +5,7 @@ import type { Life } from './supervisor';
 import type { OutputSink } from './output';
 
 /** How to get a Redis when REDIS_URL is not set. */
-export const REDIS_INSTALL_HINT =
+const REDIS_INSTALL_HINT =
   'redis-server was not found on PATH, and REDIS_URL is not set.\n' +
   '  Install Redis (7.x recommended):\n' +
   '    Debian/Ubuntu:  sudo apt-get install -y redis-server\n' +
@@ -22,7 +22,7 @@ export class RedisNotInstalledError extends Error {
 }
 
 /** Sends PING over a raw socket; resolves true on +PONG. */
-export function ping(port: number, timeoutMs = 500): Promise<boolean> {
+function ping(port: number, timeoutMs = 500): Promise<boolean> {
   return new Promise((resolve) => {
     const socket = new Socket();
     const done = (ok: boolean): void => {

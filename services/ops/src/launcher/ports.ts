@@ -1,7 +1,7 @@
 import { createServer } from 'node:net';
 
 /** Whether nothing listens on `port` (all interfaces). */
-export async function portIsFree(port: number): Promise<boolean> {
+async function portIsFree(port: number): Promise<boolean> {
   return new Promise((resolve) => {
     const srv = createServer();
     srv.once('error', () => resolve(false));

@@ -64,7 +64,7 @@ export function addLauncherOptions(command: Command): Command {
 }
 
 /** The repository root, from this file's place in it (services/ops/src/launcher). */
-export const REPO_ROOT = resolve(__dirname, '..', '..', '..', '..');
+const REPO_ROOT = resolve(__dirname, '..', '..', '..', '..');
 
 /**
  * Runs the launcher until SIGINT/SIGTERM/SIGHUP, then stops everything and exits 0. Exits 1 when the

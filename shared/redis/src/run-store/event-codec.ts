@@ -50,14 +50,6 @@ function envelopeObject(event: EventEnvelope): Omit<EventEnvelope, 'epoch'> {
   return body;
 }
 
-/**
- * The envelope JSON as stored (without `epoch`): members in a fixed order with `id` first, which the
- * script relies on to recognise the committed event id.
- */
-export function envelopeBody(event: EventEnvelope): string {
-  return JSON.stringify(envelopeObject(event));
-}
-
 /** Length of a MessagePack map header (fixmap, map16, map32) and the map's entry count. */
 function mapHeader(packed: Uint8Array): { length: number; count: number } {
   const h = packed[0] ?? 0;

@@ -5,7 +5,7 @@ import { type CliContext, CliExit, printJson, wantsJson, withRedis } from '../co
 const LABEL: Record<Finding['level'], string> = { ok: 'ok  ', warn: 'WARN', fail: 'FAIL', skip: '-   ' };
 
 /** Renders findings as aligned lines, each problem followed by what to do. */
-export function renderFindings(findings: readonly Finding[]): string {
+function renderFindings(findings: readonly Finding[]): string {
   const width = Math.max(...findings.map((f) => f.check.length));
   const lines: string[] = [];
   for (const f of findings) {

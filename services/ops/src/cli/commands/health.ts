@@ -4,7 +4,7 @@ import { type CliContext, CliExit, printJson, wantsJson, withRedis } from '../co
 import { ago, table } from '../format';
 
 /** Exit code of `agent-bridge health` for a state: 0 ACTIVE, 2 DEGRADED, 1 anything else (or stale/missing). */
-export function healthExitCode(state: IntegrationState | null, stale: boolean): number {
+function healthExitCode(state: IntegrationState | null, stale: boolean): number {
   if (state === null || stale) return 1;
   if (state === 'ACTIVE') return 0;
   if (state === 'DEGRADED') return 2;

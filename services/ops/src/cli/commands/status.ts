@@ -13,7 +13,7 @@ function members(list: MemberView[]): string {
 }
 
 /** The human form of an {@link OpsStatus}. */
-export function renderStatus(s: OpsStatus): string {
+function renderStatus(s: OpsStatus): string {
   const state = s.integration?.state ?? 'UNINITIALIZED';
   const parts = [
     `integration  ${state}${s.integration ? `  since ${iso(s.integration.since)}  (${s.integration.reason})` : '  (no state published yet)'}`,

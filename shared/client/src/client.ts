@@ -13,6 +13,7 @@ import {
 } from '@agent-bridge/protocol';
 import { type Socket, io } from 'socket.io-client';
 import { HeadCheck } from './head-check';
+import { retryAfterMs } from './retry-after';
 
 /** Connection state of a {@link BridgeClient}. */
 export type ConnectionState = 'connecting' | 'connected' | 'reconnecting' | 'unauthorized' | 'closed';
@@ -81,6 +82,8 @@ export interface ClientStats {
   connects: number;
   /** Tokens renewed on a live connection (`reauth` accepted). */
   reauths: number;
+  /** Connection attempts a gateway refused (`connect_error` with a code: limits, token). */
+  refusedConnects: number;
 }
 
 /** Options of {@link BridgeClient.subscribe}. */
@@ -189,6 +192,7 @@ export class BridgeClient {
     resets: 0,
     connects: 0,
     reauths: 0,
+    refusedConnects: 0,
   };
   private readonly stateListeners = new Set<(state: ConnectionState, detail?: unknown) => void>();
   private readonly options: Required<Omit<ConnectOptions, 'extraHeaders'>> & Pick<ConnectOptions, 'extraHeaders'>;
@@ -413,15 +417,16 @@ export class BridgeClient {
           () => undefined,
         );
     });
-    socket.on('connect_error', (err: Error & { data?: { code?: string } }) => {
+    socket.on('connect_error', (err: Error & { data?: Partial<WireError> }) => {
       if (generation !== this.generation) return;
+      if (err.data?.code !== undefined) this.counters.refusedConnects++;
       if (err.data?.code === ErrorCode.Unauthorized && typeof token === 'string') {
         // A fixed token that was refused will be refused by every gateway: stop and tell the app.
         this.dropSocket();
         this.setState('unauthorized', new AgentBridgeError(ErrorCode.Unauthorized, err.message));
         return;
       }
-      this.scheduleReconnect(true);
+      this.scheduleReconnect(true, retryAfterMs(err.data, this.options.reconnectDelayMaxMs));
     });
     socket.on('disconnect', () => {
       if (generation !== this.generation) return;
@@ -429,7 +434,8 @@ export class BridgeClient {
     });
   }
 
-  private scheduleReconnect(failed: boolean): void {
+  /** Reconnects after the exponential backoff, and never sooner than `minDelayMs` (a gateway's retry-after). */
+  private scheduleReconnect(failed: boolean, minDelayMs = 0): void {
     if (this.stateValue === 'closed' || this.reconnectTimer) return;
     this.dropSocket();
     this.setState('reconnecting');
@@ -438,7 +444,10 @@ export class BridgeClient {
     const n = this.attempts++;
     const base =
       failed || n > 0 ? Math.min(this.options.reconnectDelayMs * 2 ** n, this.options.reconnectDelayMaxMs) : 0;
-    const delay = base === 0 ? 0 : base / 2 + Math.random() * (base / 2);
+    const backoff = base === 0 ? 0 : base / 2 + Math.random() * (base / 2);
+    // Past the hint, a little jitter: clients refused together must not all come back at the same instant.
+    const delay =
+      minDelayMs > 0 ? Math.max(backoff, minDelayMs + Math.random() * this.options.reconnectDelayMs) : backoff;
     this.reconnectTimer = setTimeout(() => {
       this.reconnectTimer = null;
       if (this.stateValue !== 'closed') this.open();
@@ -550,17 +559,22 @@ export class BridgeClient {
     });
   }
 
-  private retryLater(sub: RunSub): void {
+  /** Subscribes again after `reconnectDelayMs`, or after the gateway's retry-after if that is longer. */
+  private retryLater(sub: RunSub, minDelayMs = 0): void {
     if (sub.retryTimer) return;
-    sub.retryTimer = setTimeout(() => {
-      sub.retryTimer = null;
-      this.sync(sub);
-    }, this.options.reconnectDelayMs);
+    sub.retryTimer = setTimeout(
+      () => {
+        sub.retryTimer = null;
+        this.sync(sub);
+      },
+      Math.max(this.options.reconnectDelayMs, minDelayMs),
+    );
   }
 
   private onSubscribeError(sub: RunSub, wire: WireError): void {
     if (!FATAL_CODES.has(wire.code)) {
-      this.retryLater(sub); // rate limited, unavailable, internal: try again
+      // Rate limited, unavailable, internal: try again (not before a rate limit's window ends).
+      this.retryLater(sub, retryAfterMs(wire, this.options.reconnectDelayMaxMs));
       return;
     }
     const error = toError(wire);

@@ -3,6 +3,7 @@ import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileS
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse } from 'yaml';
+import { knownMetrics, metricsIn } from './metric-names';
 
 // infra/prometheus (alert rules, their promtool unit tests, the scrape config) and infra/grafana (the
 // dashboard and its provisioning), as docker-compose.yml wires them. promtool comes from Debian's
@@ -19,26 +20,6 @@ function promtool(args: string[], cwd: string): string {
     const e = err as { stdout?: string; stderr?: string; message: string };
     throw new Error(`promtool ${args.join(' ')} failed:\n${e.stdout ?? ''}${e.stderr ?? e.message}`);
   }
-}
-
-/**
- * Prometheus names of every metric agent-bridge defines (shared/telemetry/src/metrics.ts): dots become
- * underscores; counters get `_total`, histograms `_bucket`/`_sum`/`_count` (OpenTelemetry's exporter).
- */
-function knownMetrics(): Set<string> {
-  const source = readFileSync(join(ROOT, 'shared/telemetry/src/metrics.ts'), 'utf8');
-  const names = new Set<string>(['up']);
-  for (const m of source.matchAll(/create(Counter|Gauge|Histogram|UpDownCounter)\('([a-z0-9_.]+)'/g)) {
-    const base = m[2]!.replace(/\./g, '_');
-    if (m[1] === 'Counter') names.add(`${base}_total`);
-    else if (m[1] === 'Histogram') for (const s of ['_bucket', '_sum', '_count']) names.add(base + s);
-    else names.add(base);
-  }
-  return names;
-}
-
-function metricsIn(expr: string): string[] {
-  return [...expr.matchAll(/\b(agent_bridge_[a-z0-9_]+|up)\b(?=\s*[{[)])/g)].map((m) => m[1]!);
 }
 
 interface Panel {

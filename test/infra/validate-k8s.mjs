@@ -1,5 +1,6 @@
 // Validates Kubernetes manifests against the Kubernetes OpenAPI schemas as shipped by the npm package
-// `kubernetes-models` (validators compiled with ajv from the upstream Kubernetes OpenAPI/JSON schema).
+// `kubernetes-models` (validators compiled with ajv from the upstream Kubernetes OpenAPI/JSON schema), and
+// KEDA objects (keda.sh) against KEDA's CRD schemas as shipped by `@kubernetes-models/keda`.
 // ESM only, so the Jest test runs it as a child process:
 //   node test/infra/validate-k8s.mjs file.yaml...   -> JSON array of results on stdout
 import { readFileSync } from 'node:fs';
@@ -7,9 +8,13 @@ import { parseAllDocuments } from 'yaml';
 
 const NOT_KUBERNETES_API = new Set(['kustomize.config.k8s.io/v1beta1']);
 
+/** npm packages of the models of custom resources, by API group. */
+const CRD_MODELS = { 'keda.sh': '@kubernetes-models/keda' };
+
 async function modelFor(apiVersion, kind) {
   const path = apiVersion.includes('/') ? apiVersion : `v1`;
-  const mod = await import(`kubernetes-models/${path}`);
+  const crdPackage = CRD_MODELS[apiVersion.split('/')[0]];
+  const mod = await import(crdPackage ? `${crdPackage}/${path}` : `kubernetes-models/${path}`);
   const Model = mod[kind];
   if (!Model) throw new Error(`kubernetes-models has no ${apiVersion} ${kind}`);
   return Model;

@@ -123,8 +123,9 @@ describe('guarantees 1.3, 1.4, 1.6 across faults (real processes, SIGKILL)', () 
     const { expected, received } = await streamThrough(c, async () => {
       // Both replicas freeze while the stream goes on, so jobs pile up (the SDK sends few, large `events`
       // jobs: the pipeline otherwise keeps up and a replica rarely holds a job at any given instant). Then
-      // only the victim runs for a moment — it takes jobs from the backlog — and freezes again while it
-      // holds them: jobs still active after a pause are the ones it holds, unfinished.
+      // only the victim runs until it has taken jobs from the backlog, and freezes again while it holds them:
+      // with the survivor frozen too, the active jobs are the victim's, unfinished. It is killed holding them.
+      // (Wait for the jobs, not for a fixed time: on a loaded machine a 30 ms run could take none.)
       victim.signal('SIGSTOP');
       survivor.signal('SIGSTOP');
       faultDone = (async () => {
@@ -132,14 +133,20 @@ describe('guarantees 1.3, 1.4, 1.6 across faults (real processes, SIGKILL)', () 
         const queue = new Queue(c.config.queues.events, { connection: conn, prefix: keyLayout(c.prefix).bullPrefix });
         try {
           await sleep(400);
-          victim.signal('SIGCONT');
-          await sleep(30);
-          victim.signal('SIGSTOP');
+          // Jobs either replica held when frozen are not proof that the victim took one.
+          const heldAtFreeze = new Set((await queue.getActive()).map((j) => j.id));
+          const takenByVictim = async () =>
+            (await queue.getActive()).map((j) => j.id!).filter((id) => !heldAtFreeze.has(id));
+          for (let attempt = 0; inFlight.length === 0 && attempt < 10; attempt++) {
+            victim.signal('SIGCONT');
+            await waitFor('the victim to take a job', async () => (await takenByVictim()).length > 0, {
+              timeoutMs: 20_000,
+              intervalMs: 5,
+            });
+            victim.signal('SIGSTOP');
+            inFlight = await takenByVictim();
+          }
           survivor.signal('SIGCONT');
-          await sleep(500);
-          const before = new Set((await queue.getActive()).map((j) => j.id));
-          await sleep(300);
-          inFlight = (await queue.getActive()).map((j) => j.id!).filter((id) => before.has(id));
           await victim.kill();
         } finally {
           await queue.close();

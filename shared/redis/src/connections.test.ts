@@ -13,7 +13,7 @@ import {
   startSentinel,
 } from '@agent-bridge/testing';
 import { Cluster, type RedisOptions } from 'ioredis';
-import { RedisSetupError, checkRedis, closeRedis, createLockClients, createRedis } from './index';
+import { RedisSetupError, checkRedis, closeRedis, createLockClients, createRedis, waitUntilReady } from './index';
 
 afterAll(destroyAllRedis);
 
@@ -103,6 +103,8 @@ describe('three independent masters', () => {
     const clients = createLockClients(config);
     try {
       expect(clients).toHaveLength(3);
+      // Lock clients do not queue commands while connecting (a vote must not wait): wait until they are ready.
+      expect(await Promise.all(clients.map((c) => waitUntilReady(c, 5_000)))).toEqual([true, true, true]);
       const ids = await Promise.all(clients.map(async (c) => (await c.info('server')).match(/tcp_port:(\d+)/)?.[1]));
       expect(ids.map(Number).sort()).toEqual(masters.map((m) => m.port).sort());
     } finally {

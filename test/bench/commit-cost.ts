@@ -59,7 +59,7 @@ async function block(admin: Redis, conn: Redis, variant: (typeof VARIANTS)[numbe
   const store = new RunStore({ connection: conn, keys, limits: LIMITS, roomMessage: () => room });
   const runIds = Array.from({ length: RUNS }, (_, i) => `${prefix}-run-${i}`);
   for (const runId of runIds) {
-    await store.register({ runId, owner: 'u1', agent: 'bench', status: 'running', ttlMs: 600_000 });
+    await store.register({ runId, owner: 'u1', agent: 'bench', status: 'running' });
   }
   const call = (runId: string, seq: number): Promise<unknown> =>
     runScript(

@@ -170,7 +170,7 @@ async function oneSize(redisUrl: string, replicas: number, variant: { label: str
     };
     await sleep(1_000);
     const runIds = Array.from({ length: RUNS }, (_, i) => `r${id}-${i}`);
-    await Promise.all(runIds.map((runId) => registerRun(conn, keys, { runId, owner: 'bench', ttlMs: 600_000 })));
+    await Promise.all(runIds.map((runId) => registerRun(conn, keys, { runId, owner: 'bench' })));
     seqs = new Map();
     // warm-up (not measured): every process JIT-compiles its hot paths first, as it would in production
     await queue.addBulk(makeJobs(runIds, WARMUP));

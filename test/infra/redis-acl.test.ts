@@ -15,8 +15,10 @@ import {
   checkRedis,
   closeRedis,
   createRedis,
+  getRun,
   readHistory,
   registerRun,
+  requestCancel,
 } from '@agent-bridge/redis';
 import { DeadLetters, OpsSampler, StatusReader } from '@agent-bridge/ops';
 import { type RedisServer, startRedis, waitFor } from '@agent-bridge/testing';
@@ -82,7 +84,7 @@ function connect(role: Role, kind: 'command' | 'worker' = 'command'): RedisConne
 const keys = keyLayout('ab');
 const NOPERM = /NOPERM/;
 // How Redis 7 words an ACL refusal inside a script.
-const SCRIPT_NOPERM = /NOPERM|can't run this command|no permissions to access/;
+const SCRIPT_NOPERM = /NOPERM|can't run this command|can't access|no permissions to access/;
 
 describe('Redis ACL users (infra/redis/users.acl)', () => {
   test('default user: PING only (health checks), no data', async () => {
@@ -125,7 +127,7 @@ describe('Redis ACL users (infra/redis/users.acl)', () => {
     const conn = connect('gateway');
     const config = configFor('gateway');
     const runId = `acl-run-${randomUUID().slice(0, 8)}`;
-    const reg = await registerRun(conn, keys, { runId, owner: 'alice', agent: 'demo', ttlMs: 60_000 });
+    const reg = await registerRun(conn, keys, { runId, owner: 'alice', agent: 'demo' });
     expect(reg.created).toBe(true);
     const page = await readHistory(conn, keys, runId, 0, 10);
     expect(page.events).toEqual([]);
@@ -156,7 +158,7 @@ describe('Redis ACL users (infra/redis/users.acl)', () => {
     const conn = connect('agent');
     const config = configFor('agent');
     const runId = `acl-run-${randomUUID().slice(0, 8)}`;
-    await registerRun(conn, keys, { runId, owner: 'bob', agent: 'demo', ttlMs: 60_000 });
+    await registerRun(conn, keys, { runId, owner: 'bob', agent: 'demo' });
     const events = new Queue(config.queues.events, { connection: conn, prefix: keys.bullPrefix });
     await events.add('event', { runId, seq: 1 }, { jobId: `${runId}-1` });
     await events.close();
@@ -200,6 +202,62 @@ describe('Redis ACL users (infra/redis/users.acl)', () => {
     } finally {
       await reader.close();
     }
+  });
+});
+
+describe('a run belongs to whoever registered it; only the bridge writes its commit state', () => {
+  // Before: gateway and agent could HSET a run's meta (owner, headSeq) and its reorder buffer, which the
+  // commit script copies into the history verbatim (run takeover and event injection); the agent read
+  // every run's history.
+  test.each(['gateway', 'agent'] as const)(
+    '%s: registers with HSETNX only; cannot overwrite, delete or expire the record, nor write the buffer',
+    async (role) => {
+      const conn = connect(role);
+      const runId = `acl-own-${role}-${randomUUID().slice(0, 8)}`;
+      const meta = keys.runMeta(runId);
+      const reg = await registerRun(conn, keys, { runId, owner: 'victim', agent: 'demo' });
+      expect(reg).toMatchObject({ created: true, record: { owner: 'victim', status: 'pending' } });
+      await expect(registerRun(conn, keys, { runId, owner: 'mallory' })).rejects.toThrow(/another user/);
+      await expect(conn.hset(meta, 'owner', 'mallory')).rejects.toThrow(NOPERM);
+      await expect(conn.hset(meta, 'headSeq', '99')).rejects.toThrow(NOPERM);
+      await expect(conn.hdel(meta, 'owner')).rejects.toThrow(NOPERM);
+      await expect(conn.del(meta)).rejects.toThrow(NOPERM);
+      await expect(conn.pexpire(meta, 1)).rejects.toThrow(NOPERM);
+      await expect(conn.rename(meta, `${meta}:x`)).rejects.toThrow(NOPERM);
+      await expect(conn.eval("return redis.call('HSET', KEYS[1], 'owner', 'mallory')", 1, meta)).rejects.toThrow(
+        SCRIPT_NOPERM,
+      );
+      await expect(conn.hsetnx(keys.runPending(runId), '5', 'injected')).rejects.toThrow(NOPERM);
+      await expect(conn.hset(keys.runPending(runId), '5', 'injected')).rejects.toThrow(NOPERM);
+      await expect(
+        conn.eval("return redis.call('HSETNX', KEYS[1], '5', 'x')", 1, keys.runPending(runId)),
+      ).rejects.toThrow(SCRIPT_NOPERM);
+      expect(await connect('bridge').hget(meta, 'owner')).toBe('victim');
+    },
+  );
+
+  test('agent: reads no history and no buffered events of any run (HKEYS of the buffer only)', async () => {
+    const bridge = connect('bridge');
+    const agent = connect('agent');
+    const runId = `acl-hist-${randomUUID().slice(0, 8)}`;
+    await registerRun(bridge, keys, { runId, owner: 'alice' });
+    await bridge.xadd(keys.runHistory(runId), '1-0', 'e', '{"secret":1}');
+    await bridge.hset(keys.runPending(runId), '3', 'buffered secret');
+    await expect(agent.xrange(keys.runHistory(runId), '-', '+')).rejects.toThrow(NOPERM);
+    // The history read is a MULTI: its refused XRANGE aborts it.
+    await expect(readHistory(agent, keys, runId, 0, 10)).rejects.toThrow(/NOPERM|EXECABORT/);
+    await expect(agent.hgetall(keys.runPending(runId))).rejects.toThrow(NOPERM);
+    await expect(agent.hget(keys.runPending(runId), '3')).rejects.toThrow(NOPERM);
+    // What the agent SDK needs to resume a run: its head and the highest buffered seq.
+    expect((await registerRun(agent, keys, { runId, owner: 'alice' })).lastKnownSeq).toBe(3);
+  });
+
+  test('gateway: cancels a run once (HSETNX), the owner stays', async () => {
+    const gw = connect('gateway');
+    const runId = `acl-cancel-${randomUUID().slice(0, 8)}`;
+    await registerRun(gw, keys, { runId, owner: 'alice' });
+    expect(await requestCancel(gw, keys, runId)).toBe(true);
+    expect(await getRun(gw, keys, runId)).toMatchObject({ owner: 'alice', cancelRequested: true });
   });
 });
 

@@ -183,7 +183,7 @@ describe('status page charts, timeline and dead-letter view against a running cl
     expect(refused).toMatchObject({ status: 403, body: { error: { code: 'FORBIDDEN' } } });
     await ro.context().close();
 
-    await registerRun(conn, keys, { runId, owner: 'dlq-user', agent: 'e2e', ttlMs: 600_000 });
+    await registerRun(conn, keys, { runId, owner: 'dlq-user', agent: 'e2e' });
     const rw = await openStatus(ops.rw!.url);
     await rowOf(rw).waitFor({ timeout: 60_000 });
     await rowOf(rw).locator('button', { hasText: 'requeue' }).click();
@@ -225,7 +225,7 @@ describe('status page charts, timeline and dead-letter view against a running cl
     expect(refused.err).toContain('FORBIDDEN');
     expect((await cli({}, 'dlq', 'show', record.id)).code).toBe(0);
 
-    await registerRun(conn, keys, { runId, owner: 'dlq-user', agent: 'e2e', ttlMs: 600_000 });
+    await registerRun(conn, keys, { runId, owner: 'dlq-user', agent: 'e2e' });
     const requeued = await cli({ AB_OPS_READ_ONLY: 'false' }, 'dlq', 'requeue', record.id, '--json');
     expect(requeued.code).toBe(0);
     expect(JSON.parse(requeued.out)).toEqual({

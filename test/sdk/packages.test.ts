@@ -50,7 +50,7 @@ describe('SDK packages installed outside the workspace', () => {
       'lib/index.js',
       'lib/index.d.ts',
       'lib/index.d.mts',
-      'lua/register-run-2.lua',
+      'lua/register-run-1.lua',
     ]) {
       expect(existsSync(join(sdk, file))).toBe(true);
     }

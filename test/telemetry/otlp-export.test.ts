@@ -189,7 +189,7 @@ describe('telemetry export from a running service', () => {
     try {
       // The run is registered first so the client can subscribe before the agent process emits into it.
       const runId = `run-otlp-${randomUUID().slice(0, 8)}`;
-      await registerRun(conn, keyLayout(cluster.prefix), { runId, owner: 'alice', agent: 'otlp', ttlMs: 60_000 });
+      await registerRun(conn, keyLayout(cluster.prefix), { runId, owner: 'alice', agent: 'otlp' });
       const live: string[] = [];
       socket.on('agent_event', (e: { id: string }) => live.push(e.id));
       const ack = (await socket.timeout(10_000).emitWithAck('subscribe', { runId })) as SubscribeAck;

@@ -44,6 +44,10 @@ export interface Replica {
   isReady(): Promise<boolean>;
 }
 
+/** Age at which a registration without events gets its TTL from the leader, and the sweep's period. */
+const UNATTENDED_AFTER_MS = 60_000;
+const UNATTENDED_SWEEP_MS = 30_000;
+
 /**
  * Composes a replica from config. It creates (and closes) its own connections: a command connection, a
  * subscriber, a worker connection and the lease clients (REDIS_LOCK_URLS, or the data Redis).
@@ -99,6 +103,22 @@ export function createReplica(config: AppConfig, logger: Logger): Replica {
         if (!ctx.signal.aborted) logger.warn({ err }, 'gap sweep failed');
       }
       await sleepUnlessAborted(every, ctx.signal);
+    }
+  });
+  // Registrations the gateway and agent users could not give a TTL (register-run-1.lua) get one here once
+  // they are a minute old; the cursor starts over with each new leader (one pass over the index).
+  elector.addDuty('registration-expiry', async (ctx) => {
+    let cursor = Number.NEGATIVE_INFINITY;
+    while (!ctx.signal.aborted) {
+      try {
+        const step = await store.expireUnattended(cursor, Date.now() - UNATTENDED_AFTER_MS, 500);
+        cursor = step.cursor;
+        if (step.expired > 0) logger.debug({ expired: step.expired }, 'gave registrations without events a TTL');
+        if (step.seen >= 500) continue;
+      } catch (err) {
+        if (!ctx.signal.aborted) logger.warn({ err }, 'registration expiry sweep failed');
+      }
+      await sleepUnlessAborted(UNATTENDED_SWEEP_MS, ctx.signal);
     }
   });
   const heartbeat = new MemberHeartbeat({

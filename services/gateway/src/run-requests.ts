@@ -132,7 +132,6 @@ export class RunRequests {
       owner: userId,
       agent: job.agent,
       status: 'pending',
-      ttlMs: this.deps.config.events.historyTtlMs,
     });
     const queue = this.deps.runsQueue();
     if (!queue) throw new IllegalStateError('not running', 'start a run');

@@ -242,10 +242,11 @@ export class AgentPublisher {
           owner: options.userId,
           agent: options.agent,
           status: 'running',
-          ttlMs: this.config.events.historyTtlMs,
         }),
     );
-    if (reg.record.status !== 'running') {
+    // A run the gateway registered stays 'pending' until the bridge commits its first event (the registry is
+    // written once, guarantee of infra/redis/users.acl); only a finished run cannot be started again.
+    if (reg.record.status !== 'running' && reg.record.status !== 'pending') {
       throw new IllegalStateError(`run ${runId} ${reg.record.status}`, 'start it');
     }
     const handle = new RunHandle(runId, options.userId, options.agent, reg.lastKnownSeq, this.handleDeps);

@@ -16,6 +16,8 @@ export interface KeyLayout {
    * (RunStatus), `createdAt`, `updatedAt` (epoch ms), `headSeq` (highest committed seq, dense),
    * `epoch` (history incarnation, set when the history is created), `cancelRequested` ("1" once asked),
    * `gapSince` (epoch ms since which the head has been blocked by a missing seq; absent when no gap).
+   * Only the bridge writes it freely; the gateway and agent Redis users may only add missing fields (HSETNX:
+   * registration, `cancelRequested`), so the owner is set once (infra/redis/users.acl).
    */
   runMeta(runId: string): string;
   /**
@@ -25,7 +27,10 @@ export interface KeyLayout {
    * retried job can re-publish exactly what its first attempt committed); readers use `e` only.
    */
   runHistory(runId: string): string;
-  /** Reorder buffer: events that arrived ahead of a missing seq (hash seq → envelope JSON). */
+  /**
+   * Reorder buffer: events that arrived ahead of a missing seq (hash seq → envelope JSON). Written by the
+   * bridge only (the commit script copies it into the history); the agent user may list its seqs (HKEYS).
+   */
   runPending(runId: string): string;
   /** Every run, scored by creation time (sorted set). */
   readonly runsIndex: string;

@@ -6,8 +6,21 @@ export { loadLua, loadScript, runScript } from './lua';
 export type { LoadedScript, LuaScript } from './lua';
 export { MemberHeartbeat } from './membership';
 export type { MemberHeartbeatOptions, MemberRole } from './membership';
-export { CANCEL_MESSAGE, decodeRunRecord, getRun, listRuns, registerRun, requestCancel } from './run-store/registry';
-export type { ListRunsOptions, RegisterRunInput, RegisterRunResult } from './run-store/registry';
+export {
+  CANCEL_MESSAGE,
+  decodeRunRecord,
+  expireUnattended,
+  getRun,
+  listRuns,
+  registerRun,
+  requestCancel,
+} from './run-store/registry';
+export type {
+  ExpireUnattendedResult,
+  ListRunsOptions,
+  RegisterRunInput,
+  RegisterRunResult,
+} from './run-store/registry';
 export { readHistory } from './run-store/history';
 export type { HistoryPage } from './run-store/history';
 export {

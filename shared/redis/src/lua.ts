@@ -10,7 +10,7 @@ import type { RedisConnection } from './connections';
  */
 const LUA_DIR = join(__dirname, '..', 'lua');
 
-/** Path of one of this package's Lua scripts, e.g. `luaFile('register-run-2.lua')`. */
+/** Path of one of this package's Lua scripts, e.g. `luaFile('register-run-1.lua')`. */
 export function luaFile(name: string): string {
   return join(LUA_DIR, name);
 }

@@ -62,7 +62,7 @@ describe('routing through Redis faults', () => {
     await new Promise((r) => setTimeout(r, 5));
     await h.conn.del(h.keys.runMeta('lost'), h.keys.runHistory('lost'), h.keys.runPending('lost'));
     // Its producer registers it again (the registration went with the data).
-    await registerRun(h.conn, h.keys, { runId: 'lost', owner: 'alice', status: 'running', ttlMs: 60_000 });
+    await registerRun(h.conn, h.keys, { runId: 'lost', owner: 'alice', status: 'running' });
     const again = await h.commit(makeEvent('lost', 1));
     expect(again.events[0]?.outcome).toBe('committed');
     expect(again.epoch).toBeGreaterThan(first.epoch);

@@ -139,7 +139,6 @@ export class Harness {
           runId,
           owner: 'alice',
           status: 'running',
-          ttlMs: this.config.events.historyTtlMs,
         }),
       ),
     );

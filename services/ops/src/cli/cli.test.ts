@@ -147,8 +147,8 @@ describe('agent-bridge CLI', () => {
 
   test('runs [--user] and replay <runId> [--after N], both output forms', async () => {
     const { keys, run } = await setup();
-    await registerRun(conn, keys, { runId: 'run-a', owner: 'alice', agent: 'demo', ttlMs: 60_000 });
-    await registerRun(conn, keys, { runId: 'run-b', owner: 'bob', agent: 'demo', ttlMs: 60_000 });
+    await registerRun(conn, keys, { runId: 'run-a', owner: 'alice', agent: 'demo' });
+    await registerRun(conn, keys, { runId: 'run-b', owner: 'bob', agent: 'demo' });
     for (let seq = 1; seq <= 5; seq++) {
       const e = {
         id: `e${seq}`,

@@ -188,8 +188,8 @@ describe('ops server', () => {
   test('GET /api/runs lists runs (all or one user) and the status page is served behind auth; probes are public', async () => {
     const f = await fixture();
     try {
-      await registerRun(conn, f.keys, { runId: 'run-1', owner: 'alice', agent: 'demo', ttlMs: 60_000 });
-      await registerRun(conn, f.keys, { runId: 'run-2', owner: 'bob', agent: 'demo', ttlMs: 60_000 });
+      await registerRun(conn, f.keys, { runId: 'run-1', owner: 'alice', agent: 'demo' });
+      await registerRun(conn, f.keys, { runId: 'run-2', owner: 'bob', agent: 'demo' });
       const all = (await (await fetch(`${f.base}/api/runs`, { headers: auth() })).json()) as {
         runs: { runId: string }[];
       };

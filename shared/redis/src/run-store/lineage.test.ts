@@ -48,7 +48,7 @@ describe('run history across a master change (guarantee 1.10)', () => {
 
   async function setup(conn: Redis, prefix: string, runId: string): Promise<RunStore> {
     const store = new RunStore({ connection: conn, keys: keyLayout(prefix), limits, roomMessage: () => room });
-    await store.register({ runId, owner: 'u1', agent: 'test', status: 'running', ttlMs: 600_000 });
+    await store.register({ runId, owner: 'u1', agent: 'test', status: 'running' });
     return store;
   }
 

@@ -13,7 +13,7 @@ import { loadScript, luaFile, runScript } from '../lua';
  * `@agent-bridge/protocol` `keys.ts`.
  */
 
-const registerRunScript = loadScript(luaFile('register-run-2.lua'));
+const registerRunScript = loadScript(luaFile('register-run-1.lua'));
 
 function toInt(v: string | null | undefined): number {
   const n = v === null || v === undefined ? 0 : Number(v);
@@ -78,12 +78,10 @@ export interface RegisterRunInput {
   runId: string;
   /** User id of the owner. */
   owner: string;
-  /** Agent name; '' keeps the current one. @defaultValue '' */
+  /** Agent name; '' when not known (a later registration may set it once). @defaultValue '' */
   agent?: string;
-  /** Status of a new (or still pending) run. @defaultValue 'pending' */
+  /** Status of a new run. @defaultValue 'pending' */
   status?: RunStatus;
-  /** Lifetime of the record without events; the bridge extends it on every commit. */
-  ttlMs: number;
 }
 
 /** What {@link registerRun} found and wrote. */
@@ -98,43 +96,114 @@ export interface RegisterRunResult {
 /**
  * Records a run in the run registry (idempotent): the record (owner, agent, status, timestamps, head seq)
  * and the indexes of all runs and of the owner's runs. A run registered by another user is refused with
- * {@link ForbiddenError}; a status never moves backwards (a running run stays running).
+ * {@link ForbiddenError}. Every field is written once (HSETNX: the only write the gateway and agent Redis
+ * users have on a run's meta hash); the status moves on with the bridge's commits. The record gets its TTL
+ * from the bridge (its commits, or the leader's sweep of records that never got an event).
  */
 export async function registerRun(
   conn: RedisConnection,
   keys: KeyLayout,
   input: RegisterRunInput,
 ): Promise<RegisterRunResult> {
+  const meta = keys.runMeta(input.runId);
   const res = (await runScript(
     conn,
     registerRunScript,
-    [keys.runMeta(input.runId), keys.runPending(input.runId)],
-    [input.runId, input.owner, input.agent ?? '', input.status ?? '', input.ttlMs],
+    [meta],
+    [input.runId, input.owner, input.agent ?? '', input.status ?? ''],
   )) as unknown[];
   if (res[0] === -1) throw new ForbiddenError(`run ${input.runId} belongs to another user`);
-  const record = decodeRunRecord(pairsToObject(res.slice(2)));
+  const record = decodeRunRecord(pairsToObject(res.slice(1)));
   if (!record) throw new Error(`run ${input.runId}: registry record could not be read back`);
-  // The indexes live in other slots than the run; ZADD NX keeps the first creation time.
-  await Promise.all([
+  // The indexes live in other slots than the run; ZADD NX keeps the first creation time. The head and the
+  // reorder buffer are read together (MULTI) so an event moving from one to the other is seen once.
+  const [, , cursor] = await Promise.all([
     conn.zadd(keys.runsIndex, 'NX', record.createdAt, input.runId),
     conn.zadd(keys.userRuns(input.owner), 'NX', record.createdAt, input.runId),
+    conn.multi().hget(meta, 'headSeq').hkeys(keys.runPending(input.runId)).exec(),
   ]);
-  return { created: res[0] === 1, record, lastKnownSeq: Math.max(record.headSeq, Number(res[1] ?? 0)) };
+  if (!cursor) throw new Error('registerRun: transaction aborted');
+  for (const [err] of cursor) if (err) throw err;
+  const head = Number(cursor[0]?.[1] ?? 0) || 0;
+  const buffered = (cursor[1]?.[1] ?? []) as string[];
+  return {
+    created: res[0] === 1,
+    record,
+    lastKnownSeq: Math.max(head, ...buffered.map(Number).filter(Number.isFinite)),
+  };
 }
 
 /** The message a run's control channel carries to ask its agent to stop. */
 export const CANCEL_MESSAGE = JSON.stringify({ type: 'cancel' });
 
 /**
- * Asks the agent running `runId` to stop: sets `cancelRequested` in the registry (for an agent that
- * starts or reconnects later) and publishes `{"type":"cancel"}` on `keys.runControlChannel(runId)`.
- * Returns false when the run is not registered. The agent records the final status.
+ * Asks the agent running `runId` to stop: sets `cancelRequested` in the registry (HSETNX: for an agent
+ * that starts or reconnects later; once asked, always asked) and publishes `{"type":"cancel"}` on
+ * `keys.runControlChannel(runId)`. Returns false when the run is not registered. The agent records the
+ * final status.
  */
 export async function requestCancel(conn: RedisConnection, keys: KeyLayout, runId: string): Promise<boolean> {
   const meta = keys.runMeta(runId);
   const exists = await conn.hexists(meta, 'owner');
   if (!exists) return false;
-  await conn.hset(meta, 'cancelRequested', '1');
+  await conn.hsetnx(meta, 'cancelRequested', '1');
   await conn.publish(keys.runControlChannel(runId), CANCEL_MESSAGE);
   return true;
+}
+
+/** One step of {@link expireUnattended}. */
+export interface ExpireUnattendedResult {
+  /** Score (creation time) to continue after. */
+  cursor: number;
+  /** Registry records that had no TTL and got one. */
+  expired: number;
+  /** Runs looked at. */
+  seen: number;
+}
+
+/**
+ * Gives a TTL to registry records that never got one: the gateway and agent users register runs without
+ * a TTL (they may not set one, see register-run-1.lua), and the bridge's commit gives one with the first
+ * event; a run that never gets an event would stay forever. Walks the run index by creation time after
+ * `cursor`, up to runs created at `createdBefore`, at most `limit` runs per call; a record without a TTL
+ * gets `ttlMs`. Cost: one ZRANGEBYSCORE, one PTTL per run (pipelined), a PEXPIRE per record fixed.
+ */
+export async function expireUnattended(
+  conn: RedisConnection,
+  keys: KeyLayout,
+  options: { cursor: number; createdBefore: number; limit: number; ttlMs: number },
+): Promise<ExpireUnattendedResult> {
+  const flat = await conn.zrangebyscore(
+    keys.runsIndex,
+    Number.isFinite(options.cursor) ? `(${options.cursor}` : '-inf',
+    options.createdBefore,
+    'WITHSCORES',
+    'LIMIT',
+    0,
+    options.limit,
+  );
+  const ids = new Set<string>();
+  let cursor = options.cursor;
+  for (let i = 0; i + 1 < flat.length; i += 2) {
+    ids.add(flat[i]!);
+    cursor = Number(flat[i + 1]);
+  }
+  // The next call continues after `cursor`: every run created in that same ms is taken now, so none is
+  // skipped however many share it.
+  if (flat.length / 2 === options.limit) {
+    for (const id of await conn.zrangebyscore(keys.runsIndex, cursor, cursor)) ids.add(id);
+  }
+  return { cursor, ...(await expireWithoutTtl(conn, keys, [...ids], options.ttlMs)) };
+}
+
+async function expireWithoutTtl(
+  conn: RedisConnection,
+  keys: KeyLayout,
+  ids: string[],
+  ttlMs: number,
+): Promise<{ expired: number; seen: number }> {
+  const ttls = await Promise.all(ids.map((id) => conn.pttl(keys.runMeta(id))));
+  const unattended = ids.filter((_, i) => ttls[i] === -1);
+  await Promise.all(unattended.map((id) => conn.pexpire(keys.runMeta(id), ttlMs)));
+  return { expired: unattended.length, seen: ids.length };
 }

@@ -7,6 +7,7 @@ import {
   type RedisConnection,
   closeRedis,
   createRedis,
+  expireUnattended,
   getRun,
   listRuns,
   readHistory,
@@ -80,7 +81,7 @@ function suite(name: string, open: () => Promise<{ conn: RedisConnection; close:
     it('registerRun records owner, agent, status and indexes idempotently; another owner is refused', async () => {
       const prefix = `t-${randomUUID()}`;
       const keys = keyLayout(prefix);
-      const first = await registerRun(conn, keys, { runId: 'run-1', owner: 'alice', status: 'pending', ttlMs: 60_000 });
+      const first = await registerRun(conn, keys, { runId: 'run-1', owner: 'alice', status: 'pending' });
       expect(first.created).toBe(true);
       expect(first.record).toMatchObject({
         runId: 'run-1',
@@ -96,21 +97,46 @@ function suite(name: string, open: () => Promise<{ conn: RedisConnection; close:
         owner: 'alice',
         agent: 'planner',
         status: 'running',
-        ttlMs: 60_000,
       });
       expect(second.created).toBe(false);
-      expect(second.record).toMatchObject({ agent: 'planner', status: 'running', createdAt: first.record.createdAt });
-      // A status never moves backwards.
-      const third = await registerRun(conn, keys, { runId: 'run-1', owner: 'alice', status: 'pending', ttlMs: 60_000 });
-      expect(third.record.status).toBe('running');
-      await expect(registerRun(conn, keys, { runId: 'run-1', owner: 'mallory', ttlMs: 60_000 })).rejects.toThrow(
-        ForbiddenError,
-      );
+      // Written once (HSETNX, what the gateway and agent Redis users may do): a missing agent name is filled
+      // in, the status stays until the bridge commits the first event.
+      expect(second.record).toMatchObject({ agent: 'planner', status: 'pending', createdAt: first.record.createdAt });
+      const third = await registerRun(conn, keys, { runId: 'run-1', owner: 'alice', agent: 'other' });
+      expect(third.record).toMatchObject({ agent: 'planner', status: 'pending' });
+      await expect(registerRun(conn, keys, { runId: 'run-1', owner: 'mallory' })).rejects.toThrow(ForbiddenError);
       expect((await getRun(conn, keys, 'run-1'))?.owner).toBe('alice');
       expect(await getRun(conn, keys, 'nope')).toBeNull();
-      const ttl = await conn.pttl(keys.runMeta('run-1'));
-      expect(ttl).toBeGreaterThan(0);
-      expect(ttl).toBeLessThanOrEqual(60_000);
+      // No TTL from a registration (a user allowed to set one could expire the record and register it again).
+      expect(await conn.pttl(keys.runMeta('run-1'))).toBe(-1);
+    });
+
+    it('expireUnattended gives records without a TTL one, walking the run index by creation time', async () => {
+      const keys = keyLayout(`t-${randomUUID()}`);
+      for (const runId of ['u-1', 'u-2', 'u-3']) await registerRun(conn, keys, { runId, owner: 'alice' });
+      await conn.pexpire(keys.runMeta('u-2'), 500_000); // as the bridge's commit does
+      const all = { createdBefore: Date.now() + 1_000, ttlMs: 60_000 };
+      const first = await expireUnattended(conn, keys, { ...all, cursor: Number.NEGATIVE_INFINITY, limit: 2 });
+      expect(first.seen).toBeGreaterThanOrEqual(2); // and every run created in the same ms as the second
+      const second = await expireUnattended(conn, keys, { ...all, cursor: first.cursor, limit: 2 });
+      expect(first.seen + second.seen).toBe(3);
+      expect(first.expired + second.expired).toBe(2);
+      for (const runId of ['u-1', 'u-3']) {
+        const ttl = await conn.pttl(keys.runMeta(runId));
+        expect(ttl).toBeGreaterThan(0);
+        expect(ttl).toBeLessThanOrEqual(60_000);
+      }
+      expect(await conn.pttl(keys.runMeta('u-2'))).toBeGreaterThan(60_000);
+      // Runs newer than createdBefore wait for a later pass.
+      await registerRun(conn, keys, { runId: 'u-4', owner: 'alice' });
+      const young = await expireUnattended(conn, keys, {
+        cursor: second.cursor,
+        createdBefore: 0,
+        limit: 10,
+        ttlMs: 1,
+      });
+      expect(young.seen).toBe(0);
+      expect(await conn.pttl(keys.runMeta('u-4'))).toBe(-1);
     });
 
     it('registerRun reports the last seq known for a run so a resumed producer continues after it', async () => {
@@ -118,7 +144,7 @@ function suite(name: string, open: () => Promise<{ conn: RedisConnection; close:
       const keys = keyLayout(prefix);
       await writeHistory(conn, prefix, 'run-r', 3, 9);
       await conn.hset(keys.runPending('run-r'), '7', 'x', '5', 'y');
-      const res = await registerRun(conn, keys, { runId: 'run-r', owner: 'bob', status: 'running', ttlMs: 60_000 });
+      const res = await registerRun(conn, keys, { runId: 'run-r', owner: 'bob', status: 'running' });
       expect(res.created).toBe(true);
       expect(res.lastKnownSeq).toBe(7);
       expect(res.record).toMatchObject({ headSeq: 3, epoch: 9, status: 'running' });
@@ -132,7 +158,7 @@ function suite(name: string, open: () => Promise<{ conn: RedisConnection; close:
         ['r2', 'bob'],
         ['r3', 'alice'],
       ] as const) {
-        await registerRun(conn, keys, { runId, owner, ttlMs: 60_000 });
+        await registerRun(conn, keys, { runId, owner });
         await new Promise((r) => setTimeout(r, 5));
       }
       expect((await listRuns(conn, keys)).map((r) => r.runId)).toEqual(['r3', 'r2', 'r1']);
@@ -161,7 +187,7 @@ describe('run store', () => {
     const sub = new Redis(server.port, '127.0.0.1');
     try {
       expect(await requestCancel(conn, keys, 'run-x')).toBe(false);
-      await registerRun(conn, keys, { runId: 'run-x', owner: 'alice', status: 'running', ttlMs: 60_000 });
+      await registerRun(conn, keys, { runId: 'run-x', owner: 'alice', status: 'running' });
       const got: string[] = [];
       sub.on('message', (channel: string, message: string) => got.push(`${channel} ${message}`));
       await sub.subscribe(keys.runControlChannel('run-x'));

@@ -14,9 +14,11 @@ import {
 import { type PackedEvent, packEvent } from './event-codec';
 import { type HistoryPage, readHistory } from './history';
 import {
+  type ExpireUnattendedResult,
   type ListRunsOptions,
   type RegisterRunInput,
   type RegisterRunResult,
+  expireUnattended,
   getRun,
   listRuns,
   registerRun,
@@ -61,6 +63,14 @@ export class RunStore {
   /** Records a run (idempotent; another owner is refused). See {@link registerRun}. */
   register(input: RegisterRunInput): Promise<RegisterRunResult> {
     return registerRun(this.conn, this.keys, input);
+  }
+
+  /**
+   * Leader duty: gives the history TTL to registry records that never got one (runs registered, never
+   * committed), walking the run index after `cursor`. See {@link expireUnattended}.
+   */
+  expireUnattended(cursor: number, createdBefore: number, limit: number): Promise<ExpireUnattendedResult> {
+    return expireUnattended(this.conn, this.keys, { cursor, createdBefore, limit, ttlMs: this.limits.historyTtlMs });
   }
 
   /** The registry record of a run, or null when unknown. */

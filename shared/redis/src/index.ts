@@ -2,6 +2,8 @@ export { closeRedis, createLockClients, createRedis, waitUntilReady } from './co
 export type { CreateRedisOptions, RedisConnection, RedisRole } from './connections';
 export { MIN_REDIS_VERSION, RedisSetupError, checkRedis, infoField, versionAtLeast } from './startup-check';
 export type { RedisReport } from './startup-check';
+export { describeTopology, readTopology } from './topology';
+export type { RedisMasterInfo, RedisTopology } from './topology';
 export { loadLua, loadScript, runScript } from './lua';
 export type { LoadedScript, LuaScript } from './lua';
 export { MemberHeartbeat } from './membership';

@@ -1,24 +1,23 @@
 import type { AppConfig } from '@agent-bridge/config';
-import { AgentBridgeError, ErrorCode } from '@agent-bridge/protocol';
 import type { RedisConnection } from './connections';
+import { RedisSetupError, type RedisMasterInfo, type RedisTopology, readTopology } from './topology';
 
-/** Redis is reachable but not fit for agent-bridge (old version, evicting keys). */
-export class RedisSetupError extends AgentBridgeError {
-  constructor(message: string) {
-    super(ErrorCode.Unavailable, message);
-  }
-}
+export { infoField } from './info';
+export { RedisSetupError } from './topology';
 
 export interface RedisReport {
+  /** The lowest version among the masters. */
   version: string;
+  /** `redis_mode` of the first master (standalone | cluster). */
   mode: string;
+  /** The masters' policy when they agree, else the first one that is not noeviction. */
   maxmemoryPolicy: string | null;
   warnings: string[];
+  topology: RedisTopology;
 }
 
 /** Oldest Redis agent-bridge (and BullMQ) runs on. */
 export const MIN_REDIS_VERSION: readonly number[] = [6, 2, 0];
-const MIN_VERSION = MIN_REDIS_VERSION;
 
 /** Whether a dotted version (`7.0.15`) is at least `min`. */
 export function versionAtLeast(version: string, min: readonly number[]): boolean {
@@ -31,38 +30,59 @@ export function versionAtLeast(version: string, min: readonly number[]): boolean
   return true;
 }
 
-/** One `field:value` of an `INFO` reply, or null. */
-export function infoField(info: string, field: string): string | null {
-  const m = new RegExp(`^${field}:(.*)$`, 'm').exec(info);
-  return m?.[1]?.trim() ?? null;
+/** The policy of a master from INFO, else CONFIG GET (null when neither may be read). */
+async function policyOf(master: RedisMasterInfo, conn: RedisConnection): Promise<string | null> {
+  if (master.maxmemoryPolicy !== null) return master.maxmemoryPolicy;
+  const node =
+    'nodes' in conn ? conn.nodes('master').find((n) => `${n.options.host}:${n.options.port}` === master.address) : conn;
+  try {
+    const res = (await node?.config('GET', 'maxmemory-policy')) as string[] | undefined;
+    return res?.[1] ?? null;
+  } catch {
+    return null;
+  }
 }
 
+const where = (m: RedisMasterInfo, t: RedisTopology): string =>
+  t.masters.length > 1 ? `on master ${m.address} (of ${t.masters.length})` : `on ${m.address}`;
+
 /**
- * Checks that Redis is usable: version ≥ 6.2 and `maxmemory-policy noeviction` (BullMQ loses jobs
- * otherwise). A wrong policy throws {@link RedisSetupError} when `REDIS_REQUIRE_NOEVICTION` is true,
- * and is returned as a warning otherwise. When `CONFIG GET` is not allowed (managed Redis, ACL) the
- * policy is read from `INFO memory` instead.
+ * Checks that Redis is usable on every master (each master of a Cluster, the master Sentinel names): version
+ * ≥ 6.2 and `maxmemory-policy noeviction` (BullMQ loses jobs otherwise), naming each master that fails. A
+ * wrong policy throws {@link RedisSetupError} when `REDIS_REQUIRE_NOEVICTION` is true and is a warning
+ * otherwise; in production, AOF off on a master without replicas is a warning (a restart loses queued
+ * events). The policy is read from INFO, or from
+ * `CONFIG GET` when INFO hides it (managed Redis).
  */
 export async function checkRedis(conn: RedisConnection, config: AppConfig): Promise<RedisReport> {
-  const node = 'nodes' in conn && typeof conn.nodes === 'function' ? (conn.nodes('master')[0] ?? conn) : conn;
-  const info = await node.info();
-  const version = infoField(info, 'redis_version') ?? 'unknown';
-  const mode = infoField(info, 'redis_mode') ?? 'unknown';
+  const topology = await readTopology(conn, config);
   const warnings: string[] = [];
-  if (!versionAtLeast(version, MIN_VERSION)) {
-    throw new RedisSetupError(`Redis ${version} is too old: agent-bridge needs Redis ≥ ${MIN_VERSION.join('.')}`);
+  const tooOld = topology.masters.filter((m) => !versionAtLeast(m.version, MIN_REDIS_VERSION));
+  if (tooOld.length > 0) {
+    const which = tooOld.map((m) => `${m.version} ${where(m, topology)}`).join(', ');
+    throw new RedisSetupError(`Redis is too old (${which}): agent-bridge needs Redis ≥ ${MIN_REDIS_VERSION.join('.')}`);
   }
-  let policy = infoField(info, 'maxmemory_policy');
-  if (policy === null) {
-    try {
-      const res = (await node.config('GET', 'maxmemory-policy')) as string[];
-      policy = res[1] ?? null;
-    } catch {
-      warnings.push('cannot read maxmemory-policy (CONFIG GET not allowed); make sure it is noeviction');
+  const policies = await Promise.all(topology.masters.map((m) => policyOf(m, conn)));
+  const evicting: string[] = [];
+  topology.masters.forEach((m, i) => {
+    const policy = policies[i] ?? null;
+    if (policy === null) {
+      warnings.push(
+        `cannot read maxmemory-policy ${where(m, topology)} (CONFIG GET not allowed); make sure it is noeviction`,
+      );
+    } else if (policy !== 'noeviction') {
+      evicting.push(`"${policy}" ${where(m, topology)}`);
     }
-  }
-  if (policy !== null && policy !== 'noeviction') {
-    const msg = `Redis maxmemory-policy is "${policy}", but BullMQ needs "noeviction" (evicted jobs are lost events)`;
+    // AOF is required where nothing else holds the data: in production, on a master without replicas (with
+    // replicas a crashed master fails over to one). Development Redis may run without it.
+    if (m.aof === false && config.mode === 'production' && m.replicas.length === 0) {
+      warnings.push(
+        `append-only file off ${where(m, topology)}: a Redis restart loses queued events and run histories`,
+      );
+    }
+  });
+  if (evicting.length > 0) {
+    const msg = `Redis maxmemory-policy is ${evicting.join(', ')}, but BullMQ needs "noeviction" (evicted jobs are lost events)`;
     if (config.redis.requireNoeviction) {
       throw new RedisSetupError(
         `${msg}. Set it (CONFIG SET maxmemory-policy noeviction) or REDIS_REQUIRE_NOEVICTION=false.`,
@@ -70,5 +90,15 @@ export async function checkRedis(conn: RedisConnection, config: AppConfig): Prom
     }
     warnings.push(msg);
   }
-  return { version, mode, maxmemoryPolicy: policy, warnings };
+  const lowest = [...topology.masters].sort((a, b) =>
+    versionAtLeast(a.version, b.version.split('.').map(Number)) ? 1 : -1,
+  )[0]!;
+  const known = policies.filter((p): p is string => p !== null);
+  return {
+    version: lowest.version,
+    mode: topology.masters[0]!.redisMode,
+    maxmemoryPolicy: known.find((p) => p !== 'noeviction') ?? known[0] ?? null,
+    warnings,
+    topology,
+  };
 }

@@ -1,0 +1,109 @@
+import type { AppConfig } from '@agent-bridge/config';
+import { AgentBridgeError, ErrorCode } from '@agent-bridge/protocol';
+import { Cluster, type Redis } from 'ioredis';
+import { type RedisConnection, waitUntilReady } from './connections';
+import { infoField } from './info';
+
+/** One master as its own `INFO` describes it. */
+export interface RedisMasterInfo {
+  /** `host:port` the client reaches it at. */
+  address: string;
+  version: string;
+  /** `redis_mode` (standalone | cluster). */
+  redisMode: string;
+  /** Null when INFO hides it (some managed services); the startup check then asks CONFIG GET. */
+  maxmemoryPolicy: string | null;
+  /** Append-only file on; null when INFO hides it. */
+  aof: boolean | null;
+  /** Replicas the master reports (`ip:port`, INFO replication). */
+  replicas: string[];
+}
+
+/** The Redis deployment a connection reaches: every master (one, or each of a Cluster) and its replicas. */
+export interface RedisTopology {
+  mode: AppConfig['redis']['mode'];
+  masters: RedisMasterInfo[];
+  /** Configured Sentinels (REDIS_MODE=sentinel) and the master name they watch. */
+  sentinels: string[];
+  sentinelName: string | null;
+}
+
+/** Redis is reachable but not fit for agent-bridge (old version, evicting keys, Cluster masters unknown). */
+export class RedisSetupError extends AgentBridgeError {
+  constructor(message: string) {
+    super(ErrorCode.Unavailable, message);
+  }
+}
+
+interface MasterNode {
+  address: string;
+  node: Redis;
+}
+
+/** The master servers behind `conn`: every master of a Cluster, else the server the connection talks to. */
+async function masterNodes(conn: RedisConnection, config: AppConfig): Promise<MasterNode[]> {
+  if (conn instanceof Cluster) {
+    // The masters are known once the client has loaded the slot map.
+    await waitUntilReady(conn, config.redis.connectTimeoutMs);
+    const masters = conn.nodes('master');
+    if (masters.length === 0) {
+      throw new RedisSetupError(`no Redis Cluster master known via ${config.redis.clusterNodes.join(', ')}`);
+    }
+    return masters
+      .map((node) => ({ address: `${node.options.host}:${node.options.port}`, node }))
+      .sort((a, b) => a.address.localeCompare(b.address));
+  }
+  // Sentinel: the address the Sentinels resolved, read from the socket once connected.
+  await waitUntilReady(conn, config.redis.connectTimeoutMs);
+  const stream = (conn as unknown as { stream?: { remoteAddress?: string; remotePort?: number } }).stream;
+  const address =
+    stream?.remoteAddress !== undefined
+      ? `${stream.remoteAddress}:${stream.remotePort}`
+      : `${conn.options.host}:${conn.options.port}`;
+  return [{ address, node: conn }];
+}
+
+/** `slaveN:ip=…,port=…` lines of INFO replication. */
+function replicasOf(info: string): string[] {
+  const out: string[] = [];
+  for (const m of info.matchAll(/^slave\d+:(.*)$/gm)) {
+    const fields = Object.fromEntries(m[1]!.split(',').map((kv) => kv.trim().split('=') as [string, string]));
+    if (fields['ip'] !== undefined) out.push(`${fields['ip']}:${fields['port']}`);
+  }
+  return out;
+}
+
+async function describeMaster({ address, node }: MasterNode): Promise<RedisMasterInfo> {
+  // Plain INFO: server, memory, persistence and replication in one round trip (every role's ACL allows it).
+  const info = await node.info();
+  const aof = infoField(info, 'aof_enabled');
+  return {
+    address,
+    version: infoField(info, 'redis_version') ?? 'unknown',
+    redisMode: infoField(info, 'redis_mode') ?? 'unknown',
+    maxmemoryPolicy: infoField(info, 'maxmemory_policy'),
+    aof: aof === null ? null : aof === '1',
+    replicas: replicasOf(info),
+  };
+}
+
+/** Reads the topology behind `conn` (one INFO per master). */
+export async function readTopology(conn: RedisConnection, config: AppConfig): Promise<RedisTopology> {
+  const nodes = await masterNodes(conn, config);
+  const masters = await Promise.all(nodes.map(describeMaster));
+  const sentinel = config.redis.mode === 'sentinel';
+  return {
+    mode: config.redis.mode,
+    masters,
+    sentinels: sentinel ? config.redis.sentinels : [],
+    sentinelName: sentinel ? config.redis.sentinelName : null,
+  };
+}
+
+/** One line for banners and logs: `cluster: 3 masters (…), 3 replicas`. */
+export function describeTopology(t: RedisTopology): string {
+  const replicas = t.masters.reduce((n, m) => n + m.replicas.length, 0);
+  const masters = `${t.masters.length} master${t.masters.length === 1 ? '' : 's'} (${t.masters.map((m) => m.address).join(', ')})`;
+  const sentinels = t.mode === 'sentinel' ? `, ${t.sentinels.length} sentinels watching "${t.sentinelName}"` : '';
+  return `${t.mode}: ${masters}, ${replicas} replica${replicas === 1 ? '' : 's'}${sentinels}`;
+}

@@ -3,7 +3,7 @@
  * gateways, each sending start_run as fast as its acks return. Also one honest user's run, timed.
  */
 import type { BridgeClient } from '@agent-bridge/client';
-import type { EventEnvelope } from '@agent-bridge/protocol';
+import { type EventEnvelope, TERMINAL_EVENT_TYPES } from '@agent-bridge/protocol';
 import { type Socket, io as ioClient } from 'socket.io-client';
 
 export interface FloodConnections {
@@ -95,7 +95,7 @@ export async function timedRun(client: BridgeClient, prompt: string, timeoutMs =
     const sub = client.subscribe(runId, (e) => {
       events.push(e);
       if (firstEventMs < 0) firstEventMs = performance.now() - t0;
-      if (e.type === 'agent_completed' || e.type === 'agent_error') {
+      if (TERMINAL_EVENT_TYPES.has(e.type)) {
         doneMs = performance.now() - t0;
         clearTimeout(timer);
         void sub.unsubscribe();

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import {
+  CANCELLED_CODE,
   EventIdSchema,
   type EventEnvelope,
   IllegalStateError,
@@ -351,7 +352,7 @@ export class RunHandle {
    * when the agent stopped because of {@link signal}.
    */
   cancel(reason = 'cancelled by the user'): Promise<EmittedEvent> {
-    return this.emit(StandardEventType.AgentError, { message: reason, code: 'cancelled' });
+    return this.emit(StandardEventType.AgentError, { message: reason, code: CANCELLED_CODE });
   }
 
   /** Stops listening for cancellation without ending the run (the process hands the run over). Idempotent. */

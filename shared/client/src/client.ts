@@ -9,7 +9,9 @@ import {
   type StartRunAck,
   type SubscribeAck,
   type SubscribeOk,
+  TERMINAL_EVENT_TYPES,
   type WireError,
+  isTerminalRunStatus,
 } from '@agent-bridge/protocol';
 import { type Socket, io } from 'socket.io-client';
 import { HeadCheck } from './head-check';
@@ -149,9 +151,6 @@ interface RunSub {
   /** A terminal event was delivered, or an ack said the run ended and nothing after lastSeq exists. */
   ended: boolean;
 }
-
-const TERMINAL_TYPES: ReadonlySet<string> = new Set(['agent_completed', 'agent_error']);
-const TERMINAL_STATUSES: ReadonlySet<string> = new Set(['completed', 'failed', 'cancelled']);
 
 type BridgeSocket = Socket<ServerToClientEvents, ClientToServerEvents>;
 
@@ -474,7 +473,7 @@ export class BridgeClient {
   private deliver(sub: RunSub, event: EventEnvelope): void {
     sub.lastSeq = event.seq;
     sub.lastActivityAt = Date.now();
-    if (TERMINAL_TYPES.has(event.type)) sub.ended = true;
+    if (TERMINAL_EVENT_TYPES.has(event.type)) sub.ended = true;
     try {
       sub.onEvent(event);
     } catch {
@@ -608,7 +607,7 @@ export class BridgeClient {
     this.counters.replayedEvents += ack.events.length;
     sub.lastActivityAt = Date.now();
     for (const event of ack.events) this.accept(sub, event, true);
-    if (TERMINAL_STATUSES.has(ack.status) && !ack.hasMore && sub.lastSeq >= ack.headSeq) sub.ended = true;
+    if (isTerminalRunStatus(ack.status) && !ack.hasMore && sub.lastSeq >= ack.headSeq) sub.ended = true;
     try {
       sub.options.onStatus?.(ack.status, info);
     } catch {

@@ -65,7 +65,7 @@ export {
   eventsInJobId,
 } from './jobs';
 export type { DeadLetterRecord, RecoverJob, StartRunJob } from './jobs';
-export { INTEGRATION_TRANSITIONS, IntegrationState, isLegalTransition } from './integration';
+export { INTEGRATION_STATES, INTEGRATION_TRANSITIONS, IntegrationState, isLegalTransition } from './integration';
 export type {
   CheckResult,
   HealthStatus,
@@ -78,6 +78,7 @@ export type {
   StateTransition,
 } from './integration';
 export { keyLayout } from './keys';
+export { CANCELLED_CODE, isTerminalRunStatus, runStatusOfEvent } from './run-status';
 export { RunRecordSchema } from './run';
 export type { RunRecord } from './run';
 export type { KeyLayout } from './keys';

@@ -8,6 +8,12 @@ export const IntegrationState = {
 } as const;
 export type IntegrationState = (typeof IntegrationState)[keyof typeof IntegrationState];
 
+/**
+ * Every integration state, in lifecycle order (UNINITIALIZED … FAILED). The position is the value of the
+ * `agent_bridge.integration.state_code` metric, so dashboards and alerts depend on this order.
+ */
+export const INTEGRATION_STATES: readonly IntegrationState[] = Object.values(IntegrationState);
+
 /** Legal transitions. A transition to the same state is not a transition (nothing is recorded). */
 export const INTEGRATION_TRANSITIONS: Readonly<Record<IntegrationState, readonly IntegrationState[]>> = {
   UNINITIALIZED: ['INITIALIZING'],

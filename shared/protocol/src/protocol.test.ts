@@ -1,6 +1,7 @@
 import {
   EventEnvelopeSchema,
   IdSchema,
+  INTEGRATION_STATES,
   INTEGRATION_TRANSITIONS,
   IntegrationState,
   StandardPayloadSchemas,
@@ -161,5 +162,11 @@ describe('validateEvent (the one content check of the SDK and the bridge)', () =
       })();
       expect({ payload, valid: byValidate }).toEqual({ payload, valid: bySchema });
     }
+  });
+});
+
+describe('integration states', () => {
+  it('are listed in lifecycle order: the state_code metric (alerts.yml: DEGRADED 3, FAILED 4) is the index', () => {
+    expect(INTEGRATION_STATES).toEqual(['UNINITIALIZED', 'INITIALIZING', 'ACTIVE', 'DEGRADED', 'FAILED']);
   });
 });

@@ -46,7 +46,6 @@ export {
   decodeCommitEvents,
   encodeCommitEvents,
   packEvent,
-  statusOfEvent,
   unpackPublished,
 } from './run-store/event-codec';
 export type { PackedEvent } from './run-store/event-codec';

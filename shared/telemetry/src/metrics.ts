@@ -7,12 +7,10 @@ import {
   type UpDownCounter,
   metrics as metricsApi,
 } from '@opentelemetry/api';
+import { INTEGRATION_STATES, type IntegrationState } from '@agent-bridge/protocol';
 
 /** Instrumentation scope of every agent-bridge metric. */
 export const METER_NAME = 'agent-bridge';
-
-/** The integration states in the order of the `agent_bridge.integration.state_code` gauge (0..4). */
-const STATES = ['UNINITIALIZED', 'INITIALIZING', 'ACTIVE', 'DEGRADED', 'FAILED'] as const;
 
 interface Instruments {
   integrationState: Gauge;
@@ -49,8 +47,7 @@ function create(provider: MeterProvider): Instruments {
       description: '1 for the current integration state (label state), 0 for the others. Published by the leader.',
     }),
     integrationStateCode: meter.createGauge('agent_bridge.integration.state_code', {
-      description:
-        'Current integration state as a number: 0 UNINITIALIZED, 1 INITIALIZING, 2 ACTIVE, 3 DEGRADED, 4 FAILED.',
+      description: `Current integration state as a number: ${INTEGRATION_STATES.map((s, n) => `${n} ${s}`).join(', ')}.`,
     }),
     integrationTransitions: meter.createCounter('agent_bridge.integration.transitions', {
       description: 'Integration state transitions recorded by the leader (labels from, to).',
@@ -152,10 +149,11 @@ function histogram(pick: (i: Instruments) => Histogram) {
  */
 export const metrics = {
   /** Records the published integration state (the leader calls it on every check and transition). */
-  setIntegrationState(state: string): void {
+  setIntegrationState(state: IntegrationState): void {
     const i = instruments();
-    for (const s of STATES) i.integrationState.record(s === state ? 1 : 0, { state: s });
-    const code = STATES.indexOf(state as (typeof STATES)[number]);
+    for (const s of INTEGRATION_STATES) i.integrationState.record(s === state ? 1 : 0, { state: s });
+    // The code is the state's position in the protocol's list (documented with the gauge).
+    const code = INTEGRATION_STATES.indexOf(state);
     if (code >= 0) i.integrationStateCode.record(code);
   },
   /** A recorded transition (`{ from, to }`). */

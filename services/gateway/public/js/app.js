@@ -7,7 +7,9 @@
   const $ = (id) => document.getElementById(id);
   const SESSION_KEY = 'agent-bridge.session';
   const runsKey = (userId) => `agent-bridge.runs.${userId}`;
-  const TERMINAL = new Set(['agent_completed', 'agent_error']);
+  // The run-status rules of the bridge, from the client SDK: a run is cancelled by the error's code, and the
+  // page shows the status the run registry records.
+  const sdk = () => window.AgentBridgeClient;
 
   const state = {
     config: { gateways: [] },
@@ -213,8 +215,7 @@
     const el = $('run-status');
     el.dataset.status = status;
     el.textContent = status;
-    const terminal = status === 'completed' || status === 'failed' || status === 'cancelled';
-    $('cancel').disabled = terminal || !state.current;
+    $('cancel').disabled = sdk().isTerminalRunStatus(status) || !state.current;
     if (state.current) updateRun(state.current.runId, { status });
   }
 
@@ -354,10 +355,11 @@
       }
       case 'agent_error': {
         endThinking(run);
-        const cancelled = /cancel/i.test(String(p.code || '')) || /cancel/i.test(String(p.message || ''));
+        const status = sdk().runStatusOfEvent(event);
+        const cancelled = status === 'cancelled';
         const el = item(`agent-error${cancelled ? ' cancelled' : ''}`, cancelled ? 'Cancelled' : 'Error', event.seq);
         el.querySelector('.item-body').textContent = p.message || 'the agent failed';
-        setStatus(cancelled ? 'cancelled' : 'failed');
+        setStatus(status);
         break;
       }
       case 'gap': {
@@ -372,7 +374,7 @@
         el.querySelector('.item-body').textContent = pretty(p);
       }
     }
-    if (TERMINAL.has(event.type)) run.terminal = true;
+    if (sdk().runStatusOfEvent(event) !== null) run.terminal = true;
     scrollDown();
   }
 

@@ -6,6 +6,7 @@ import {
   RateLimitedError,
   type RunStatus,
   TooManyRunsError,
+  isTerminalRunStatus,
 } from '@agent-bridge/protocol';
 import { type LoadedScript, type RedisConnection, loadScript, runScript } from '@agent-bridge/redis';
 import type { Logger } from '@agent-bridge/telemetry';
@@ -15,7 +16,6 @@ let runSlotScript: LoadedScript | null = null;
 // A slot without a registry record is a start_run between taking its slot and registering its run (or a
 // run whose record expired): never counted as finished, or a burst of start_run would prune every slot it
 // takes. Such a slot ends with its release or its expiry (AB_LIMIT_RUN_SLOT_TTL_MS).
-const FINISHED: ReadonlySet<RunStatus | null> = new Set<RunStatus | null>(['completed', 'failed', 'cancelled']);
 
 /** A fixed-window limiter of `points` per `windowMs`, or none when `points` is 0. */
 interface Window {
@@ -111,7 +111,7 @@ export class ClientLimits {
     const statuses = await Promise.all(
       runIds.map((id) => this.connection.hget(this.keys.runMeta(id), 'status') as Promise<RunStatus | null>),
     );
-    const done = runIds.filter((_, i) => FINISHED.has(statuses[i] ?? null));
+    const done = runIds.filter((_, i) => isTerminalRunStatus(statuses[i]));
     if (done.length === 0) return 0;
     await this.connection.zrem(key, ...done);
     this.logger.debug({ key, freed: done.length }, 'freed run slots of finished runs');

@@ -1,6 +1,6 @@
 import type { EventEnvelope } from '@agent-bridge/protocol';
 import { decode } from 'notepack.io';
-import { decodeCommitEvents, encodeCommitEvents, packEvent, statusOfEvent, unpackPublished } from './event-codec';
+import { decodeCommitEvents, encodeCommitEvents, packEvent, unpackPublished } from './event-codec';
 
 function envelope(seq: number, over: Partial<EventEnvelope> = {}): EventEnvelope {
   return {
@@ -70,10 +70,11 @@ describe('event codec (packed arguments of commit-events-3.lua)', () => {
     expect(() => decodeCommitEvents(Buffer.concat([ok, Buffer.from([0x00])]))).toThrow(/trailing/);
   });
 
-  it('statusOfEvent maps terminal events to the run status', () => {
-    expect(statusOfEvent({ type: 'agent_thinking', payload: {} })).toBe('');
-    expect(statusOfEvent({ type: 'agent_completed', payload: {} })).toBe('completed');
-    expect(statusOfEvent({ type: 'agent_error', payload: { code: 'boom' } })).toBe('failed');
-    expect(statusOfEvent({ type: 'agent_error', payload: { code: 'cancelled' } })).toBe('cancelled');
+  it('packs the registry status of terminal events (runStatusOfEvent), and "" for the others', () => {
+    const as = (type: string, payload: unknown): string => packEvent({ ...envelope(1), type, payload }).status;
+    expect(as('agent_thinking', {})).toBe('');
+    expect(as('agent_completed', {})).toBe('completed');
+    expect(as('agent_error', { code: 'boom' })).toBe('failed');
+    expect(as('agent_error', { code: 'cancelled' })).toBe('cancelled');
   });
 });

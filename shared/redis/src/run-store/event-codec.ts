@@ -1,4 +1,4 @@
-import { type EventEnvelope, type RunStatus, StandardEventType } from '@agent-bridge/protocol';
+import { type EventEnvelope, type RunStatus, runStatusOfEvent } from '@agent-bridge/protocol';
 import { Packr } from 'msgpackr';
 
 /**
@@ -25,16 +25,6 @@ export interface PackedEvent {
 
 // Plain MessagePack (no msgpackr records or structures: cmsgpack and notepack must read it).
 const packr = new Packr({ useRecords: false, variableMapSize: true });
-
-/** The registry status an event moves its run to, if any. A cancel is an `agent_error` with code `cancelled`. */
-export function statusOfEvent(event: Pick<EventEnvelope, 'type' | 'payload'>): RunStatus | '' {
-  if (event.type === StandardEventType.AgentCompleted) return 'completed';
-  if (event.type === StandardEventType.AgentError) {
-    const code = (event.payload as { code?: unknown } | null)?.code;
-    return code === 'cancelled' ? 'cancelled' : 'failed';
-  }
-  return '';
-}
 
 /** The envelope as stored (without `epoch`, which the script stamps), members in a fixed order, `id` first. */
 function envelopeObject(event: EventEnvelope): Omit<EventEnvelope, 'epoch'> {
@@ -68,7 +58,8 @@ export function packEvent(event: EventEnvelope): PackedEvent {
   return {
     seq: event.seq,
     id: event.id,
-    status: statusOfEvent(event),
+    // '' (no change) in the script's argument for an event that is not terminal.
+    status: runStatusOfEvent(event) ?? '',
     json: JSON.stringify(body),
     entries: packed.subarray(length),
     count,

@@ -1,4 +1,4 @@
-import { type EventEnvelope, TERMINAL_EVENT_TYPES } from '@agent-bridge/protocol';
+import { type EventEnvelope, TERMINAL_EVENT_TYPES, isTerminalRunStatus } from '@agent-bridge/protocol';
 import { connect } from '@agent-bridge/client';
 import { signToken } from '@agent-bridge/auth';
 import { getRun } from '@agent-bridge/redis';
@@ -91,7 +91,7 @@ async function tail(
         },
       );
       sub.ready.then((info) => {
-        if (!follow && info.status !== 'running' && info.status !== 'pending' && info.headSeq <= afterSeq) resolve();
+        if (!follow && isTerminalRunStatus(info.status) && info.headSeq <= afterSeq) resolve();
       }, reject);
     });
   } catch (err) {

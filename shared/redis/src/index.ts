@@ -42,12 +42,7 @@ export type {
   RunCommitResult,
   RunCommitState,
 } from './run-store/commit';
-export {
-  decodeCommitEvents,
-  encodeCommitEvents,
-  packEvent,
-  unpackPublished,
-} from './run-store/event-codec';
+export { decodeCommitEvents, encodeCommitEvents, packEvent, unpackPublished } from './run-store/event-codec';
 export type { PackedEvent } from './run-store/event-codec';
 export { RunStore } from './run-store/run-store';
 export type { RunStoreOptions } from './run-store/run-store';

@@ -69,8 +69,7 @@ describe('client SDK honours retry-after (RATE_LIMITED, TOO_MANY_CONNECTIONS)', 
   it('subscribes answered RATE_LIMITED are sent again after retryAfterMs; every run becomes ready', async () => {
     const keys = keyLayout(cluster.config.keyPrefix);
     const runIds = Array.from({ length: 6 }, (_, i) => `rl-run-${i}`);
-    for (const runId of runIds)
-      await registerRun(conn, keys, { runId, owner: 'sub-user', agent: 'demo', ttlMs: 60_000 });
+    for (const runId of runIds) await registerRun(conn, keys, { runId, owner: 'sub-user', agent: 'demo' });
     await spendIpBudget();
     const c = client(limited, 'sub-user', 200);
     await c.waitConnected(WINDOW_MS * 5);

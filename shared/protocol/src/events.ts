@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { type StandardEventType } from './event-types';
 
 /**
  * Identifiers that travel in Redis keys and BullMQ job ids: no `:` (BullMQ), no braces (Redis Cluster
@@ -14,25 +15,6 @@ export const IdSchema = z
 export const RunIdSchema = IdSchema.describe('run id');
 export const EventIdSchema = IdSchema.describe('event id');
 export const UserIdSchema = z.string().min(1).max(256);
-
-/** The standard event types of a run. Any other type matching {@link EventTypeSchema} is a custom event. */
-export const StandardEventType = {
-  AgentStarted: 'agent_started',
-  AgentThinking: 'agent_thinking',
-  ToolExecuting: 'tool_executing',
-  ToolCompleted: 'tool_completed',
-  AgentCompleted: 'agent_completed',
-  AgentError: 'agent_error',
-  /** Written by the bridge (never by an agent) when a seq never arrived and the run was unstuck. */
-  Gap: 'gap',
-} as const;
-export type StandardEventType = (typeof StandardEventType)[keyof typeof StandardEventType];
-
-/** Event types that end a run. */
-export const TERMINAL_EVENT_TYPES: ReadonlySet<string> = new Set([
-  StandardEventType.AgentCompleted,
-  StandardEventType.AgentError,
-]);
 
 export const EventTypeSchema = z
   .string()

@@ -23,11 +23,10 @@ export {
   EventIdSchema,
   IdSchema,
   RunIdSchema,
-  StandardEventType,
   StandardPayloadSchemas,
-  TERMINAL_EVENT_TYPES,
   UserIdSchema,
 } from './events';
+export { StandardEventType, TERMINAL_EVENT_TYPES } from './event-types';
 export type { EventEnvelope } from './events';
 export {
   CancelRunRequestSchema,

@@ -1,4 +1,5 @@
-import { type EventEnvelope, StandardEventType } from './events';
+import { StandardEventType } from './event-types';
+import type { EventEnvelope } from './events';
 import type { RunStatus } from './socket';
 
 /**

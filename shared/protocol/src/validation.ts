@@ -1,6 +1,7 @@
 import type { z } from 'zod';
 import { InvalidEventError, PayloadTooLargeError, type ValidationIssue } from './errors';
-import { EventTypeSchema, StandardEventType, StandardPayloadSchemas, isStandardEventType } from './events';
+import { StandardEventType } from './event-types';
+import { EventTypeSchema, StandardPayloadSchemas, isStandardEventType } from './events';
 
 /** Flattens zod issues into `path: message` pairs for error details. */
 export function toIssues(error: z.ZodError): ValidationIssue[] {

@@ -167,6 +167,7 @@ export function loadConfig(options: LoadConfigOptions = {}): AppConfig {
         bridgeAdminToken: config.bridge.adminToken,
         chatPage: config.gateway.chatPage,
         redisUrl: config.redis.url,
+        redisLockUrls: config.redis.lockUrls,
       },
       options.service,
     );

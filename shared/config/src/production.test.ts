@@ -86,6 +86,21 @@ describe('production mode (guarantee 7.1: production refuses default secrets and
     });
   });
 
+  it('refuses a lock master URL with a published or placeholder password (bridge)', () => {
+    const lock = (pw: string): string =>
+      ['redis://:0123456789abcdef0123456789abcdef@lock-a:6379', `redis://:${pw}@lock-b:6379`].join(',');
+    const env = (pw: string): Record<string, string> => ({
+      ...STRONG,
+      NODE_ENV: 'production',
+      REDIS_LOCK_URLS: lock(pw),
+    });
+    expect(problemsOf(env('CHANGE-ME-lock'), 'bridge')).toEqual([
+      { key: 'REDIS_LOCK_URLS', message: 'a password in it is a published default or placeholder' },
+    ]);
+    expect(problemsOf(env('bridge-dev-password'), 'bridge').map((p) => p.key)).toEqual(['REDIS_LOCK_URLS']);
+    expect(problemsOf(env('another-strong-lock-password-0123'), 'bridge')).toEqual([]);
+  });
+
   it('the message names the keys and never shows a secret', () => {
     let message = '';
     try {

@@ -22,6 +22,8 @@ export interface ProductionInput {
   bridgeAdminToken: string | undefined;
   chatPage: boolean;
   redisUrl: string;
+  /** The independent lock masters of the leader lease (REDIS_LOCK_URLS); only the bridge connects to them. */
+  redisLockUrls: readonly string[];
 }
 
 /** Shortest HMAC secret production accepts: 256 bits, the size of the HS256 hash. */
@@ -45,8 +47,12 @@ const PUBLISHED_VALUES = new Set([
 /** A value that looks like a placeholder ("CHANGE-ME", "changeme", "change_me_…"). */
 const PLACEHOLDER = /change[-_ ]?me/i;
 
+function isPublished(value: string): boolean {
+  return PUBLISHED_VALUES.has(value) || PLACEHOLDER.test(value);
+}
+
 function weakness(value: string, minChars: number): string | null {
-  if (PUBLISHED_VALUES.has(value) || PLACEHOLDER.test(value)) return 'is a published default or placeholder';
+  if (isPublished(value)) return 'is a published default or placeholder';
   if (value.length < minChars) return `is too short for production (at least ${minChars} characters)`;
   return null;
 }
@@ -88,8 +94,12 @@ export function productionProblems(input: ProductionInput, service?: ServiceName
       key: 'REDIS_URL',
       message: `production needs the ${service} service's Redis ACL user and password`,
     });
-  } else if (PUBLISHED_VALUES.has(redisPw) || PLACEHOLDER.test(redisPw)) {
+  } else if (isPublished(redisPw)) {
     problems.push({ key: 'REDIS_URL', message: 'its password is a published default or placeholder' });
+  }
+  // A lock master with a public password lets anyone take or break the leader lease.
+  if (service === 'bridge' && input.redisLockUrls.some((url) => isPublished(redisPassword(url)))) {
+    problems.push({ key: 'REDIS_LOCK_URLS', message: 'a password in it is a published default or placeholder' });
   }
   if (service === 'gateway' && input.jwtSecret === undefined && !input.jwtPublicKeys) {
     problems.push({

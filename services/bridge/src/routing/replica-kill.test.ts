@@ -106,7 +106,11 @@ describe('routing across replica processes', () => {
       let stoppedAt = 0;
       let pauseMs = 0;
       try {
+        const other = replicas[1]!;
         while (held.length === 0) {
+          // replica-b pauses meanwhile, so replica-a takes the next jobs: left to compete, replica-b could
+          // take them all until the producers finish, and replica-a would never be seen holding one.
+          other.signal('SIGSTOP');
           await waitFor(
             'replica-a holding jobs',
             async () => (await queue.getActive()).filter((j) => j.processedBy === 'replica-a').length >= 1,
@@ -114,6 +118,7 @@ describe('routing across replica processes', () => {
           );
           victim.signal('SIGSTOP');
           stoppedAt = Date.now();
+          other.signal('SIGCONT');
           held = await uncommittedJobs(queue, conn, keys, 'replica-a');
           if (held.length === 0) victim.signal('SIGCONT');
         }

@@ -2,7 +2,7 @@
 // `npm start`: the whole agent-bridge cluster on this machine.
 // 1. On a fresh clone (no node_modules) it installs the dependencies with `npm ci`, showing npm's progress.
 // 2. Then it runs the launcher (services/ops/src/launcher/main.ts) from TypeScript sources through tsx:
-//    nothing needs compiling first; the launcher bundles the chat page's client SDK itself.
+//    nothing needs compiling first; the launcher bundles the chat page with the client SDK itself.
 // Flags are passed on: `npm start -- --replicas 3 --gateways 2`.
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';

@@ -131,6 +131,7 @@ describe('guarantee 2.4 — lock quorum lost while ACTIVE', () => {
       await waitFor('ACTIVE', async () => (await state())?.state === 'ACTIVE', { timeoutMs: 60_000 });
 
       const lost = quorum.slice(0, 2);
+      const lostAt = Date.now();
       if (fault === 'kill') await Promise.all(lost.map((m) => m.kill()));
       else for (const m of lost) m.pause();
       try {
@@ -142,6 +143,10 @@ describe('guarantee 2.4 — lock quorum lost while ACTIVE', () => {
           },
           { timeoutMs: 45_000 },
         );
+        // The documented bound (docs/guarantees.md 2.4): lease TTL + absentFailMs × 1.25 = 6.75 s with these
+        // settings; measured at most 6.4 s (npm run bench:leader, BENCHMARKS.md). Twice the bound leaves room for
+        // a loaded 2-core CI box and still fails a detection that waits for some longer timeout instead.
+        expect(Date.now() - lostAt).toBeLessThan(2 * (3_000 + 1.25 * 3_000));
         expect(failed.failingChecks.map((c: CheckResult) => c.name)).toEqual(['lease']);
         expect(failed.reason).toMatch(/no replica can lead|no leader/);
         expect(await conn.exists(keys.leader)).toBe(0);

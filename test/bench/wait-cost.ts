@@ -33,7 +33,14 @@ async function main(): Promise<void> {
         ['WAIT 1', '1'],
       ] as const) {
         const config = loadConfig({
-          env: { REDIS_URL: master.url, AB_KEY_PREFIX: `wait-${round}-${replicas}`, REDIS_WAIT_REPLICAS: replicas },
+          env: {
+            REDIS_URL: master.url,
+            AB_KEY_PREFIX: `wait-${round}-${replicas}`,
+            REDIS_WAIT_REPLICAS: replicas,
+            // Coalescing would resolve each `thinking()` at once and enqueue the window later: the figure
+            // would be 1 µs, with or without WAIT. Off, every awaited emit is one enqueue (and its WAIT).
+            AB_THINKING_COALESCE_MS: '0',
+          },
         });
         const publisher = await AgentPublisher.create({ config });
         const run = await publisher.startRun({ userId: 'u1', agent: 'bench' });

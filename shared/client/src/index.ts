@@ -6,7 +6,7 @@ export type {
   SubscribeOptions,
   Subscription,
   SubscriptionInfo,
-} from './client';
+} from './types';
 // The error class every failure of the SDK is an instance of (with a stable `code` from ErrorCode).
 export { AgentBridgeError, ErrorCode } from '@agent-bridge/protocol';
 // The run-status rules of the registry, so a page shows the status the bridge records (cancelled by code).

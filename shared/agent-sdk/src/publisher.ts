@@ -1,4 +1,4 @@
-import { createHash, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import type { AppConfig } from '@agent-bridge/config';
 import {
   AgentBridgeError,
@@ -9,7 +9,6 @@ import {
   InvalidRequestError,
   JobName,
   type KeyLayout,
-  MAX_EVENTS_PER_BATCH_JOB,
   RunIdSchema,
   UserIdSchema,
   eventBatchJobId,
@@ -32,6 +31,8 @@ import {
   resolvePublisherConfig,
   silentPublisherLogger,
 } from './options';
+import { type Waiting, sha1Hex, toJobs } from './event-jobs';
+import { RunControl } from './run-control';
 import { RunHandle, type RunHandleDeps } from './run-handle';
 
 export type { AgentPublisherOptions } from './options';
@@ -67,48 +68,11 @@ export interface AgentPublisherStatus {
   queueDepth: number;
 }
 
-interface Waiting {
-  event: EventEnvelope;
-  resolve: () => void;
-  reject: (err: unknown) => void;
-}
-
 /** Newest waiting jobs whose ids tell the average events per job when the queue depth is read. */
 const DEPTH_SAMPLE_JOBS = 100;
 
 /** Batches in flight at once; beyond that, emits accumulate into the next batch. */
 const MAX_BATCHES_IN_FLIGHT = 4;
-
-function sha1Hex(text: string): string {
-  return createHash('sha1').update(text).digest('hex');
-}
-
-/**
- * Packs the events of one flush into jobs: one `events` batch job for all of them (at most
- * {@link MAX_EVENTS_PER_BATCH_JOB} each, a run's events kept together in emit order), or an `event` job
- * when the flush holds a single event. The bridge commits each run of a batch job with one script call.
- */
-function toJobs(batch: readonly Waiting[]): EventEnvelope[][] {
-  const runs = new Map<string, EventEnvelope[]>();
-  for (const { event } of batch) {
-    let list = runs.get(event.runId);
-    if (!list) runs.set(event.runId, (list = []));
-    list.push(event);
-  }
-  const out: EventEnvelope[][] = [];
-  let job: EventEnvelope[] = [];
-  for (const list of runs.values()) {
-    for (const event of list) {
-      if (job.length >= MAX_EVENTS_PER_BATCH_JOB) {
-        out.push(job);
-        job = [];
-      }
-      job.push(event);
-    }
-  }
-  if (job.length > 0) out.push(job);
-  return out;
-}
 
 function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
@@ -133,7 +97,7 @@ export class AgentPublisher {
   private readonly keys: KeyLayout;
   private readonly logger: PublisherLogger;
   private readonly queue: Queue;
-  private subscriber: RedisConnection | null = null;
+  private readonly control: RunControl;
   private readonly handles = new Map<string, RunHandle>();
   private readonly buffer: Waiting[] = [];
   private flushScheduled = false;
@@ -160,7 +124,7 @@ export class AgentPublisher {
     private readonly connection: RedisConnection,
     private readonly ownsConnection: boolean,
     logger: PublisherLogger,
-    private readonly name: string,
+    name: string,
   ) {
     this.keys = keyLayout(config.keyPrefix);
     this.logger = logger.child({ component: 'agent-publisher' });
@@ -172,6 +136,12 @@ export class AgentPublisher {
       removeOnComplete: { count: 1_000 },
       removeOnFail: { count: 10_000 },
     };
+    this.control = new RunControl(config, this.keys, this.logger, name, (runId) => {
+      const handle = this.handles.get(runId);
+      if (!handle) return;
+      this.logger.info({ runId }, 'run cancellation requested');
+      handle.markCancelled();
+    });
     this.handleDeps = {
       maxPayloadBytes: config.events.maxPayloadBytes,
       coalesce: {
@@ -252,7 +222,7 @@ export class AgentPublisher {
     const handle = new RunHandle(runId, options.userId, options.agent, reg.lastKnownSeq, this.handleDeps);
     this.handles.set(runId, handle);
     try {
-      await this.listen(runId);
+      await this.control.listen(runId);
       // A cancel requested before we listened is in the registry.
       if ((await this.connection.hget(this.keys.runMeta(runId), 'cancelRequested')) === '1') handle.markCancelled();
     } catch (err) {
@@ -291,9 +261,7 @@ export class AgentPublisher {
           for (const handle of [...this.handles.values()]) handle.close();
         },
         () => this.queue.close(),
-        async () => {
-          if (this.subscriber) await closeRedis(this.subscriber);
-        },
+        () => this.control.close(),
         async () => {
           if (this.ownsConnection) await closeRedis(this.connection);
         },
@@ -435,40 +403,9 @@ export class AgentPublisher {
     for (const w of waiters) w();
   }
 
-  private async listen(runId: string): Promise<void> {
-    if (!this.subscriber) {
-      const sub = createRedis(this.config, 'subscriber', { name: `${this.name}-control` });
-      sub.on('message', (channel: string, message: string) => this.onControl(channel, message));
-      sub.on('error', (err: Error) => this.logger.warn({ err: err.message }, 'control subscriber error'));
-      this.subscriber = sub;
-    }
-    await this.subscriber.subscribe(this.keys.runControlChannel(runId));
-  }
-
-  private onControl(channel: string, message: string): void {
-    let type: unknown;
-    try {
-      type = (JSON.parse(message) as { type?: unknown }).type;
-    } catch {
-      return;
-    }
-    if (type !== 'cancel') return;
-    for (const handle of this.handles.values()) {
-      if (this.keys.runControlChannel(handle.runId) === channel) {
-        this.logger.info({ runId: handle.runId }, 'run cancellation requested');
-        handle.markCancelled();
-      }
-    }
-  }
-
   private release(handle: RunHandle): void {
     if (this.handles.get(handle.runId) !== handle) return;
     this.handles.delete(handle.runId);
-    const sub = this.subscriber;
-    if (sub && sub.status !== 'end') {
-      sub.unsubscribe(this.keys.runControlChannel(handle.runId)).catch((err: unknown) => {
-        this.logger.debug({ err: (err as Error).message }, 'unsubscribe failed');
-      });
-    }
+    this.control.unlisten(handle.runId);
   }
 }

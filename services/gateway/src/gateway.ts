@@ -2,41 +2,29 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import type { AppConfig } from '@agent-bridge/config';
 import {
-  type AckError,
-  AgentBridgeError,
   type ClientToServerEvents,
-  ErrorCode,
-  type EventEnvelope,
-  ForbiddenError,
   IllegalStateError,
-  UnauthorizedError,
   type InterServerEvents,
   type KeyLayout,
-  type ReauthAck,
-  ReauthRequestSchema,
   type ServerToClientEvents,
-  type SimpleAck,
-  UnsubscribeRequestSchema,
   keyLayout,
-  runRoom,
-  toWireError,
 } from '@agent-bridge/protocol';
 import { MemberHeartbeat, type RedisConnection, closeRedis, createRedis } from '@agent-bridge/redis';
-import { DeliveryStats, type Logger, metrics, recordDelivery } from '@agent-bridge/telemetry';
+import { DeliveryStats, type Logger } from '@agent-bridge/telemetry';
 import { createAdapter } from '@socket.io/redis-adapter';
 import { Queue } from 'bullmq';
 import Fastify, { type FastifyInstance } from 'fastify';
-import { Server, type Socket } from 'socket.io';
-import { TokenVerifier, clientIp } from '@agent-bridge/auth';
+import { Server } from 'socket.io';
+import { TokenVerifier } from '@agent-bridge/auth';
+import { ClientSockets, type GatewayServer, type SocketData } from './client-sockets';
 import { installHttpRoutes } from './http-routes';
 import { ClientLimits } from './limits/client-limits';
-import { type ConnectionSlot, ConnectionCounter } from './limits/connection-counter';
+import { ConnectionCounter } from './limits/connection-counter';
 import { originAllowed } from './origin';
 import { logRedisErrors } from './redis-errors';
 import { AdapterResync, type ResyncStatus } from './resync';
-import { RunRequests, parse } from './run-requests';
+import { RunRequests } from './run-requests';
 import { SubscriberLiveness } from './subscriber-liveness';
-import { TokenExpiryWatch } from './token-expiry';
 
 /** Lifecycle of a {@link Gateway}. */
 export type GatewayState = 'idle' | 'starting' | 'running' | 'closing' | 'closed';
@@ -53,20 +41,6 @@ export interface GatewayStatus {
   ready: boolean;
 }
 
-/** Data kept on each authenticated socket. */
-interface SocketData {
-  userId: string;
-  /** `exp` of the connection's current token (epoch ms). */
-  expiresAtMs: number;
-  /** Client IP (see `limits.trustProxyHops`), for the per-IP limits. */
-  ip: string;
-  /** The connection's slot in the per-user and per-IP connection counts. */
-  slot: ConnectionSlot;
-}
-
-type GatewaySocket = Socket<ClientToServerEvents, ServerToClientEvents, InterServerEvents, SocketData>;
-type GatewayServer = Server<ClientToServerEvents, ServerToClientEvents, InterServerEvents, SocketData>;
-
 /** Options of a gateway beyond its configuration. */
 export interface GatewayOptions {
   /** Folder served at `/` when `config.gateway.chatPage`. @defaultValue `services/gateway/public` */
@@ -77,10 +51,6 @@ export interface GatewayOptions {
 
 /** Directory of the static chat page (same relative place from `src/` and `dist/`). */
 const DEFAULT_PUBLIC_DIR = join(__dirname, '..', 'public');
-
-function ackError(err: unknown): AckError {
-  return { ok: false, error: toWireError(err) };
-}
 
 /**
  * A Socket.IO gateway node: authenticates clients (JWT in the handshake), replays run history on
@@ -112,7 +82,7 @@ export class Gateway {
   private readonly delivery = new DeliveryStats();
   private readonly resync: AdapterResync;
   private readonly liveness: SubscriberLiveness;
-  private readonly verifier: TokenVerifier;
+  private readonly sockets: ClientSockets;
   private boundPort: number | null = null;
 
   constructor(
@@ -122,7 +92,6 @@ export class Gateway {
   ) {
     this.keys = keyLayout(config.keyPrefix);
     this.id = config.instanceId;
-    this.verifier = new TokenVerifier(config.auth);
     this.command = createRedis(config, 'command', { name: `gateway:${this.id}:command`, lazyConnect: true });
     this.pub = createRedis(config, 'worker', { name: `gateway:${this.id}:pub`, lazyConnect: true });
     this.sub = createRedis(config, 'subscriber', { name: `gateway:${this.id}:sub`, lazyConnect: true });
@@ -194,6 +163,16 @@ export class Gateway {
       onStall: () => this.resync.lost('stalled'),
       logger,
     });
+    this.sockets = new ClientSockets({
+      config,
+      verifier: new TokenVerifier(config.auth),
+      limits: this.limits,
+      connections: this.connections,
+      runs: this.runs,
+      resync: this.resync,
+      delivery: this.delivery,
+      logger,
+    });
   }
 
   /** The port the HTTP/Socket.IO server listens on (the real one when configured as 0). */
@@ -219,20 +198,7 @@ export class Gateway {
     this.io.adapter(createAdapter(this.pub, this.sub, { key: this.keys.socketIoKey }));
     this.resync.start();
     this.liveness.start();
-    this.io.use((socket, next) => {
-      this.admit(socket).then(
-        () => next(),
-        (err: unknown) => {
-          const wire = toWireError(err);
-          const refusal = new Error(wire.message) as Error & { data: unknown };
-          // Redis failing under the limits is no reason for a client to give up its token: it may retry.
-          refusal.data =
-            err instanceof AgentBridgeError ? wire : { code: ErrorCode.Unavailable, message: 'try again later' };
-          next(refusal);
-        },
-      );
-    });
-    this.io.on('connection', (socket) => this.onConnection(socket));
+    this.sockets.install(this.io);
     this.io.on('probe', ({ probeId, replyChannel }) => {
       this.command.publish(replyChannel, this.id).catch((err: unknown) => {
         this.logger.warn({ err, probeId }, 'could not answer the end-to-end probe');
@@ -254,104 +220,6 @@ export class Gateway {
     this.logger.debug({ address }, 'gateway listening');
     await this.heartbeat.start();
     this.state = 'running';
-  }
-
-  /**
-   * Handshake: the IP's request budget (before any token work), the token, then a slot in the user's and
-   * the IP's connection counts. The slot is given back when the connection closes, including one that
-   * closes before Socket.IO reports it connected.
-   */
-  private async admit(socket: GatewaySocket): Promise<void> {
-    const ip = clientIp(socket.handshake.address, socket.handshake.headers, this.config.limits.trustProxyHops);
-    await this.limits.ipRequest(ip);
-    const token = (socket.handshake.auth as { token?: unknown } | undefined)?.token;
-    let verified: { userId: string; expiresAtMs: number };
-    try {
-      verified = await this.verifier.verify(token);
-    } catch (err) {
-      throw err instanceof AgentBridgeError ? err : new UnauthorizedError('invalid token', { cause: err });
-    }
-    const slot = await this.connections.acquire(verified.userId, ip);
-    socket.data.userId = verified.userId;
-    socket.data.expiresAtMs = verified.expiresAtMs;
-    socket.data.ip = ip;
-    socket.data.slot = slot;
-    socket.conn.once('close', () => slot.release());
-    if (socket.conn.readyState !== 'open') slot.release();
-  }
-
-  private onConnection(socket: GatewaySocket): void {
-    const userId = socket.data.userId;
-    this.logger.debug({ socket: socket.id, userId }, 'client connected');
-    metrics.socketsConnected.add(1);
-    // Delivery telemetry per live event written to this socket, in the trace carried by the envelope.
-    socket.onAnyOutgoing((event: string, envelope: unknown) => {
-      if (event !== 'agent_event') return;
-      recordDelivery(envelope as EventEnvelope);
-      const ts = (envelope as EventEnvelope).ts;
-      if (typeof ts === 'number') this.delivery.record(Date.now() - ts);
-      this.resync.noteDelivered(envelope as EventEnvelope);
-    });
-    const expiry = this.watchExpiry(socket);
-    socket.on('disconnect', () => {
-      metrics.socketsConnected.add(-1);
-      expiry.stop();
-      socket.data.slot.release();
-    });
-    socket.on('reauth', (req, ack) => this.handle(socket, ack, () => this.reauth(socket, req, expiry)));
-    socket.on('subscribe', (req, ack) => this.handle(socket, ack, () => this.runs.subscribe(socket, req)));
-    socket.on('unsubscribe', (req, ack) =>
-      this.handle(socket, ack, async (): Promise<SimpleAck> => {
-        const { runId } = parse(UnsubscribeRequestSchema, req, 'unsubscribe request');
-        await socket.leave(runRoom(runId));
-        return { ok: true };
-      }),
-    );
-    socket.on('start_run', (req, ack) => this.handle(socket, ack, () => this.runs.startRun(userId, req)));
-    socket.on('cancel_run', (req, ack) => this.handle(socket, ack, () => this.runs.cancelRun(userId, req)));
-  }
-
-  /** Warns the socket before its token expires and disconnects it at expiry (unless it re-authenticates). */
-  private watchExpiry(socket: GatewaySocket): TokenExpiryWatch {
-    const watch = new TokenExpiryWatch(
-      {
-        warn: (expiresAt) => socket.emit('token_expiring', { expiresAt }),
-        expire: (expiresAt) => {
-          this.logger.debug({ socket: socket.id, userId: socket.data.userId }, 'token expired: disconnecting');
-          socket.emit('token_expired', { expiresAt });
-          socket.disconnect(true);
-        },
-      },
-      { warningMs: this.config.auth.expiryWarningMs, toleranceMs: this.config.auth.jwtClockToleranceMs },
-    );
-    watch.arm(socket.data.expiresAtMs);
-    return watch;
-  }
-
-  /** `reauth { token }`: a fresh token of the same user moves the connection's expiry. */
-  private async reauth(socket: GatewaySocket, req: unknown, watch: TokenExpiryWatch): Promise<ReauthAck> {
-    const { token } = parse(ReauthRequestSchema, req, 'reauth request');
-    const verified = await this.verifier.verify(token);
-    if (verified.userId !== socket.data.userId) {
-      throw new ForbiddenError('reauth must keep the user of the connection; connect again to switch users');
-    }
-    socket.data.expiresAtMs = verified.expiresAtMs;
-    watch.arm(verified.expiresAtMs);
-    return { ok: true, expiresAt: verified.expiresAtMs };
-  }
-
-  /** Rate limit (per user, then per IP), run, and answer with the result or a wire error; never throws into Socket.IO. */
-  private handle<T>(socket: GatewaySocket, ack: unknown, work: () => Promise<T>): void {
-    const reply = typeof ack === 'function' ? (ack as (res: T | AckError) => void) : () => undefined;
-    void (async () => {
-      try {
-        await this.limits.request(socket.data.userId, socket.data.ip);
-        reply(await work());
-      } catch (err) {
-        if (!(err instanceof AgentBridgeError)) this.logger.error({ err, socket: socket.id }, 'request failed');
-        reply(ackError(err));
-      }
-    })();
   }
 
   /** Current state, for `/readyz` and tests. Ready means running with Redis and the adapter connected. */

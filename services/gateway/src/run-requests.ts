@@ -23,6 +23,7 @@ import { metrics } from '@agent-bridge/telemetry';
 import type { Queue } from 'bullmq';
 import type { z } from 'zod';
 import type { ClientLimits } from './limits/client-limits';
+import { planReplay } from './replay/plan-replay';
 import type { AdapterResync } from './resync';
 
 /** Parses a client request, or throws {@link InvalidRequestError} listing every problem. */
@@ -66,7 +67,11 @@ export class RunRequests {
     return run;
   }
 
-  /** `subscribe`: owner only; joins the room, then replays the history page after `afterSeq`. */
+  /**
+   * `subscribe`: owner only; joins the room, then replays the history page after `afterSeq` as
+   * {@link planReplay} decides from one snapshot of the run (head, epoch, status and page in one MULTI).
+   * The owner is read before joining, so a socket never sits in another user's room.
+   */
   async subscribe(socket: RoomMember, req: unknown): Promise<SubscribeAck> {
     const { runId, afterSeq = 0, epoch } = parse(SubscribeRequestSchema, req, 'subscribe request');
     await this.authorizeRun(socket.data.userId, runId);
@@ -75,32 +80,21 @@ export class RunRequests {
     await socket.join(runRoom(runId));
     const pageSize = this.deps.config.events.replayPageSize;
     let page = await readHistory(this.deps.command, this.deps.keys, runId, afterSeq, pageSize);
-    let recovered = true;
-    if (afterSeq > 0 && epoch !== undefined && epoch > 0 && page.epoch !== epoch) {
-      // The history the client's afterSeq refers to is gone: replay the new incarnation from the start.
-      recovered = false;
-      page = await readHistory(this.deps.command, this.deps.keys, runId, 0, pageSize);
-    } else if (afterSeq > 0 && page.firstSeq !== null && page.firstSeq > afterSeq + 1) {
-      // Trimmed past afterSeq: the events between afterSeq and firstSeq can never be delivered.
-      recovered = false;
-    } else if (afterSeq > page.headSeq && page.headSeq > 0 && page.epoch !== 0) {
-      // The client claims events the history never had (e.g. it was lost with the same epoch number).
-      recovered = false;
-      page = await readHistory(this.deps.command, this.deps.keys, runId, 0, pageSize);
-    }
+    const plan = planReplay({ afterSeq, epoch }, page);
+    // The history afterSeq refers to is gone: replay this incarnation from its start.
+    if (plan.action === 'restart') page = await readHistory(this.deps.command, this.deps.keys, runId, 0, pageSize);
     this.deps.resync.noteSubscribed(runId, page.events.at(-1)?.seq ?? page.headSeq, page.epoch);
-    const run = await getRun(this.deps.command, this.deps.keys, runId);
-    metrics.replays.add(1, { recovered: String(recovered) });
+    metrics.replays.add(1, { recovered: String(plan.recovered) });
     metrics.replayedEvents.add(page.events.length);
     return {
       ok: true,
       runId,
       epoch: page.epoch,
       headSeq: page.headSeq,
-      recovered,
+      recovered: plan.recovered,
       events: page.events,
       hasMore: page.hasMore,
-      status: run?.status ?? 'pending',
+      status: page.status ?? 'pending',
     };
   }
 

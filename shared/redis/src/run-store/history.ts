@@ -1,4 +1,4 @@
-import type { EventEnvelope, KeyLayout } from '@agent-bridge/protocol';
+import type { EventEnvelope, KeyLayout, RunStatus } from '@agent-bridge/protocol';
 import type { RedisConnection } from '../connections';
 
 /** History reads of the RunStore module: a run's committed events, as the commit script stored them. */
@@ -9,6 +9,11 @@ export interface HistoryPage {
   epoch: number;
   /** Highest committed seq (0 when nothing is committed). */
   headSeq: number;
+  /**
+   * The run's status in the same snapshot as `headSeq` and `events` (null when the run has no record), so a
+   * terminal status always comes with the events up to the terminal one.
+   */
+  status: RunStatus | null;
   /** Committed events with seq > afterSeq, in seq order, at most `limit`. */
   events: EventEnvelope[];
   /**
@@ -42,9 +47,21 @@ function toInt(v: string | null | undefined): number {
   return Number.isFinite(n) ? n : 0;
 }
 
+const RUN_STATUSES: ReadonlySet<string> = new Set<RunStatus>([
+  'pending',
+  'running',
+  'completed',
+  'failed',
+  'cancelled',
+]);
+
+function toStatus(v: string | null | undefined): RunStatus | null {
+  return typeof v === 'string' && RUN_STATUSES.has(v) ? (v as RunStatus) : null;
+}
+
 /**
  * Reads committed events of a run after `afterSeq` (at most `limit`), with the history epoch and head,
- * in one atomic MULTI on the run's slot (a consistent snapshot, also on Redis Cluster).
+ * and the run's status, in one atomic MULTI on the run's slot (a consistent snapshot, also on Redis Cluster).
  *
  * Cost: one round trip; O(limit) entries transferred.
  */
@@ -60,13 +77,13 @@ export async function readHistory(
   const history = keys.runHistory(runId);
   const res = await conn
     .multi()
-    .hmget(keys.runMeta(runId), 'headSeq', 'epoch')
+    .hmget(keys.runMeta(runId), 'headSeq', 'epoch', 'status')
     .xrange(history, `${afterSeq + 1}-0`, '+', 'COUNT', limit + 1)
     .xrange(history, '-', '+', 'COUNT', 1)
     .exec();
   if (!res) throw new Error('readHistory: transaction aborted');
   for (const [err] of res) if (err) throw err;
-  const [head, epoch] = res[0]?.[1] as (string | null)[];
+  const [head, epoch, status] = res[0]?.[1] as (string | null)[];
   const entries = (res[1]?.[1] ?? []) as unknown[];
   const first = (res[2]?.[1] ?? []) as unknown[];
   const hasMore = entries.length > limit;
@@ -78,6 +95,7 @@ export async function readHistory(
   return {
     epoch: toInt(epoch),
     headSeq: toInt(head),
+    status: toStatus(status),
     events,
     firstSeq: first.length > 0 ? seqOfEntry(first[0]) : null,
     hasMore,

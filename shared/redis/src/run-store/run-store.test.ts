@@ -53,7 +53,7 @@ function suite(name: string, open: () => Promise<{ conn: RedisConnection; close:
       const prefix = `t-${randomUUID()}`;
       const keys = keyLayout(prefix);
       const empty = await readHistory(conn, keys, 'run-a', 0, 10);
-      expect(empty).toEqual({ epoch: 0, headSeq: 0, events: [], firstSeq: null, hasMore: false });
+      expect(empty).toEqual({ epoch: 0, headSeq: 0, status: null, events: [], firstSeq: null, hasMore: false });
 
       await writeHistory(conn, prefix, 'run-a', 5, 777);
       const p1 = await readHistory(conn, keys, 'run-a', 0, 2);
@@ -66,6 +66,9 @@ function suite(name: string, open: () => Promise<{ conn: RedisConnection; close:
       const p3 = await readHistory(conn, keys, 'run-a', 5, 3);
       expect(p3.events).toEqual([]);
       expect(p3.hasMore).toBe(false);
+      // The status comes in the same snapshot as the head, so a terminal status never precedes its events.
+      await conn.hset(keys.runMeta('run-a'), 'status', 'completed');
+      expect((await readHistory(conn, keys, 'run-a', 5, 3)).status).toBe('completed');
     });
 
     it('readHistory reports the oldest retained seq so a reader can tell history was trimmed past it', async () => {

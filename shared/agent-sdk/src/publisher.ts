@@ -12,6 +12,8 @@ import {
   RunIdSchema,
   UserIdSchema,
   eventBatchJobId,
+  eventPartition,
+  eventQueues,
   eventsInJobId,
   keyLayout,
 } from '@agent-bridge/protocol';
@@ -79,8 +81,9 @@ function sleep(ms: number): Promise<void> {
 }
 
 /**
- * What agent code imports: publishes the events of runs to the events queue (`config.queues.events`),
- * from which every bridge replica commits them in order into the run's history.
+ * What agent code imports: publishes the events of runs to the events queue (`config.queues.events`; with
+ * `AB_EVENT_PARTITIONS` > 1 the run's partition queue, docs/protocol.md), from which every bridge replica
+ * commits them in order into the run's history.
  *
  * - Each run is recorded in the run registry by {@link startRun} (owner, agent, status, timestamps).
  * - Emits are validated and size-checked before anything is enqueued (typed errors), numbered with a dense
@@ -96,7 +99,8 @@ export class AgentPublisher {
   private closing: Promise<void> | null = null;
   private readonly keys: KeyLayout;
   private readonly logger: PublisherLogger;
-  private readonly queue: Queue;
+  /** One queue per event partition (`AB_EVENT_PARTITIONS`), in partition order. */
+  private readonly queues: Queue[];
   private readonly control: RunControl;
   private readonly handles = new Map<string, RunHandle>();
   private readonly buffer: Waiting[] = [];
@@ -128,8 +132,11 @@ export class AgentPublisher {
   ) {
     this.keys = keyLayout(config.keyPrefix);
     this.logger = logger.child({ component: 'agent-publisher' });
-    this.queue = new Queue(config.queues.events, { connection, prefix: this.keys.bullPrefix });
-    this.queue.on('error', (err) => this.logger.warn({ err: err.message }, 'events queue error'));
+    this.queues = eventQueues(config.keyPrefix, config.queues.events, config.queues.eventPartitions).map((ref) => {
+      const queue = new Queue(ref.name, { connection, prefix: ref.prefix });
+      queue.on('error', (err) => this.logger.warn({ err: err.message, queue: ref.name }, 'events queue error'));
+      return queue;
+    });
     this.jobOptions = {
       attempts: config.events.jobAttempts,
       backoff: { type: 'exponential', delay: config.events.jobBackoffMs },
@@ -170,7 +177,7 @@ export class AgentPublisher {
     const logger = options.logger ?? silentPublisherLogger;
     const publisher = new AgentPublisher(config, connection, owns, logger, name);
     try {
-      await publisher.queue.waitUntilReady();
+      await Promise.all(publisher.queues.map((q) => q.waitUntilReady()));
       await publisher.refreshDepth();
     } catch (err) {
       await publisher.close();
@@ -260,7 +267,7 @@ export class AgentPublisher {
         async () => {
           for (const handle of [...this.handles.values()]) handle.close();
         },
-        () => this.queue.close(),
+        () => Promise.all(this.queues.map((q) => q.close())),
         () => this.control.close(),
         async () => {
           if (this.ownsConnection) await closeRedis(this.connection);
@@ -300,13 +307,19 @@ export class AgentPublisher {
   private async refreshDepth(): Promise<void> {
     const enqueuedBefore = this.enqueued;
     // The depth counts events: jobs waiting × events per job, the latter from the ids of the newest waiting
-    // jobs (an `events` batch job id carries its count; any other job is one event).
-    const [jobs, sample] = await Promise.all([
-      this.queue.count(),
-      this.connection.lrange(this.queue.toKey('wait'), 0, DEPTH_SAMPLE_JOBS - 1),
-    ]);
-    const perJob = sample.length > 0 ? sample.reduce((n, id) => n + eventsInJobId(id), 0) / sample.length : 1;
-    const depth = Math.round(jobs * perJob);
+    // jobs (an `events` batch job id carries its count; any other job is one event). Summed over the
+    // partitions: the bound is on what waits for the bridges, wherever it waits.
+    const perQueue = await Promise.all(
+      this.queues.map(async (queue) => {
+        const [jobs, sample] = await Promise.all([
+          queue.count(),
+          this.connection.lrange(queue.toKey('wait'), 0, DEPTH_SAMPLE_JOBS - 1),
+        ]);
+        const perJob = sample.length > 0 ? sample.reduce((n, id) => n + eventsInJobId(id), 0) / sample.length : 1;
+        return jobs * perJob;
+      }),
+    );
+    const depth = Math.round(perQueue.reduce((a, b) => a + b, 0));
     this.depth = depth;
     this.depthAt = Date.now();
     // Jobs enqueued while the count ran may or may not be in it; counting them again is the safe side.
@@ -347,13 +360,25 @@ export class AgentPublisher {
   private async send(batch: Waiting[]): Promise<void> {
     const { publishRetryTimeoutMs } = this.config.events;
     const opts = this.jobOptions;
-    // A lone event (the awaited token stream's case) skips the grouping by run.
-    const grouped = batch.length === 1 ? [[batch[0]!.event]] : toJobs(batch);
-    const jobs = grouped.map((events) =>
-      events.length === 1
-        ? { name: JobName.Event, data: events[0]!, opts: { ...opts, jobId: events[0]!.id } }
-        : { name: JobName.Events, data: { events }, opts: { ...opts, jobId: eventBatchJobId(events, sha1Hex) } },
-    );
+    // Each run's events go to its partition's queue (one when AB_EVENT_PARTITIONS=1); a job never mixes
+    // partitions. A lone event (the awaited token stream's case) skips the grouping by run.
+    const count = this.queues.length;
+    const byPartition = new Map<number, Waiting[]>();
+    for (const w of batch) {
+      const p = count === 1 ? 0 : eventPartition(w.event.runId, count);
+      let list = byPartition.get(p);
+      if (!list) byPartition.set(p, (list = []));
+      list.push(w);
+    }
+    const perQueue = [...byPartition.entries()].map(([p, part]) => {
+      const grouped = part.length === 1 ? [[part[0]!.event]] : toJobs(part);
+      const jobs = grouped.map((events) =>
+        events.length === 1
+          ? { name: JobName.Event, data: events[0]!, opts: { ...opts, jobId: events[0]!.id } }
+          : { name: JobName.Events, data: { events }, opts: { ...opts, jobId: eventBatchJobId(events, sha1Hex) } },
+      );
+      return { queue: this.queues[p]!, jobs };
+    });
     const deadline = Date.now() + publishRetryTimeoutMs;
     for (let attempt = 0; ; attempt++) {
       try {
@@ -361,10 +386,16 @@ export class AgentPublisher {
         // cost a producer awaiting each emit about 2× the CPU of a plain `queue.add` (bench:emit).
         // With REDIS_WAIT_REPLICAS, acknowledged only once replicas hold the jobs: a Sentinel failover
         // then cannot lose an emit the agent was told succeeded (decision 0005).
-        await replicated(this.connection, this.replication, async () => {
-          if (jobs.length === 1) await this.queue.add(jobs[0]!.name, jobs[0]!.data, jobs[0]!.opts);
-          else await this.queue.addBulk(jobs);
-        });
+        // A partial failure over several partitions retries all of them: the jobs that did reach Redis are
+        // found by id and not added again.
+        await replicated(this.connection, this.replication, () =>
+          Promise.all(
+            perQueue.map(async ({ queue, jobs }) => {
+              if (jobs.length === 1) await queue.add(jobs[0]!.name, jobs[0]!.data, jobs[0]!.opts);
+              else await queue.addBulk(jobs);
+            }),
+          ),
+        );
         this.enqueued += batch.length;
         this.enqueuedSinceDepth += batch.length;
         for (const w of batch) w.resolve();

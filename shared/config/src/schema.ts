@@ -56,7 +56,23 @@ export const configDefinition = {
       env: 'AB_EVENTS_QUEUE',
       schema: z.string().regex(/^[A-Za-z0-9_-]+$/),
       default: 'agent-events',
-      description: 'BullMQ queue that agents publish events to.',
+      description:
+        'BullMQ queue that agents publish events to (with AB_EVENT_PARTITIONS > 1, the base name of queues <name>-0 … <name>-N-1).',
+    }),
+    eventPartitions: setting({
+      env: 'AB_EVENT_PARTITIONS',
+      // Bound of @agent-bridge/protocol MAX_EVENT_PARTITIONS: each partition is a queue every replica consumes.
+      schema: int(1, 64),
+      default: 1,
+      description:
+        'Events queues, each under its own hash tag (one Redis Cluster slot each); a run goes to FNV-1a(run id) mod N. 1 keeps the single queue. Agents and bridges must agree (docs/protocol.md).',
+    }),
+    previousEventPartitions: setting({
+      env: 'AB_EVENT_PARTITIONS_PREVIOUS',
+      schema: int(0, 64),
+      default: 0,
+      description:
+        'While changing AB_EVENT_PARTITIONS: the old count, whose queues bridges keep consuming until drained (docs/operations.md). 0: none.',
     }),
     control: setting({
       env: 'AB_CONTROL_QUEUE',

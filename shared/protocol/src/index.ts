@@ -83,3 +83,12 @@ export type { RunRecord } from './run';
 export type { KeyLayout } from './keys';
 export { describeIssues, jsonSize, toIssues, validateEvent } from './validation';
 export type { ValidateEventOptions } from './validation';
+export {
+  MAX_EVENT_PARTITIONS,
+  consumedEventQueues,
+  eventPartition,
+  eventQueueFor,
+  eventQueues,
+  fnv1a32,
+} from './partitions';
+export type { EventQueueRef } from './partitions';

@@ -47,11 +47,22 @@ export async function redisFinding(conn: RedisConnection, config: AppConfig): Pr
     : { severity: 'ok', detail: base };
 }
 
-/** Events queue paused → fail (events cannot flow); lag over the threshold → warn; control queue paused → warn. */
-export function queuesFinding(events: QueueStats, control: QueueStats, config: AppConfig): CheckFinding {
-  const summary = `${events.name}: ${events.waiting} waiting, ${events.active} active, lag ${events.lagMs} ms`;
-  if (events.paused) return { severity: 'fail', detail: `queue ${events.name} is paused; ${summary}` };
-  if (events.lagMs > config.health.queueLagWarnMs) {
+/**
+ * Any events queue (partition) paused → fail (its runs' events cannot flow); lag over the threshold on any
+ * → warn; control queue paused → warn. The summary adds the partitions up and names the laggiest.
+ */
+export function queuesFinding(events: readonly QueueStats[], control: QueueStats, config: AppConfig): CheckFinding {
+  const waiting = events.reduce((n, q) => n + q.waiting, 0);
+  const active = events.reduce((n, q) => n + q.active, 0);
+  const worst = events.reduce<QueueStats | null>((w, q) => (w === null || q.lagMs > w.lagMs ? q : w), null);
+  const name = events.length === 1 ? events[0]!.name : `${events.length} event queues`;
+  const lag = worst ? `lag ${worst.lagMs} ms${events.length > 1 ? ` (${worst.name})` : ''}` : 'lag 0 ms';
+  const summary = `${name}: ${waiting} waiting, ${active} active, ${lag}`;
+  const paused = events.filter((q) => q.paused);
+  if (paused.length > 0) {
+    return { severity: 'fail', detail: `queue ${paused.map((q) => q.name).join(', ')} is paused; ${summary}` };
+  }
+  if (worst && worst.lagMs > config.health.queueLagWarnMs) {
     return { severity: 'warn', detail: `lag over ${config.health.queueLagWarnMs} ms; ${summary}` };
   }
   if (control.paused) return { severity: 'warn', detail: `control queue ${control.name} is paused; ${summary}` };

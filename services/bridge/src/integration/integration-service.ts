@@ -21,6 +21,7 @@ import {
   type PublishedState,
   type RecoverJob,
   type RecoveryResult,
+  consumedEventQueues,
   isLegalTransition,
 } from '@agent-bridge/protocol';
 import type { RedisConnection } from '@agent-bridge/redis';
@@ -90,7 +91,8 @@ export class IntegrationService {
   readonly reader: IntegrationStateReader;
   private readonly store: IntegrationStateStore;
   private readonly recovery: RecoveryQueue;
-  private readonly eventsQueue: Queue;
+  /** Every events queue the replicas consume (partitions, plus a previous count's while it drains). */
+  private readonly eventsQueues: Queue[];
   private readonly probe: EndToEndProbe;
   private readonly leaderless: LeaderlessWatch;
   private state: 'idle' | 'running' | 'closed' = 'idle';
@@ -111,7 +113,13 @@ export class IntegrationService {
     this.store = new IntegrationStateStore(connection, keys, config.health.historyLength);
     this.reader = new IntegrationStateReader({ connection, keys, subscriber });
     this.recovery = new RecoveryQueue(config, connection, keys.bullPrefix);
-    this.eventsQueue = new Queue(config.queues.events, { connection, prefix: keys.bullPrefix });
+    const q = config.queues;
+    this.eventsQueues = consumedEventQueues(
+      config.keyPrefix,
+      q.events,
+      q.eventPartitions,
+      q.previousEventPartitions,
+    ).map((ref) => new Queue(ref.name, { connection, prefix: ref.prefix }));
     this.probe = new EndToEndProbe({
       connection,
       subscriber,
@@ -190,16 +198,17 @@ export class IntegrationService {
       this.leaderInfo(),
       this.reader.current().catch(() => null),
     ]);
+    // The recovery queue's stats first, then one per events queue.
     const stats = await Promise.all([
-      queueStats(this.eventsQueue, connection, now),
       queueStats(this.recovery.queue, connection, now),
+      ...this.eventsQueues.map((queue) => queueStats(queue, connection, now)),
     ]).catch(() => null);
     const checks: CheckResult[] = await Promise.all([
       timed(CheckName.Redis, () => redisFinding(connection, config)),
       timed(CheckName.Lease, () => Promise.resolve(this.leaseFinding(leader))),
       timed(CheckName.Queues, async () => {
         if (!stats) throw new Error('queue counts unavailable');
-        return queuesFinding(stats[0], stats[1], config);
+        return queuesFinding(stats.slice(1), stats[0]!, config);
       }),
       timed(CheckName.Replicas, () => Promise.resolve(replicasFinding(replicas, config))),
       timed(CheckName.Gateways, () => Promise.resolve(gatewaysFinding(gateways, config))),
@@ -210,7 +219,8 @@ export class IntegrationService {
       checkedAt: now,
       checks,
       leader,
-      queues: stats ?? [],
+      // Events queues first (as before partitions, when the events queue came first).
+      queues: stats ? [...stats.slice(1), stats[0]!] : [],
       replicas,
       gateways,
     };
@@ -244,7 +254,11 @@ export class IntegrationService {
       }
       for (const w of this.resultWaiters) w(null as unknown as PublishedResult);
       this.resultWaiters.clear();
-      await Promise.allSettled([this.reader.close(), this.recovery.close(), this.eventsQueue.close()]);
+      await Promise.allSettled([
+        this.reader.close(),
+        this.recovery.close(),
+        ...this.eventsQueues.map((q) => q.close()),
+      ]);
     })();
     return this.closing;
   }

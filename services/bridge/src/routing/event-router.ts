@@ -5,8 +5,10 @@ import {
   IllegalStateError,
   JobName,
   type KeyLayout,
+  type EventQueueRef,
   StandardEventType,
   type WireError,
+  consumedEventQueues,
   keyLayout,
 } from '@agent-bridge/protocol';
 import type { EventCommitResult, PackedEvent, RedisConnection, RunStore } from '@agent-bridge/redis';
@@ -36,7 +38,11 @@ export type EventRouterState = 'idle' | 'starting' | 'running' | 'closing' | 'cl
 /** Counters and state of an {@link EventRouter}, for health endpoints. */
 export interface EventRouterStatus {
   state: EventRouterState;
+  /** The events queue setting (`AB_EVENTS_QUEUE`; the base name of the partition queues). */
   queue: string;
+  /** Every events queue this replica consumes (one per partition, plus a previous count's while it drains). */
+  queues: string[];
+  /** Jobs this replica processes at once, over all its queues. */
   concurrency: number;
   /** Jobs currently being processed by this replica. */
   inFlight: number;
@@ -79,8 +85,9 @@ export interface EventRouterStatus {
  */
 export class EventRouter {
   private state: EventRouterState = 'idle';
-  private worker: Worker | null = null;
-  private stalledWatch: StalledWatch | null = null;
+  private readonly workers: Worker[] = [];
+  private readonly stalledWatches: StalledWatch[] = [];
+  private readonly queueRefs: EventQueueRef[];
   private deadLetters: DeadLetterWriter | null = null;
   private closing: Promise<void> | null = null;
   private readonly keys: KeyLayout;
@@ -109,6 +116,8 @@ export class EventRouter {
     this.workerConnection = options.workerConnection;
     this.logger = options.logger.child({ component: 'event-router' });
     this.keys = keyLayout(this.config.keyPrefix);
+    const q = this.config.queues;
+    this.queueRefs = consumedEventQueues(this.config.keyPrefix, q.events, q.eventPartitions, q.previousEventPartitions);
     this.publisher = new RoomPublisher(this.connection, this.keys);
     this.store = bridgeRunStore(this.config, this.connection, this.keys);
     // Index a run blocked by a missing seq for the leader's sweep (score = when its head became blocked).
@@ -133,19 +142,54 @@ export class EventRouter {
         { ...traced, fallbackId: job.id },
         () => this.process(job, token),
       );
-    const worker = new TolerantWorker(config.queues.events, processor, {
+    // One worker per events queue (decision 0006): every replica consumes every partition. The replica's
+    // concurrency is shared out between them, so AB_WORKER_CONCURRENCY stays what one replica holds at once.
+    const perQueue = Math.max(1, Math.ceil(config.events.workerConcurrency / this.queueRefs.length));
+    for (const ref of this.queueRefs) {
+      const worker = this.createWorker(ref, processor, perQueue);
+      this.workers.push(worker);
+      worker.run().catch((err: unknown) => {
+        this.noteError(err);
+        this.logger.error({ err, queue: ref.name }, 'events worker stopped');
+      });
+    }
+    await Promise.all(this.workers.map((w) => w.waitUntilReady()));
+    for (const worker of this.workers) {
+      const watch = new StalledWatch({
+        worker,
+        connection: this.connection,
+        intervalMs: config.events.stalledIntervalMs,
+        logger: this.logger,
+      });
+      this.stalledWatches.push(watch);
+      watch.start();
+    }
+    if (this.state === 'starting') this.state = 'running';
+    this.logger.info(
+      { queues: this.queueRefs.map((r) => r.name), concurrency: config.events.workerConcurrency },
+      'event router consuming',
+    );
+  }
+
+  private createWorker(
+    ref: EventQueueRef,
+    processor: (job: Job, token: string | undefined) => Promise<string>,
+    concurrency: number,
+  ): Worker {
+    const { config } = this;
+    const worker = new TolerantWorker(ref.name, processor, {
       connection: this.workerConnection,
-      prefix: this.keys.bullPrefix,
+      prefix: ref.prefix,
       // Recorded on each job as `processedBy` (ops can see which replica holds a job).
       name: config.instanceId,
-      concurrency: config.events.workerConcurrency,
+      concurrency,
       // A dead replica's jobs come back after at most lockDuration + stalledInterval (docs/guarantees.md 4.4).
       lockDuration: config.events.lockDurationMs,
       // Renewed at a quarter of the lock (BullMQ: half), so a live replica whose event loop is blocked
       // for up to 3/4 of it keeps its jobs (losing one is safe — commits are idempotent — but wasted work).
       lockRenewTime: config.events.lockDurationMs / 4,
       // BullMQ's own timer would run its check script every interval even when idle; the StalledWatch
-      // below runs the same check only while jobs are active. The interval still spaces the checks of
+      // runs the same check only while jobs are active. The interval still spaces the checks of
       // all replicas (BullMQ's stalled-check key lives this long).
       skipStalledCheck: true,
       stalledInterval: config.events.stalledIntervalMs,
@@ -157,32 +201,15 @@ export class EventRouter {
     });
     worker.on('error', (err) => {
       this.noteError(err);
-      this.logger.error({ err }, 'events worker error');
+      this.logger.error({ err, queue: ref.name }, 'events worker error');
     });
     // Processing again: an earlier error is history (it stays in the log), not the replica's state.
     worker.on('completed', () => this.clearError());
     worker.on('failed', (job, err) => {
       if (err instanceof DelayedError) return;
-      this.logger.warn({ jobId: job?.id, err: err.message }, 'event job failed; BullMQ retries it');
+      this.logger.warn({ jobId: job?.id, queue: ref.name, err: err.message }, 'event job failed; BullMQ retries it');
     });
-    this.worker = worker;
-    worker.run().catch((err: unknown) => {
-      this.noteError(err);
-      this.logger.error({ err }, 'events worker stopped');
-    });
-    await worker.waitUntilReady();
-    this.stalledWatch = new StalledWatch({
-      worker,
-      connection: this.connection,
-      intervalMs: config.events.stalledIntervalMs,
-      logger: this.logger,
-    });
-    this.stalledWatch.start();
-    if (this.state === 'starting') this.state = 'running';
-    this.logger.info(
-      { queue: config.queues.events, concurrency: config.events.workerConcurrency },
-      'event router consuming',
-    );
+    return worker;
   }
 
   /**
@@ -193,8 +220,8 @@ export class EventRouter {
     this.closing ??= (async () => {
       this.state = 'closing';
       const results = await Promise.allSettled([
-        ...(this.stalledWatch ? [this.stalledWatch.close()] : []),
-        ...(this.worker ? [this.worker.close()] : []),
+        ...this.stalledWatches.map((w) => w.close()),
+        ...this.workers.map((w) => w.close()),
       ]);
       const dlq = await Promise.allSettled(this.deadLetters ? [this.deadLetters.close()] : []);
       for (const r of [...results, ...dlq]) {
@@ -210,6 +237,7 @@ export class EventRouter {
     return {
       state: this.state,
       queue: this.config.queues.events,
+      queues: this.queueRefs.map((r) => r.name),
       concurrency: this.config.events.workerConcurrency,
       ...this.counters,
       deadLettered: this.deadLetters?.written ?? 0,

@@ -90,12 +90,24 @@ export class OpsSampler {
   }
 
   private async read(): Promise<SampleReading> {
-    const { reader, deadLetters, config, conn } = this.options;
+    const { reader, deadLetters, conn } = this.options;
     const now = Date.now();
-    const events = reader.queueObjects.get(config.queues.events);
+    const events = reader.eventQueueNames
+      .map((name) => reader.queueObjects.get(name))
+      .filter((q): q is NonNullable<typeof q> => q !== undefined);
+    // The chart shows the events backlog as one series: summed over the partitions, the oldest job's lag.
     const [gateways, queue, dead, leader, integration] = await Promise.all([
       reader.members('gateway', now),
-      events ? queueStats(events, conn, now) : null,
+      Promise.all(events.map((q) => queueStats(q, conn, now))).then((list) =>
+        list.length === 0
+          ? null
+          : {
+              waiting: list.reduce((n, s) => n + s.waiting, 0),
+              active: list.reduce((n, s) => n + s.active, 0),
+              delayed: list.reduce((n, s) => n + s.delayed, 0),
+              lagMs: Math.max(...list.map((s) => s.lagMs)),
+            },
+      ),
       deadLetters.count(),
       reader.leader(),
       reader.integration(),

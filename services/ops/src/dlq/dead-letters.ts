@@ -6,6 +6,8 @@ import {
   JobName,
   type KeyLayout,
   NotFoundError,
+  eventPartition,
+  eventQueues,
 } from '@agent-bridge/protocol';
 import type { RedisConnection } from '@agent-bridge/redis';
 import { type Job, type JobType, Queue } from 'bullmq';
@@ -71,7 +73,8 @@ export function reasonText(record: Partial<DeadLetterRecord> | undefined): strin
  */
 export class DeadLetters {
   private readonly dlq: Queue;
-  private readonly events: Queue;
+  /** One per event partition, in partition order. */
+  private readonly events: Queue[];
   private readonly readOnly: boolean;
   private closing: Promise<void> | null = null;
 
@@ -84,10 +87,12 @@ export class DeadLetters {
     this.readOnly = options.readOnly ?? config.ops.readOnly;
     const opts = { connection: conn, prefix: keys.bullPrefix, skipVersionCheck: true };
     this.dlq = new Queue(config.queues.deadLetter, opts);
-    this.events = new Queue(config.queues.events, opts);
+    this.events = eventQueues(config.keyPrefix, config.queues.events, config.queues.eventPartitions).map(
+      (ref) => new Queue(ref.name, { ...opts, prefix: ref.prefix }),
+    );
     // Connection errors surface as failed calls; an unhandled 'error' event would crash the process.
     this.dlq.on('error', () => undefined);
-    this.events.on('error', () => undefined);
+    for (const q of this.events) q.on('error', () => undefined);
   }
 
   /** Whether requeue is refused. */
@@ -137,7 +142,10 @@ export class DeadLetters {
     // One rejected event of a batch goes back as a single-event job; a whole job under its own name.
     const name = rec.batchIndex !== undefined ? JobName.Event : rec.name || JobName.Event;
     const jobId = `requeue-${id}`;
-    await this.events.add(name, rec.data, {
+    // To its run's partition, as a producer would (any partition would do for order — the bridge consumes
+    // them all and orders by seq — but this keeps a run's jobs where its backlog is).
+    const events = this.events[summary.runId ? eventPartition(summary.runId, this.events.length) : 0]!;
+    await events.add(name, rec.data, {
       jobId,
       attempts: this.config.events.jobAttempts,
       backoff: { type: 'exponential', delay: this.config.events.jobBackoffMs },
@@ -145,12 +153,12 @@ export class DeadLetters {
       removeOnFail: { count: 10_000 },
     });
     await job.remove();
-    return { id, queue: this.events.name, jobId, name };
+    return { id, queue: events.name, jobId, name };
   }
 
   /** Closes the queue objects (not the connection). Idempotent. */
   close(): Promise<void> {
-    this.closing ??= Promise.allSettled([this.dlq.close(), this.events.close()]).then(() => undefined);
+    this.closing ??= Promise.allSettled([this.dlq.close(), ...this.events.map((q) => q.close())]).then(() => undefined);
     return this.closing;
   }
 

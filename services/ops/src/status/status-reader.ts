@@ -8,14 +8,15 @@ import {
   readLeaderRecord,
   readMembers,
 } from '@agent-bridge/control-plane';
-import type {
-  DeadLetterRecord,
-  HealthStatus,
-  KeyLayout,
-  PublishedState,
-  QueueStats,
-  RunRecord,
-  StateTransition,
+import {
+  type DeadLetterRecord,
+  type HealthStatus,
+  type KeyLayout,
+  type PublishedState,
+  type QueueStats,
+  type RunRecord,
+  type StateTransition,
+  consumedEventQueues,
 } from '@agent-bridge/protocol';
 import { type RedisConnection, listRuns } from '@agent-bridge/redis';
 import { type Job, Queue } from 'bullmq';
@@ -75,6 +76,8 @@ export interface OpsStatus {
  */
 export class StatusReader {
   private readonly queues: Map<string, Queue>;
+  /** Names of the events queues (one per partition), in partition order. */
+  readonly eventQueueNames: readonly string[];
   private readonly state: IntegrationStateReader;
   private closing: Promise<void> | null = null;
 
@@ -84,10 +87,16 @@ export class StatusReader {
     private readonly conn: RedisConnection,
   ) {
     this.state = new IntegrationStateReader({ connection: conn, keys });
-    const names = [config.queues.events, config.queues.control, config.queues.deadLetter, config.queues.runs];
+    const q = config.queues;
+    // Every events partition (and a previous count's queues while they drain), then the other queues.
+    const refs = [
+      ...consumedEventQueues(config.keyPrefix, q.events, q.eventPartitions, q.previousEventPartitions),
+      ...[q.control, q.deadLetter, q.runs].map((name) => ({ name, prefix: keys.bullPrefix })),
+    ];
+    this.eventQueueNames = refs.slice(0, refs.length - 3).map((r) => r.name);
     this.queues = new Map(
-      names.map((name) => {
-        const queue = new Queue(name, { connection: conn, prefix: keys.bullPrefix, skipVersionCheck: true });
+      refs.map(({ name, prefix }) => {
+        const queue = new Queue(name, { connection: conn, prefix, skipVersionCheck: true });
         // Connection errors surface as failed reads; an unhandled 'error' event would crash the process.
         queue.on('error', () => undefined);
         return [name, queue];
@@ -95,7 +104,7 @@ export class StatusReader {
     );
   }
 
-  /** The BullMQ queues read by this reader (events, control, dead-letter, runs), by name. */
+  /** The BullMQ queues read by this reader (events partitions, control, dead-letter, runs), by name. */
   get queueObjects(): ReadonlyMap<string, Queue> {
     return this.queues;
   }
@@ -178,7 +187,7 @@ export class StatusReader {
   /** Recent dead-lettered events and failed jobs (events and control queues), newest first. */
   async failures(limit = 20): Promise<FailureView[]> {
     const dlq = this.queues.get(this.config.queues.deadLetter);
-    const failedOf = [this.config.queues.events, this.config.queues.control]
+    const failedOf = [...this.eventQueueNames, this.config.queues.control]
       .map((n) => this.queues.get(n))
       .filter((q): q is Queue => q !== undefined);
     const [dead, ...failed] = await Promise.all([

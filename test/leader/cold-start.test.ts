@@ -67,4 +67,48 @@ describe('guarantee 8.2 — integration lifecycle across cold starts (real bridg
     expect((await history()).filter((t) => t.to === 'FAILED')).toEqual([]);
     expect(await conn.llen(keys.recoveryLog)).toBe(0);
   });
+
+  it('a cluster whose processes all crashed (SIGKILL) left ACTIVE behind; the next start takes it over as a stale state: ACTIVE → INITIALIZING → ACTIVE, never FAILED (gateway registers late)', async () => {
+    const prefix = `t-${randomUUID()}`;
+    const keys = keyLayout(prefix);
+    const env = {
+      REDIS_URL: redis.url,
+      AB_KEY_PREFIX: prefix,
+      AB_HEALTH_PROBE_LATENCY_WARN_MS: '10000',
+      AB_HEALTH_STARTUP_GRACE_MS: '60000',
+    };
+    const state = async (): Promise<PublishedState | null> =>
+      JSON.parse((await conn.get(keys.integrationState)) ?? 'null') as PublishedState | null;
+    const transitions = async (): Promise<string[]> =>
+      (await conn.lrange(keys.integrationHistory, 0, -1))
+        .map((r) => JSON.parse(r) as StateTransition)
+        .reverse()
+        .map((t) => `${t.from}>${t.to}`);
+
+    const first = await startBridges(2, env, 'xb');
+    await waitForSingleLeader(first, 30_000);
+    const gw = await startGateway('xgw', env);
+    await waitFor('ACTIVE', async () => (await state())?.state === 'ACTIVE', { timeoutMs: 90_000 });
+    // Everything dies at once: nobody is left to say so, the published state still claims ACTIVE.
+    await Promise.all([...first.map((b) => b.proc.kill()), gw.kill()]);
+    expect((await state())?.state).toBe('ACTIVE');
+    const before = (await transitions()).length;
+    // Longer than a failover explains (the harness's lease 1 s + absentFailMs 3 s + 2 health intervals of
+    // 0.5 s + probe timeout 1 s = 6 s): the next leader must not trust this ACTIVE.
+    await sleep(7_000);
+    await conn.del(keys.integrationResult);
+
+    const second = await startBridges(2, env, 'yb');
+    await waitForSingleLeader(second, 30_000);
+    // The new leader's first check runs before any gateway exists; trusting the left-over ACTIVE it would
+    // publish FAILED (no gateway) and recover.
+    await waitFor('first check published', async () => (await conn.exists(keys.integrationResult)) === 1);
+    await sleep(2_000);
+    await startGateway('ygw', env);
+    await waitFor('ACTIVE', async () => (await state())?.state === 'ACTIVE', { timeoutMs: 90_000 });
+    expect((await transitions()).slice(before)).toEqual(['ACTIVE>INITIALIZING', 'INITIALIZING>ACTIVE']);
+    const initializing = JSON.parse((await conn.lrange(keys.integrationHistory, 1, 1))[0]!) as StateTransition;
+    expect(initializing.reason).toMatch(/taking over a ACTIVE state no leader checked for \d+ ms/);
+    expect(await conn.llen(keys.recoveryLog)).toBe(0);
+  });
 });

@@ -1,6 +1,6 @@
 import { loadConfig } from '@agent-bridge/config';
 import { closeRedis, createRedis } from '@agent-bridge/redis';
-import { RedisCluster } from '@agent-bridge/testing';
+import { RedisCluster, startRedis, startSentinel } from '@agent-bridge/testing';
 import { checkCluster, checkNode, redisNodes } from './redis-checks';
 
 describe('doctor on a Redis Cluster', () => {
@@ -28,6 +28,29 @@ describe('doctor on a Redis Cluster', () => {
     } finally {
       await closeRedis(conn);
       await cluster.destroy();
+    }
+  });
+});
+
+describe('doctor behind Sentinel', () => {
+  it('names the master the Sentinels resolved, not the client defaults (localhost:6379)', async () => {
+    const master = await startRedis({ appendOnly: false, args: ['--maxmemory-policy', 'allkeys-lru'] });
+    const sentinel = await startSentinel(master);
+    const config = loadConfig({
+      env: { REDIS_MODE: 'sentinel', REDIS_SENTINELS: `127.0.0.1:${sentinel.port}`, REDIS_SENTINEL_NAME: 'mymaster' },
+    });
+    const conn = createRedis(config, 'command');
+    try {
+      await conn.ping();
+      const nodes = redisNodes(conn);
+      expect(nodes.map((n) => n.label)).toEqual([`127.0.0.1:${master.port}`]);
+      const findings = await checkNode(nodes[0]!, false);
+      expect(findings.find((f) => f.check === 'redis version')?.detail).toContain(`(127.0.0.1:${master.port})`);
+      expect(findings.find((f) => f.check === 'maxmemory-policy')?.level).toBe('fail');
+    } finally {
+      await closeRedis(conn);
+      await sentinel.destroy();
+      await master.destroy();
     }
   });
 });

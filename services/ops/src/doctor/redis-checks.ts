@@ -22,14 +22,25 @@ export function redisNodes(conn: RedisConnection): RedisNode[] {
       clusterInfo: async () => String(await n.call('CLUSTER', 'INFO')),
     }));
   }
-  const { host, port } = conn.options as { host?: string; port?: number };
   return [
     {
-      label: `${host ?? '?'}:${port ?? '?'}`,
+      label: serverAddress(conn),
       info: () => conn.info(),
       clusterInfo: async () => String(await conn.call('CLUSTER', 'INFO')),
     },
   ];
+}
+
+/**
+ * The address of the server a (connected) standalone or Sentinel connection talks to, read from its socket.
+ * In Sentinel mode `options.host`/`port` are ioredis' defaults (localhost:6379), not the master the Sentinels
+ * resolved, so naming them would send the operator to the wrong server.
+ */
+function serverAddress(conn: RedisConnection): string {
+  const stream = (conn as { stream?: { remoteAddress?: string; remotePort?: number } }).stream;
+  if (stream?.remoteAddress !== undefined) return `${stream.remoteAddress}:${stream.remotePort ?? '?'}`;
+  const { host, port } = conn.options as { host?: string; port?: number };
+  return `${host ?? '?'}:${port ?? '?'}`;
 }
 
 /** Version, eviction policy and persistence of one server, from INFO (which every ACL user of ours may run). */

@@ -15,8 +15,8 @@ io.on('connection', (socket) => {
   socket.on('watch', (runId: string) => void socket.join(runId));
 });
 
-// MISSING: order: with concurrency > 1 the events of one run reach the room out of order (about a third of
-// them with five in a row, measured here: /work/shared/DEPENDENCIES.md), and with 1 the worker is a bottleneck.
+// MISSING: order: with concurrency > 1 the worker runs jobs of one run side by side and nothing keeps them in
+// order on the way to the room; with concurrency 1 the one worker is the bottleneck of every run.
 // MISSING: exactly-once: a stalled job is processed again and its event is emitted twice; Socket.IO emit is
 // at-most-once, so a socket that drops loses events silently.
 // MISSING: history: nothing is stored, so a page reload shows an empty run.

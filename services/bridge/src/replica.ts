@@ -2,8 +2,11 @@ import type { AppConfig } from '@agent-bridge/config';
 import { IllegalStateError, keyLayout } from '@agent-bridge/protocol';
 import {
   MemberHeartbeat,
+  PUBSUB_MODE_FIELD,
   type RedisConnection,
+  checkPubSubAgreement,
   checkRedis,
+  choosePubSubMode,
   closeRedis,
   createLockClients,
   createRedis,
@@ -14,7 +17,7 @@ import { sleepUnlessAborted } from './leader/abortable';
 import { IntegrationService } from './integration/integration-service';
 import { type ElectorStatus, LeaderElector } from './leader/leader-elector';
 import { RedlockLeaseClient } from './leader/lease-client';
-import { EventRouter, type EventRouterStatus, bridgeRunStore, sweepGaps } from './routing/index';
+import { EventRouter, type EventRouterStatus, RoomPublisher, bridgeRunStore, sweepGaps } from './routing/index';
 import type { PublishedState } from '@agent-bridge/protocol';
 
 export type ReplicaState = 'idle' | 'starting' | 'running' | 'closing' | 'closed';
@@ -77,7 +80,11 @@ export function createReplica(config: AppConfig, logger: Logger): Replica {
     retryJitterMs: config.leader.retryJitterMs,
     logger: logger.child({ component: 'leader' }),
   });
+  // One publisher for the router's commits and the leader's gap sweeps (and the probe's mode): one Pub/Sub
+  // mode per process, chosen in start().
+  const publisher = new RoomPublisher(connection, keys);
   const integration = new IntegrationService({
+    pubsubMode: () => publisher.currentMode,
     config,
     keys,
     id,
@@ -92,8 +99,9 @@ export function createReplica(config: AppConfig, logger: Logger): Replica {
     connection,
     workerConnection,
     logger: logger.child({ component: 'router' }),
+    publisher,
   });
-  const store = bridgeRunStore(config, connection, keys);
+  const store = bridgeRunStore(config, connection, keys, publisher);
   elector.addDuty('gap-sweeper', async (ctx) => {
     const every = Math.max(50, Math.floor(config.events.gapTimeoutMs / 2));
     while (!ctx.signal.aborted) {
@@ -128,7 +136,11 @@ export function createReplica(config: AppConfig, logger: Logger): Replica {
     id,
     intervalMs: config.membership.heartbeatIntervalMs,
     ttlMs: config.membership.heartbeatTtlMs,
-    info: () => ({ workersRunning: router.getStatus().state === 'running', leader: elector.isLeader }),
+    info: () => ({
+      workersRunning: router.getStatus().state === 'running',
+      leader: elector.isLeader,
+      [PUBSUB_MODE_FIELD]: publisher.currentMode,
+    }),
     logger,
   });
   elector.onChange(() => void heartbeat.beatNow());
@@ -146,6 +158,10 @@ export function createReplica(config: AppConfig, logger: Logger): Replica {
       state = 'starting';
       const report = await checkRedis(connection, config);
       for (const w of report.warnings) logger.warn({ warning: w }, 'redis configuration');
+      const mode = choosePubSubMode(config.redis.pubsubMode, report.topology);
+      await checkPubSubAgreement(connection, keys, mode, id);
+      publisher.useMode(mode);
+      logger.info({ pubsubMode: mode }, `live events over ${mode} Pub/Sub`);
       await router.start();
       await heartbeat.start();
       await integration.start();

@@ -13,7 +13,6 @@ import {
   type SimpleAck,
   UnauthorizedError,
   UnsubscribeRequestSchema,
-  runRoom,
   toWireError,
 } from '@agent-bridge/protocol';
 import { type DeliveryStats, type Logger, metrics, recordDelivery } from '@agent-bridge/telemetry';
@@ -133,7 +132,7 @@ export class ClientSockets {
     socket.on('unsubscribe', (req, ack) =>
       this.handle(socket, ack, async (): Promise<SimpleAck> => {
         const { runId } = parse(UnsubscribeRequestSchema, req, 'unsubscribe request');
-        await socket.leave(runRoom(runId));
+        await socket.leave(runs.room(runId));
         return { ok: true };
       }),
     );

@@ -3,13 +3,15 @@ import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type AppConfig, loadConfig } from '@agent-bridge/config';
-import { type EventEnvelope, type SubscribeAck, keyLayout, runRoom } from '@agent-bridge/protocol';
+import { type EventEnvelope, type PubSubMode, type SubscribeAck, keyLayout, runRoom } from '@agent-bridge/protocol';
 import { type RedisServer, destroyAllRedis, startRedis, waitFor } from '@agent-bridge/testing';
 import { silentLogger } from '@agent-bridge/telemetry';
+import { createShardedAdapter } from '@socket.io/redis-adapter';
 import { Emitter } from '@socket.io/redis-emitter';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { type JWTPayload, SignJWT } from 'jose';
+import { Server } from 'socket.io';
 import { type Socket, io as ioClient } from 'socket.io-client';
 import { signToken } from '@agent-bridge/auth';
 import { type Gateway, createGateway } from './index';
@@ -45,6 +47,38 @@ function testConfig(overrides: Record<string, string | number | boolean> = {}): 
       ...overrides,
     },
   });
+}
+
+/**
+ * A peer on the Socket.IO Redis channel in `mode`, as another server would be: classic through
+ * `@socket.io/redis-emitter`, sharded through a Socket.IO server with the real sharded adapter.
+ */
+async function adapterPeer(
+  config: AppConfig,
+  mode: PubSubMode,
+): Promise<{
+  toRun: (runId: string, event: string, data: unknown) => void;
+  serverSideEmit: (event: string, data: unknown) => void;
+  close: () => void;
+}> {
+  const key = keyLayout(config.keyPrefix).socketIoKey;
+  if (mode === 'classic') {
+    const emitter = new Emitter(admin, { key });
+    return {
+      toRun: (runId, event, data) => void emitter.to(runRoom(runId, mode)).emit(event, data),
+      serverSideEmit: (event, data) => void emitter.serverSideEmit(event, data),
+      close: () => undefined,
+    };
+  }
+  const sub = new Redis(redis.port, '127.0.0.1');
+  const io = new Server();
+  io.adapter(createShardedAdapter(admin, sub, { channelPrefix: key }));
+  await sub.ping(); // answered after the adapter's SSUBSCRIBEs
+  return {
+    toRun: (runId, event, data) => void io.to(runRoom(runId, mode)).emit(event, data),
+    serverSideEmit: (event, data) => void io.serverSideEmit(event, data),
+    close: () => sub.disconnect(),
+  };
 }
 
 async function startGateway(config: AppConfig): Promise<Gateway> {
@@ -165,46 +199,52 @@ describe('gateway subscribe', () => {
     // Refused subscribers never join the room: an event for bob's run does not reach alice.
     const seen: unknown[] = [];
     s.on('agent_event', (e) => seen.push(e));
-    const emitter = new Emitter(admin, { key: keyLayout(config.keyPrefix).socketIoKey });
-    emitter.to(runRoom('run-bob-1')).emit('agent_event', { runId: 'run-bob-1', seq: 1 });
+    const peer = await adapterPeer(config, gw.getStatus().pubsubMode ?? 'classic');
+    peer.toRun('run-bob-1', 'agent_event', { runId: 'run-bob-1', seq: 1 });
+    peer.close();
     const own = (await s.emitWithAck('subscribe', { runId: 'run-nobody-2' })) as SubscribeAck;
     expect(own.ok).toBe(false);
     expect(seen).toEqual([]);
   });
 
-  it('delivers live events published through the Redis emitter to the subscribed owner', async () => {
-    const config = testConfig();
-    const gw = await startGateway(config);
-    await registerRun(config, 'run-alice-1', 'alice');
-    const s = client(gw, { token: await signToken('alice', config.auth) });
-    await outcome(s);
-    const ack = (await s.emitWithAck('subscribe', { runId: 'run-alice-1' })) as SubscribeAck;
-    expect(ack).toMatchObject({
-      ok: true,
-      runId: 'run-alice-1',
-      headSeq: 0,
-      recovered: true,
-      events: [],
-      status: 'running',
-    });
-    const got: EventEnvelope[] = [];
-    s.on('agent_event', (e: EventEnvelope) => got.push(e));
-    const emitter = new Emitter(admin, { key: keyLayout(config.keyPrefix).socketIoKey });
-    const event: EventEnvelope = {
-      id: 'ev-1',
-      runId: 'run-alice-1',
-      seq: 1,
-      epoch: 1,
-      type: 'agent_started',
-      ts: Date.now(),
-      payload: { agent: 'test' },
-    };
-    emitter.to(runRoom('run-alice-1')).emit('agent_event', event);
-    await waitFor('live event', () => got.length === 1);
-    expect(got).toEqual([event]);
-    const unsub = (await s.emitWithAck('unsubscribe', { runId: 'run-alice-1' })) as { ok: boolean };
-    expect(unsub).toEqual({ ok: true });
-  });
+  it.each(['classic', 'sharded'] as const)(
+    'delivers live events published in %s Pub/Sub to the subscribed owner (the real adapter’s format)',
+    async (mode) => {
+      const config = testConfig({ AB_PUBSUB_MODE: mode });
+      const gw = await startGateway(config);
+      expect(gw.getStatus().pubsubMode).toBe(mode);
+      await registerRun(config, 'run-alice-1', 'alice');
+      const s = client(gw, { token: await signToken('alice', config.auth) });
+      await outcome(s);
+      const ack = (await s.emitWithAck('subscribe', { runId: 'run-alice-1' })) as SubscribeAck;
+      expect(ack).toMatchObject({
+        ok: true,
+        runId: 'run-alice-1',
+        headSeq: 0,
+        recovered: true,
+        events: [],
+        status: 'running',
+      });
+      const got: EventEnvelope[] = [];
+      s.on('agent_event', (e: EventEnvelope) => got.push(e));
+      const peer = await adapterPeer(config, mode);
+      const event: EventEnvelope = {
+        id: 'ev-1',
+        runId: 'run-alice-1',
+        seq: 1,
+        epoch: 1,
+        type: 'agent_started',
+        ts: Date.now(),
+        payload: { agent: 'test' },
+      };
+      peer.toRun('run-alice-1', 'agent_event', event);
+      await waitFor('live event', () => got.length === 1);
+      peer.close();
+      expect(got).toEqual([event]);
+      const unsub = (await s.emitWithAck('unsubscribe', { runId: 'run-alice-1' })) as { ok: boolean };
+      expect(unsub).toEqual({ ok: true });
+    },
+  );
   it('replays history after afterSeq in pages and says recovered:false when the epoch changed or history was trimmed', async () => {
     const config = testConfig({ AB_REPLAY_PAGE_SIZE: 2 });
     const keys = keyLayout(config.keyPrefix);
@@ -339,27 +379,47 @@ describe('gateway requests', () => {
 });
 
 describe('gateway membership, probe and HTTP', () => {
-  it('answers the leader’s end-to-end probe sent through the Redis emitter (serverSideEmit)', async () => {
-    const config = testConfig();
-    const keys = keyLayout(config.keyPrefix);
-    const gw = await startGateway(config);
-    const sub = new Redis(redis.port, '127.0.0.1');
-    try {
-      const replies: string[] = [];
-      const probeId = randomUUID();
-      const replyChannel = keys.probeReplyChannel(probeId);
-      sub.on('message', (ch: string, msg: string) => {
-        if (ch === replyChannel) replies.push(msg);
-      });
-      await sub.subscribe(replyChannel);
-      const emitter = new Emitter(admin, { key: keys.socketIoKey });
-      emitter.serverSideEmit('probe', { probeId, replyChannel });
-      await waitFor('probe reply', () => replies.length === 1);
-      expect(replies).toEqual([gw.id]);
-    } finally {
-      sub.disconnect();
-    }
+  it('refuses to start in another Pub/Sub mode than a live member (a sharded publish never reaches a classic subscriber)', async () => {
+    const classic = testConfig({ AB_PUBSUB_MODE: 'classic' });
+    const first = await startGateway(classic);
+    const sharded = testConfig({ AB_PUBSUB_MODE: 'sharded', AB_KEY_PREFIX: classic.keyPrefix });
+    const err = await startGateway(sharded).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(Error);
+    expect((err as Error).message).toMatch(
+      new RegExp(`Pub/Sub mode sharded differs from live members: gateway ${first.id} \\(classic\\)`),
+    );
+    // auto resolves to sharded on this Redis (≥ 7): refused as well; classic joins.
+    const auto = testConfig({ AB_KEY_PREFIX: classic.keyPrefix });
+    await expect(startGateway(auto)).rejects.toThrow(/differs from live members/);
+    const second = await startGateway(testConfig({ AB_PUBSUB_MODE: 'classic', AB_KEY_PREFIX: classic.keyPrefix }));
+    expect(second.getStatus().pubsubMode).toBe('classic');
   });
+
+  it.each(['classic', 'sharded'] as const)(
+    'answers the leader’s end-to-end probe sent in %s Pub/Sub (serverSideEmit)',
+    async (mode) => {
+      const config = testConfig({ AB_PUBSUB_MODE: mode });
+      const keys = keyLayout(config.keyPrefix);
+      const gw = await startGateway(config);
+      const sub = new Redis(redis.port, '127.0.0.1');
+      try {
+        const replies: string[] = [];
+        const probeId = randomUUID();
+        const replyChannel = keys.probeReplyChannel(probeId);
+        sub.on('message', (ch: string, msg: string) => {
+          if (ch === replyChannel) replies.push(msg);
+        });
+        await sub.subscribe(replyChannel);
+        const peer = await adapterPeer(config, mode);
+        peer.serverSideEmit('probe', { probeId, replyChannel });
+        await waitFor('probe reply', () => replies.length === 1);
+        peer.close();
+        expect(replies).toEqual([gw.id]);
+      } finally {
+        sub.disconnect();
+      }
+    },
+  );
 
   it('serves /healthz, /readyz and demo sign-in; heartbeats membership with the socket count; leaves it on close', async () => {
     const config = testConfig({ AB_GATEWAY_CHAT_PAGE: true });

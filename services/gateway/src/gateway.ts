@@ -6,12 +6,20 @@ import {
   IllegalStateError,
   type InterServerEvents,
   type KeyLayout,
+  type PubSubMode,
   type ServerToClientEvents,
   keyLayout,
 } from '@agent-bridge/protocol';
-import { MemberHeartbeat, type RedisConnection, closeRedis, createRedis } from '@agent-bridge/redis';
+import {
+  MemberHeartbeat,
+  PUBSUB_MODE_FIELD,
+  type RedisConnection,
+  checkPubSubAgreement,
+  closeRedis,
+  createRedis,
+  resolvePubSubMode,
+} from '@agent-bridge/redis';
 import { DeliveryStats, type Logger } from '@agent-bridge/telemetry';
-import { createAdapter } from '@socket.io/redis-adapter';
 import { Queue } from 'bullmq';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { Server } from 'socket.io';
@@ -20,6 +28,7 @@ import { ClientSockets, type GatewayServer, type SocketData } from './client-soc
 import { installHttpRoutes } from './http-routes';
 import { ClientLimits } from './limits/client-limits';
 import { ConnectionCounter } from './limits/connection-counter';
+import { LiveRooms } from './live-rooms';
 import { originAllowed } from './origin';
 import { logRedisErrors } from './redis-errors';
 import { AdapterResync, type ResyncStatus } from './resync';
@@ -38,6 +47,8 @@ export interface GatewayStatus {
   redis: { command: string; pub: string; sub: string };
   /** The adapter subscription and its catch-ups (see `resync.ts`). */
   subscription: ResyncStatus;
+  /** Pub/Sub mode of the adapter (null before start). */
+  pubsubMode: PubSubMode | null;
   ready: boolean;
 }
 
@@ -84,6 +95,7 @@ export class Gateway {
   private readonly liveness: SubscriberLiveness;
   private readonly sockets: ClientSockets;
   private boundPort: number | null = null;
+  private rooms: LiveRooms | null = null;
 
   constructor(
     private readonly config: AppConfig,
@@ -94,7 +106,13 @@ export class Gateway {
     this.id = config.instanceId;
     this.command = createRedis(config, 'command', { name: `gateway:${this.id}:command`, lazyConnect: true });
     this.pub = createRedis(config, 'worker', { name: `gateway:${this.id}:pub`, lazyConnect: true });
-    this.sub = createRedis(config, 'subscriber', { name: `gateway:${this.id}:sub`, lazyConnect: true });
+    // A Cluster's sharded subscribers need one connection per master, opened by this client when asked for;
+    // the mode is only known at start, so the client is set up for it unless classic is forced.
+    this.sub = createRedis(config, 'subscriber', {
+      name: `gateway:${this.id}:sub`,
+      lazyConnect: true,
+      shardedSubscribers: config.redis.pubsubMode !== 'classic',
+    });
     // Kept for the process's life: errors may still come while the connections close.
     logRedisErrors(this.command, 'command', logger);
     logRedisErrors(this.pub, 'adapter-pub', logger);
@@ -136,7 +154,12 @@ export class Gateway {
       id: this.id,
       intervalMs: config.membership.heartbeatIntervalMs,
       ttlMs: config.membership.heartbeatTtlMs,
-      info: () => ({ sockets: this.io.engine.clientsCount, port: this.boundPort, delivery: this.delivery.snapshot() }),
+      info: () => ({
+        sockets: this.io.engine.clientsCount,
+        port: this.boundPort,
+        delivery: this.delivery.snapshot(),
+        [PUBSUB_MODE_FIELD]: this.rooms?.mode ?? null,
+      }),
       logger,
     });
     this.resync = new AdapterResync({
@@ -155,6 +178,7 @@ export class Gateway {
       limits: this.limits,
       resync: this.resync,
       runsQueue: () => this.runsQueue,
+      rooms: () => this.liveRooms(),
     });
     this.liveness = new SubscriberLiveness({
       connection: this.sub,
@@ -195,7 +219,13 @@ export class Gateway {
     await Promise.all([this.command.connect(), this.pub.connect(), this.sub.connect()]);
     // Created after connecting: BullMQ would otherwise connect the shared lazy connection itself.
     this.runsQueue = new Queue(this.config.queues.runs, { connection: this.command, prefix: this.keys.bullPrefix });
-    this.io.adapter(createAdapter(this.pub, this.sub, { key: this.keys.socketIoKey }));
+    // Bridges publish in the mode every process derives from the same masters (AB_PUBSUB_MODE, Redis ≥ 7);
+    // a live member in the other mode means live events would reach nobody: refuse to start.
+    const { mode } = await resolvePubSubMode(this.command, this.config);
+    await checkPubSubAgreement(this.command, this.keys, mode, this.id);
+    this.rooms = new LiveRooms(mode, this.keys, this.sub);
+    this.rooms.install(this.io, this.pub);
+    this.logger.info({ pubsubMode: mode }, `live events over ${mode} Pub/Sub`);
     this.resync.start();
     this.liveness.start();
     this.sockets.install(this.io);
@@ -222,6 +252,11 @@ export class Gateway {
     this.state = 'running';
   }
 
+  private liveRooms(): LiveRooms {
+    if (!this.rooms) throw new IllegalStateError(this.state, 'serve run rooms');
+    return this.rooms;
+  }
+
   /** Current state, for `/readyz` and tests. Ready means running with Redis and the adapter connected. */
   getStatus(): GatewayStatus {
     const redis = { command: this.command.status, pub: this.pub.status, sub: this.sub.status };
@@ -233,6 +268,7 @@ export class Gateway {
       sockets: this.io.engine?.clientsCount ?? 0,
       redis,
       subscription,
+      pubsubMode: this.rooms?.mode ?? null,
       ready:
         this.state === 'running' && Object.values(redis).every((s) => s === 'ready') && subscription.state !== 'lost',
     };

@@ -1,9 +1,10 @@
-import type {
-  ClientToServerEvents,
-  EventEnvelope,
-  InterServerEvents,
-  KeyLayout,
-  ServerToClientEvents,
+import {
+  type ClientToServerEvents,
+  type EventEnvelope,
+  type InterServerEvents,
+  type KeyLayout,
+  type ServerToClientEvents,
+  runIdOfRoom,
 } from '@agent-bridge/protocol';
 import { type RedisConnection, readHistory } from '@agent-bridge/redis';
 import { type Logger, metrics } from '@agent-bridge/telemetry';
@@ -63,8 +64,6 @@ interface Mark {
   epoch: number;
 }
 
-const ROOM_PREFIX = 'run:';
-
 /**
  * Makes a gateway's rooms whole again after its adapter subscription was lost. Redis Pub/Sub is
  * at-most-once: what is published while the subscriber link is down (dropped, `CLIENT KILL`ed, reset by a
@@ -101,7 +100,8 @@ export class AdapterResync {
   private readonly onClose = (): void => this.lost('closed');
   private readonly onReady = (): void => this.regained();
   private readonly onDeleteRoom = (room: unknown): void => {
-    if (typeof room === 'string' && room.startsWith(ROOM_PREFIX)) this.marks.delete(room.slice(ROOM_PREFIX.length));
+    const runId = runIdOfRoom(room);
+    if (runId !== null) this.marks.delete(runId);
   };
 
   constructor(private readonly options: AdapterResyncOptions) {
@@ -233,22 +233,24 @@ export class AdapterResync {
     // reconnect are in effect, and every later publish reaches us live.
     await sub.ping();
     if (!this.enabled) return 0;
-    const runIds: string[] = [];
+    const runIds: { runId: string; room: string }[] = [];
     for (const room of this.options.io.of('/').adapter.rooms.keys()) {
-      if (typeof room === 'string' && room.startsWith(ROOM_PREFIX)) runIds.push(room.slice(ROOM_PREFIX.length));
+      const runId = runIdOfRoom(room);
+      if (runId !== null) runIds.push({ runId, room });
     }
     let sent = 0;
     let next = 0;
     const worker = async (): Promise<void> => {
       while (next < runIds.length && generation === this.generation) {
-        sent += await this.catchUpRun(runIds[next++]!, generation);
+        const { runId, room } = runIds[next++]!;
+        sent += await this.catchUpRun(runId, room, generation);
       }
     };
     await Promise.all(Array.from({ length: Math.min(this.concurrency, runIds.length) }, worker));
     return sent;
   }
 
-  private async catchUpRun(runId: string, generation: number): Promise<number> {
+  private async catchUpRun(runId: string, roomName: string, generation: number): Promise<number> {
     const mark = this.marks.get(runId) ?? { seq: 0, epoch: 0 };
     let afterSeq = mark.seq;
     let sent = 0;
@@ -261,7 +263,7 @@ export class AdapterResync {
         page = await readHistory(this.options.command, this.options.keys, runId, 0, this.options.pageSize);
       }
       if (generation !== this.generation) return sent;
-      const room = this.options.io.local.to(`${ROOM_PREFIX}${runId}`);
+      const room = this.options.io.local.to(roomName);
       for (const event of page.events) room.emit('agent_event', event);
       sent += page.events.length;
       const last = page.events.at(-1);

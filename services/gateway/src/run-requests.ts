@@ -15,7 +15,6 @@ import {
   type SubscribeAck,
   SubscribeRequestSchema,
   describeIssues,
-  runRoom,
   toIssues,
 } from '@agent-bridge/protocol';
 import { type RedisConnection, getRun, readHistory, registerRun, requestCancel } from '@agent-bridge/redis';
@@ -23,6 +22,7 @@ import { metrics } from '@agent-bridge/telemetry';
 import type { Queue } from 'bullmq';
 import type { z } from 'zod';
 import type { ClientLimits } from './limits/client-limits';
+import type { LiveRooms } from './live-rooms';
 import { planReplay } from './replay/plan-replay';
 import type { AdapterResync } from './resync';
 
@@ -51,6 +51,8 @@ export interface RunRequestsDeps {
   resync: AdapterResync;
   /** The runs queue once the gateway started. */
   runsQueue: () => Queue | null;
+  /** The run rooms of the installation's Pub/Sub mode (once the gateway started). */
+  rooms: () => LiveRooms;
 }
 
 /**
@@ -67,6 +69,11 @@ export class RunRequests {
     return run;
   }
 
+  /** The Socket.IO room of a run (the installation's Pub/Sub mode). */
+  room(runId: string): string {
+    return this.deps.rooms().room(runId);
+  }
+
   /**
    * `subscribe`: owner only; joins the room, then replays the history page after `afterSeq` as
    * {@link planReplay} decides from one snapshot of the run (head, epoch, status and page in one MULTI).
@@ -77,7 +84,11 @@ export class RunRequests {
     await this.authorizeRun(socket.data.userId, runId);
     // Join first, then read: an event committed after the read reaches the socket live; one committed
     // before it is in the replay. The overlap is deduped by seq in the client.
-    await socket.join(runRoom(runId));
+    const rooms = this.deps.rooms();
+    await socket.join(rooms.room(runId));
+    // Sharded: the room's channel subscription must be in effect before the read. While the subscription
+    // is lost it cannot be (a reconnect resubscribes); the catch-up then serves this room from its mark.
+    if (this.deps.resync.getStatus().state === 'live') await rooms.joined(runId);
     const pageSize = this.deps.config.events.replayPageSize;
     let page = await readHistory(this.deps.command, this.deps.keys, runId, afterSeq, pageSize);
     const plan = planReplay({ afterSeq, epoch }, page);

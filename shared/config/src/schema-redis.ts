@@ -82,4 +82,15 @@ export const redisDefinition = {
     default: true,
     description: 'Refuse to start when maxmemory-policy is not noeviction (BullMQ needs it); false only warns.',
   }),
+  pubsubMode: setting({
+    env: 'AB_PUBSUB_MODE',
+    schema: z.enum(['auto', 'sharded', 'classic']),
+    default: 'auto',
+    description:
+      'Live delivery channel. sharded: SPUBLISH on a channel in the hash slot of the run and the sharded ' +
+      'Socket.IO adapter (SSUBSCRIBE), so a Cluster master only carries the messages of its own runs; needs ' +
+      'Redis ≥ 7 on every master. classic: PUBLISH/PSUBSCRIBE (a Cluster forwards every message to every ' +
+      'node). auto: sharded when every master is Redis ≥ 7, else classic. Bridges and gateways must ' +
+      'agree: a process refuses to start while a live member uses the other mode.',
+  }),
 };

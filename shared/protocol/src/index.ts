@@ -34,11 +34,13 @@ export {
   StartRunRequestSchema,
   SubscribeRequestSchema,
   UnsubscribeRequestSchema,
+  runIdOfRoom,
   runRoom,
 } from './socket';
 export type {
   AckError,
   CancelRunRequest,
+  PubSubMode,
   ClientToServerEvents,
   InterServerEvents,
   ReauthAck,

@@ -88,9 +88,30 @@ export interface InterServerEvents {
   probe: (probe: { probeId: string; replyChannel: string }) => void;
 }
 
-/** Socket.IO room that receives a run's events. */
-export function runRoom(runId: string): string {
-  return `run:${runId}`;
+/**
+ * How live events travel between bridges and gateways: `classic` Redis Pub/Sub (PUBLISH, PSUBSCRIBE; a
+ * Cluster forwards every message to every node) or `sharded` Pub/Sub (Redis ≥ 7: SPUBLISH, SSUBSCRIBE; a
+ * message stays on the shard that owns its channel's slot).
+ */
+export type PubSubMode = 'classic' | 'sharded';
+
+/**
+ * Socket.IO room that receives a run's events. With sharded Pub/Sub the room is the run's hash tag
+ * `{run:<runId>}`: the adapter channel `<key>#/#{run:<runId>}#` then hashes to the slot of the run's keys
+ * (`<prefix>:{run:<runId>}:…`), which SPUBLISH inside the commit script requires on a Cluster, and a run's
+ * messages stay on the master that holds the run. Classic rooms keep their old name, so a rolling upgrade
+ * of a classic deployment changes nothing on the wire.
+ */
+export function runRoom(runId: string, mode: PubSubMode = 'classic'): string {
+  return mode === 'sharded' ? `{run:${runId}}` : `run:${runId}`;
+}
+
+/** The run id of a room named by {@link runRoom} (either mode), else null (a socket's own room). */
+export function runIdOfRoom(room: unknown): string | null {
+  if (typeof room !== 'string') return null;
+  if (room.startsWith('run:')) return room.slice(4);
+  if (room.startsWith('{run:') && room.endsWith('}')) return room.slice(5, -1);
+  return null;
 }
 
 /** Status of a run in the registry (a plain union, so the published client's types need no zod). */

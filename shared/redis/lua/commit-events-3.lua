@@ -24,9 +24,12 @@
   of the master that gave the run its current epoch; `crossed` = '1' is only read (the previous version of
   this script set it when it saw a write under another id), and cleared with a new epoch.
 
-  Every appended event is PUBLISHed, in the same atomic step and in seq order, to the run's Socket.IO room
-  (`agent_event`, the MessagePack message of @socket.io/redis-emitter: ARGV[7] .. envelope .. ARGV[8]), so
-  live delivery follows commit order and a commit is never left unpublished.
+  Every appended event is published, in the same atomic step and in seq order, to the run's Socket.IO room
+  (`agent_event`), so live delivery follows commit order and a commit is never left unpublished:
+    classic  PUBLISH, the MessagePack message of @socket.io/redis-emitter: ARGV[7] .. envelope map .. ARGV[8]
+    sharded  SPUBLISH, the JSON message of the sharded adapter: ARGV[7] .. envelope JSON .. ARGV[8]; the
+             channel carries the run's hash tag ('<key>#/#{run:<runId>}#'), so it lies in the slot of KEYS
+             (a Cluster refuses SPUBLISH to another slot inside a script) and stays on the run's master.
 
   Each appended entry is the envelope JSON with the history `epoch` stamped; the epoch is created (Redis TIME,
   ms) when the run's history is first written, so a history lost with Redis data gets a new epoch. The meta
@@ -41,14 +44,15 @@
   ARGV[3]  historyMaxLen
   ARGV[4]  ttlMs
   ARGV[5]  reorderBufferMax
-  ARGV[6]  adapter channel of the run's room ('<key>#/#run:<runId>#')
-  ARGV[7]  Socket.IO adapter message bytes before the envelope (redis-emitter format, MessagePack)
+  ARGV[6]  adapter channel of the run's room ('<key>#/#run:<runId>#', sharded '<key>#/#{run:<runId>}#')
+  ARGV[7]  Socket.IO adapter message bytes before the envelope (classic: MessagePack; sharded: JSON)
   ARGV[8]  Socket.IO adapter message bytes after the envelope
   ARGV[9]  commit: MessagePack array of events, each [seq, id, status, json body, map entries, entry count]:
              status '' | 'completed' | 'failed' | 'cancelled'; json body = the envelope JSON without `epoch`,
              starting with '{"id":'; map entries = the same envelope as a MessagePack map without its header,
              entry count = its number of entries (< 15)   (codec: src/run-store/event-codec.ts)
            gap: MessagePack [gapTimeoutMs, reason, most gap events per call, id prefix of gap events]
+  ARGV[10] Pub/Sub mode: 'sharded' (SPUBLISH, JSON) | anything else, absent included: 'classic'
 
   Returns  commit: { { headSeq, epoch, hasBuffered (0/1), gapSince (0 = none) }, reply per event... }
              reply: { outcome, appended, envelopeJson... } (for 'conflict', appended is 1 when the seq is
@@ -65,6 +69,7 @@ local mode, runId = ARGV[1], ARGV[2]
 local maxLen, ttl = ARGV[3], ARGV[4]
 local bufferMax = tonumber(ARGV[5])
 local channel, msgPrefix, msgSuffix = ARGV[6], ARGV[7], ARGV[8]
+local sharded = ARGV[10] == 'sharded'
 
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
@@ -114,14 +119,17 @@ local function append(items)
     end
     if it[2] ~= '' then status = it[2] end
     local packed
-    if it[6] then
+    if sharded then
+      -- The adapter parses a message starting with '{' as JSON: the history entry itself is the envelope.
+      redis.call('SPUBLISH', channel, msgPrefix .. json .. msgSuffix)
+    elseif it[6] then
       it[6].epoch = epoch
       packed = cmsgpack.pack(it[6])
     else
       -- The stored map plus one entry, epoch, in front.
       packed = string.char(128 + it[5] + 1) .. cmsgpack.pack('epoch') .. cmsgpack.pack(epoch) .. it[4]
     end
-    redis.call('PUBLISH', channel, msgPrefix .. packed .. msgSuffix)
+    if packed then redis.call('PUBLISH', channel, msgPrefix .. packed .. msgSuffix) end
   end
   head = lastSeq
   appendedAny = true

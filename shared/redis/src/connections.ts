@@ -33,6 +33,12 @@ export interface CreateRedisOptions {
    * fails at once instead of waiting for a reconnect or its timeout. @defaultValue true
    */
   offlineQueue?: boolean;
+  /**
+   * Cluster only: SSUBSCRIBE through one subscriber connection per master (ioredis `shardedSubscribers`),
+   * each taking the channels of that master's slots. Needed by a sharded Pub/Sub subscriber; otherwise an
+   * idle connection per master. @defaultValue false
+   */
+  shardedSubscribers?: boolean;
 }
 
 function retryStrategy(times: number): number {
@@ -119,6 +125,7 @@ export function createRedis(config: AppConfig, role: RedisRole, options: CreateR
     lazyConnect: options.lazyConnect ?? false,
     // BullMQ workers block: never cap retries of queued commands.
     maxRedirections: 16,
+    shardedSubscribers: options.shardedSubscribers ?? false,
   };
   return new Cluster(config.redis.clusterNodes.map(hostPort), clusterOptions);
 }

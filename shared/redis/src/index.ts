@@ -3,6 +3,13 @@ export type { CreateRedisOptions, RedisConnection, RedisRole } from './connectio
 export { MIN_REDIS_VERSION, RedisSetupError, checkRedis, infoField, versionAtLeast } from './startup-check';
 export type { RedisReport } from './startup-check';
 export { describeTopology, readTopology } from './topology';
+export {
+  PUBSUB_MODE_FIELD,
+  SHARDED_PUBSUB_MIN_VERSION,
+  checkPubSubAgreement,
+  choosePubSubMode,
+  resolvePubSubMode,
+} from './pubsub-mode';
 export type { RedisMasterInfo, RedisTopology } from './topology';
 export { loadLua, loadScript, runScript } from './lua';
 export type { LoadedScript, LuaScript } from './lua';

@@ -18,6 +18,7 @@ import {
   type KeyLayout,
   type LeaderInfo,
   NotLeaderError,
+  type PubSubMode,
   type PublishedState,
   type RecoverJob,
   type RecoveryResult,
@@ -60,6 +61,8 @@ export interface IntegrationServiceOptions {
   workerConnection: RedisConnection;
   elector: LeaderElector;
   logger: Logger;
+  /** The replica's Pub/Sub mode, for the end-to-end probe. @defaultValue resolved by the probe itself */
+  pubsubMode?: () => PubSubMode | null;
 }
 
 /** Counters for status pages and tests. */
@@ -126,6 +129,8 @@ export class IntegrationService {
       keys,
       timeoutMs: config.health.probeTimeoutMs,
       latencyWarnMs: config.health.probeLatencyWarnMs,
+      config,
+      ...(options.pubsubMode ? { pubsubMode: options.pubsubMode } : {}),
     });
     const e = options.elector;
     this.leaderless = new LeaderlessWatch({

@@ -1,7 +1,9 @@
 import { randomUUID } from 'node:crypto';
-import type { KeyLayout } from '@agent-bridge/protocol';
-import type { RedisConnection } from '@agent-bridge/redis';
+import type { AppConfig } from '@agent-bridge/config';
+import type { KeyLayout, PubSubMode } from '@agent-bridge/protocol';
+import { type RedisConnection, resolvePubSubMode } from '@agent-bridge/redis';
 import { Emitter } from '@socket.io/redis-emitter';
+import { ShardedMessages } from '../routing/sharded-messages';
 import type { CheckFinding } from './checks';
 
 /** Payload of the `probe` server-side event the gateways receive through the Socket.IO Redis adapter. */
@@ -19,19 +21,46 @@ export interface ProbeOptions {
   keys: KeyLayout;
   timeoutMs: number;
   latencyWarnMs: number;
+  /** AB_PUBSUB_MODE and the masters decide the mode when {@link pubsubMode} gives none. */
+  config: AppConfig;
+  /**
+   * The replica's Pub/Sub mode (the probe must travel the way its events do). @defaultValue resolved from
+   * `config` and the masters on the first probe
+   */
+  pubsubMode?: () => PubSubMode | null;
 }
 
 /**
  * The end-to-end probe: bridge → Socket.IO Redis adapter → every gateway → back over Pub/Sub. Emits
- * `serverSideEmit('probe', { probeId, replyChannel })` with `@socket.io/redis-emitter` (key
- * `keys.socketIoKey`) and waits up to `timeoutMs` for every expected gateway id on
- * `keys.probeReplyChannel(probeId)`.
+ * `serverSideEmit('probe', { probeId, replyChannel })` in the replica's Pub/Sub mode — classic with
+ * `@socket.io/redis-emitter`, sharded as the sharded adapter would (SPUBLISH), key `keys.socketIoKey` — and
+ * waits up to `timeoutMs` for every expected gateway id on `keys.probeReplyChannel(probeId)`. A gateway in
+ * the other mode never hears it, so a Pub/Sub mode mismatch shows as a failed probe.
  */
 export class EndToEndProbe {
   private readonly emitter: Emitter;
+  private sharded: ShardedMessages | null = null;
+  private resolved: Promise<PubSubMode> | null = null;
 
   constructor(private readonly options: ProbeOptions) {
     this.emitter = new Emitter(options.connection, { key: options.keys.socketIoKey });
+  }
+
+  private async mode(): Promise<PubSubMode> {
+    const given = this.options.pubsubMode?.();
+    if (given) return given;
+    this.resolved ??= resolvePubSubMode(this.options.connection, this.options.config).then((r) => r.mode);
+    return this.resolved;
+  }
+
+  private async emitProbe(message: ProbeMessage): Promise<void> {
+    if ((await this.mode()) === 'classic') {
+      this.emitter.serverSideEmit('probe', message);
+      return;
+    }
+    this.sharded ??= new ShardedMessages(this.options.keys.socketIoKey);
+    const { channel, message: bytes } = this.sharded.serverSideEmit('probe', message);
+    await this.options.connection.spublish(channel, bytes);
   }
 
   /** None answered → fail; some missing or slow → warn; all answered in time → ok. */
@@ -55,7 +84,7 @@ export class EndToEndProbe {
     try {
       await subscriber.subscribe(replyChannel);
       const message: ProbeMessage = { probeId, replyChannel };
-      this.emitter.serverSideEmit('probe', message);
+      await this.emitProbe(message);
       await Promise.race([allIn, new Promise<void>((r) => (timer = setTimeout(r, timeoutMs)))]);
     } finally {
       clearTimeout(timer);

@@ -1,14 +1,19 @@
 import type { AppConfig } from '@agent-bridge/config';
 import type { KeyLayout } from '@agent-bridge/protocol';
 import { type RedisConnection, RunStore } from '@agent-bridge/redis';
-import { RoomPublisher } from './room-publisher';
+import type { RoomPublisher } from './room-publisher';
 
 /**
  * The RunStore a bridge replica commits through: the config's limits, and the Socket.IO room message of
- * `@socket.io/redis-emitter` (from {@link RoomPublisher.template}) for the publishes of the commit script.
+ * the installation's Pub/Sub mode (from {@link RoomPublisher.template}) for the publishes of the commit
+ * script. The publisher's mode must be set before the first commit.
  */
-export function bridgeRunStore(config: AppConfig, connection: RedisConnection, keys: KeyLayout): RunStore {
-  const publisher = new RoomPublisher(null, keys);
+export function bridgeRunStore(
+  config: AppConfig,
+  connection: RedisConnection,
+  keys: KeyLayout,
+  publisher: RoomPublisher,
+): RunStore {
   const { historyMaxLen, historyTtlMs, reorderBufferMax } = config.events;
   return new RunStore({
     connection,

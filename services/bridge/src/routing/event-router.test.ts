@@ -3,7 +3,7 @@ import { createServer } from 'node:http';
 import { type DeadLetterRecord, type EventEnvelope, runRoom } from '@agent-bridge/protocol';
 import { readHistory } from '@agent-bridge/redis';
 import { RedisCluster, type RedisServer, destroyAllRedis, sleep, startRedis, waitFor } from '@agent-bridge/testing';
-import { createAdapter } from '@socket.io/redis-adapter';
+import { createAdapter, createShardedAdapter } from '@socket.io/redis-adapter';
 import { Redis } from 'ioredis';
 import { Server } from 'socket.io';
 import { io as connectClient } from 'socket.io-client';
@@ -266,37 +266,46 @@ describe('EventRouter (standalone Redis)', () => {
     }
   });
 
-  it('delivers agent_event to a real Socket.IO client in the run room through @socket.io/redis-adapter', async () => {
-    h = await harness();
-    const pub = new Redis(server.port, '127.0.0.1');
-    const sub = pub.duplicate();
-    const http = createServer();
-    const ioServer = new Server(http, { adapter: createAdapter(pub, sub, { key: h.keys.socketIoKey }) });
-    ioServer.on('connection', (socket) => {
-      void socket.join(runRoom(String(socket.handshake.query['runId'])));
-      socket.emit('joined');
-    });
-    await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
-    const port = (http.address() as AddressInfo).port;
-    const client = connectClient(`http://127.0.0.1:${port}`, { query: { runId: 'live' }, transports: ['websocket'] });
-    try {
-      const got: EventEnvelope[] = [];
-      client.on('agent_event', (e: EventEnvelope) => got.push(e));
-      await new Promise<void>((resolve) => client.once('joined', () => resolve()));
-      await h.startRouter();
-      for (let seq = 1; seq <= 5; seq++) {
-        await h.queue.add('event', makeEvent('live', seq), { jobId: `e-live-${seq}` });
-        await waitFor(`seq ${seq} delivered`, () => got.length === seq);
+  it.each(['classic', 'sharded'] as const)(
+    'delivers agent_event to a real Socket.IO client in the run room through @socket.io/redis-adapter (%s Pub/Sub: channel and message format of the real adapter)',
+    async (mode) => {
+      h = await harness({ AB_PUBSUB_MODE: mode });
+      expect(h.pubsubMode).toBe(mode);
+      const pub = new Redis(server.port, '127.0.0.1');
+      const sub = pub.duplicate();
+      const http = createServer();
+      const adapter =
+        mode === 'sharded'
+          ? createShardedAdapter(pub, sub, { channelPrefix: h.keys.socketIoKey })
+          : createAdapter(pub, sub, { key: h.keys.socketIoKey });
+      const ioServer = new Server(http, { adapter });
+      ioServer.on('connection', (socket) => {
+        void socket.join(runRoom(String(socket.handshake.query['runId']), mode));
+        // Sharded: the room's SSUBSCRIBE is sent on join; this PING is answered after it.
+        void sub.ping().then(() => socket.emit('joined'));
+      });
+      await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
+      const port = (http.address() as AddressInfo).port;
+      const client = connectClient(`http://127.0.0.1:${port}`, { query: { runId: 'live' }, transports: ['websocket'] });
+      try {
+        const got: EventEnvelope[] = [];
+        client.on('agent_event', (e: EventEnvelope) => got.push(e));
+        await new Promise<void>((resolve) => client.once('joined', () => resolve()));
+        await h.startRouter();
+        for (let seq = 1; seq <= 5; seq++) {
+          await h.queue.add('event', makeEvent('live', seq), { jobId: `e-live-${seq}` });
+          await waitFor(`seq ${seq} delivered`, () => got.length === seq);
+        }
+        const history = await historyOf(h, 'live');
+        expect(got).toEqual(history);
+      } finally {
+        client.close();
+        await ioServer.close();
+        pub.disconnect();
+        sub.disconnect();
       }
-      const history = await historyOf(h, 'live');
-      expect(got).toEqual(history);
-    } finally {
-      client.close();
-      await ioServer.close();
-      pub.disconnect();
-      sub.disconnect();
-    }
-  });
+    },
+  );
 
   it('guarantee 3.5: start() and close() are idempotent; close waits for the worker and leaves the connections open', async () => {
     h = await harness();

@@ -30,6 +30,11 @@ export interface EventRouterOptions {
   /** Worker-role connection (`maxRetriesPerRequest: null`) for the BullMQ Worker. Never closed by the router. */
   workerConnection: RedisConnection;
   logger: Logger;
+  /**
+   * Publishes to the run rooms (and gives the commit script its room template); its Pub/Sub mode is
+   * resolved on `start()` unless set already. @defaultValue one of its own on `connection`
+   */
+  publisher?: RoomPublisher;
 }
 
 /** Lifecycle of an {@link EventRouter}. */
@@ -118,8 +123,8 @@ export class EventRouter {
     this.keys = keyLayout(this.config.keyPrefix);
     const q = this.config.queues;
     this.queueRefs = consumedEventQueues(this.config.keyPrefix, q.events, q.eventPartitions, q.previousEventPartitions);
-    this.publisher = new RoomPublisher(this.connection, this.keys);
-    this.store = bridgeRunStore(this.config, this.connection, this.keys);
+    this.publisher = options.publisher ?? new RoomPublisher(this.connection, this.keys);
+    this.store = bridgeRunStore(this.config, this.connection, this.keys, this.publisher);
     // Index a run blocked by a missing seq for the leader's sweep (score = when its head became blocked).
     this.batcher = new CommitBatcher(this.store, (runId, s) =>
       s.hasBuffered ? this.store.markGapped(runId, s.gapSince) : undefined,
@@ -132,6 +137,8 @@ export class EventRouter {
     if (this.state !== 'idle') throw new IllegalStateError(this.state, 'start the event router');
     this.state = 'starting';
     const { config } = this;
+    // Commits publish in the installation's Pub/Sub mode: known before the first job is taken.
+    await this.publisher.start(config);
     this.deadLetters = new DeadLetterWriter(config, this.connection, this.keys.bullPrefix, this.logger);
     // Each job is processed inside its event's commit span (CONSUMER), parented by the envelope's traceparent.
     const traced = { queue: config.queues.events, expectedError: (err: unknown) => err instanceof DelayedError };

@@ -2,3 +2,4 @@ export { EventRouter } from './event-router';
 export type { EventRouterStatus } from './event-router';
 export { sweepGaps } from './gap-sweeper';
 export { bridgeRunStore } from './bridge-run-store';
+export { RoomPublisher } from './room-publisher';

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { type EmittedEvent, AgentPublisher } from '@agent-bridge/agent-sdk';
 import { loadConfig } from '@agent-bridge/config';
 import { type EventEnvelope, type KeyLayout, keyLayout } from '@agent-bridge/protocol';
-import { type RedisConnection, closeRedis, createRedis, readHistory } from '@agent-bridge/redis';
+import { type RedisConnection, closeRedis, createRedis, readHistory, resolvePubSubMode } from '@agent-bridge/redis';
 import {
   type RedisServer,
   ServiceProcess,
@@ -13,7 +13,7 @@ import {
   waitFor,
 } from '@agent-bridge/testing';
 import { type Job, Queue } from 'bullmq';
-import { decode } from 'notepack.io';
+import { RoomObserver } from './test-harness';
 
 afterAll(async () => {
   await killAllServices();
@@ -68,12 +68,11 @@ describe('routing across replica processes', () => {
     const sub = createRedis(config, 'subscriber');
     const conn = createRedis(config, 'command');
     const published = new Map<string, EventEnvelope[]>();
-    sub.on('pmessageBuffer', (_p: string, _c: Buffer, message: Buffer) => {
-      const [, packet] = decode(message) as [string, { data: [string, EventEnvelope] }];
-      const event = packet.data[1];
+    const { mode } = await resolvePubSubMode(conn, config);
+    const rooms = await RoomObserver.create(sub, keys, mode, (event) => {
       published.set(event.runId, [...(published.get(event.runId) ?? []), event]);
     });
-    await sub.psubscribe(`${keys.socketIoKey}#/#*`);
+    await rooms.listen(...Array.from({ length: RUNS }, (_, i) => `load-${i}`));
     const publisher = await AgentPublisher.create({ config });
     try {
       const emitted = new Map<string, EmittedEvent[]>();

@@ -26,7 +26,14 @@ async function main(): Promise<void> {
   const server = await startRedis();
   const id = randomUUID();
   const config = loadConfig({
-    env: { REDIS_URL: server.url, AB_KEY_PREFIX: `bench-${id}`, AB_EVENTS_QUEUE: `ev-${id}`, LOG_LEVEL: 'silent' },
+    // Classic Pub/Sub: one PSUBSCRIBE sees every run's room (sharded Pub/Sub has no patterns).
+    env: {
+      REDIS_URL: server.url,
+      AB_KEY_PREFIX: `bench-${id}`,
+      AB_EVENTS_QUEUE: `ev-${id}`,
+      LOG_LEVEL: 'silent',
+      AB_PUBSUB_MODE: 'classic',
+    },
   });
   const keys = keyLayout(config.keyPrefix);
   const conns = Array.from({ length: routerCount }, () => ({

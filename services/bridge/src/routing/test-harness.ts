@@ -5,7 +5,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { type AppConfig, loadConfig } from '@agent-bridge/config';
-import { type EventEnvelope, type KeyLayout, keyLayout } from '@agent-bridge/protocol';
+import { type EventEnvelope, type KeyLayout, type PubSubMode, keyLayout, runRoom } from '@agent-bridge/protocol';
 import {
   type RedisConnection,
   type RunCommitResult,
@@ -19,6 +19,7 @@ import { type JobsOptions, Queue, type QueueOptions } from 'bullmq';
 import { bridgeRunStore } from './bridge-run-store';
 import { decode } from 'notepack.io';
 import { EventRouter } from './event-router';
+import { RoomPublisher } from './room-publisher';
 
 export interface HarnessEnv {
   /** Extra config (env names) over the unique prefix/queues. */
@@ -60,6 +61,48 @@ class RegisteringQueue extends Queue {
   }
 }
 
+/**
+ * Decodes what the bridge publishes to the run rooms, in either Pub/Sub mode: classic (one PSUBSCRIBE, the
+ * emitter's MessagePack) or sharded (an SSUBSCRIBE per run — sharded Pub/Sub has no patterns — and the
+ * sharded adapter's JSON). `sub` is the caller's (a Cluster client needs `shardedSubscribers`).
+ */
+export class RoomObserver {
+  private constructor(
+    private readonly sub: RedisConnection,
+    private readonly keys: KeyLayout,
+    readonly mode: PubSubMode,
+  ) {}
+
+  static async create(
+    sub: RedisConnection,
+    keys: KeyLayout,
+    mode: PubSubMode,
+    onEvent: (event: EventEnvelope) => void,
+  ): Promise<RoomObserver> {
+    if (mode === 'sharded') {
+      sub.on('smessageBuffer', (_channel: Buffer, message: Buffer) => {
+        const msg = JSON.parse(message.toString()) as { data: { packet: { data: [string, EventEnvelope] } } };
+        const [name, event] = msg.data.packet.data;
+        if (name === 'agent_event') onEvent(event);
+      });
+    } else {
+      sub.on('pmessageBuffer', (_pattern: string, _channel: Buffer, message: Buffer) => {
+        const [, packet] = decode(message) as [string, { data: [string, EventEnvelope] }];
+        const [name, event] = packet.data;
+        if (name === 'agent_event') onEvent(event);
+      });
+      await sub.psubscribe(`${keys.socketIoKey}#/#*`);
+    }
+    return new RoomObserver(sub, keys, mode);
+  }
+
+  /** Listens to the runs' rooms (sharded; classic listens to every room already). */
+  async listen(...runIds: string[]): Promise<void> {
+    if (this.mode !== 'sharded') return;
+    for (const runId of runIds) await this.sub.ssubscribe(`${this.keys.socketIoKey}#/#${runRoom(runId, 'sharded')}#`);
+  }
+}
+
 export class Harness {
   readonly config: AppConfig;
   readonly keys: KeyLayout;
@@ -73,10 +116,13 @@ export class Harness {
   readonly dlq: Queue;
   /** The RunStore a replica commits through. */
   readonly store: RunStore;
+  /** Its publisher (the installation's Pub/Sub mode, resolved in {@link create}). */
+  readonly publisher: RoomPublisher;
   private readonly registered = new Set<string>();
   readonly routers: EventRouter[] = [];
   /** Published envelopes per run, in arrival order. */
   readonly published = new Map<string, EventEnvelope[]>();
+  private rooms: RoomObserver | null = null;
 
   private constructor(opts: HarnessEnv) {
     const id = randomUUID();
@@ -94,26 +140,29 @@ export class Harness {
     this.keys = keyLayout(this.config.keyPrefix);
     this.conn = createRedis(this.config, 'command', { name: 'test-command' });
     this.workerConn = createRedis(this.config, 'worker', { name: 'test-worker' });
-    this.sub = createRedis(this.config, 'subscriber', { name: 'test-sub' });
+    this.sub = createRedis(this.config, 'subscriber', { name: 'test-sub', shardedSubscribers: true });
     const queueOpts = { connection: this.conn, prefix: this.keys.bullPrefix };
     this.queue = new RegisteringQueue(this.config.queues.events, queueOpts, (data) => this.register(...runIdsOf(data)));
     this.rawQueue = new Queue(this.config.queues.events, queueOpts);
-    this.store = bridgeRunStore(this.config, this.conn, this.keys);
+    this.publisher = new RoomPublisher(this.conn, this.keys);
+    this.store = bridgeRunStore(this.config, this.conn, this.keys, this.publisher);
     this.dlq = new Queue(this.config.queues.deadLetter, { connection: this.conn, prefix: this.keys.bullPrefix });
   }
 
   static async create(opts: HarnessEnv): Promise<Harness> {
     const h = new Harness(opts);
-    h.sub.on('pmessageBuffer', (_pattern: string, _channel: Buffer, message: Buffer) => {
-      const [, packet] = decode(message) as [string, { data: [string, EventEnvelope] }];
-      const [name, event] = packet.data;
-      if (name !== 'agent_event') return;
+    const mode = await h.publisher.start(h.config);
+    h.rooms = await RoomObserver.create(h.sub, h.keys, mode, (event) => {
       const list = h.published.get(event.runId) ?? [];
       list.push(event);
       h.published.set(event.runId, list);
     });
-    await h.sub.psubscribe(`${h.keys.socketIoKey}#/#*`);
     return h;
+  }
+
+  /** The Pub/Sub mode the router publishes in (auto: sharded on Redis ≥ 7). */
+  get pubsubMode(): PubSubMode {
+    return this.publisher.pubsubMode;
   }
 
   /** Starts a router (a replica's routing) on the harness connections. */
@@ -123,6 +172,7 @@ export class Harness {
       connection: this.conn,
       workerConnection: this.workerConn,
       logger: silentLogger(),
+      publisher: this.publisher,
     });
     this.routers.push(router);
     await router.start();
@@ -133,6 +183,7 @@ export class Harness {
   async register(...runIds: string[]): Promise<void> {
     const fresh = runIds.filter((r) => !this.registered.has(r));
     for (const r of fresh) this.registered.add(r);
+    await this.rooms?.listen(...fresh);
     await Promise.all(
       fresh.map((runId) =>
         registerRun(this.conn, this.keys, {

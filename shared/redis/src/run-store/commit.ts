@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { EventEnvelope, KeyLayout } from '@agent-bridge/protocol';
+import type { EventEnvelope, KeyLayout, PubSubMode } from '@agent-bridge/protocol';
 import type { RedisConnection } from '../connections';
 import { loadScript, luaFile, runScript } from '../lua';
 import { type PackedEvent, encodeCommitEvents, encodeGapArgs } from './event-codec';
@@ -58,6 +58,11 @@ export interface RoomMessage {
   channel: string;
   prefix: Buffer;
   suffix: Buffer;
+  /**
+   * `sharded`: SPUBLISH with the envelope as JSON (the sharded adapter's format; the channel must carry the
+   * run's hash tag). `classic`: PUBLISH with the envelope as MessagePack (redis-emitter). @defaultValue classic
+   */
+  mode?: PubSubMode;
 }
 
 /** Limits the commit script applies (the `events` section of the config). */
@@ -87,6 +92,7 @@ function scriptArgs(mode: string, runId: string, limits: CommitLimits, room: Roo
     room.prefix,
     room.suffix,
     packed,
+    room.mode ?? 'classic',
   ];
 }
 

@@ -166,6 +166,7 @@ export function loadConfig(options: LoadConfigOptions = {}): AppConfig {
         opsPassword: config.ops.password,
         bridgeAdminToken: config.bridge.adminToken,
         chatPage: config.gateway.chatPage,
+        gatewayResync: config.gateway.resync,
         redisUrl: config.redis.url,
         redisLockUrls: config.redis.lockUrls,
       },

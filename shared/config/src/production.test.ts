@@ -73,6 +73,15 @@ describe('production mode (guarantee 7.1: production refuses default secrets and
     expect(placeholder.map((p) => p.key)).toEqual(['AB_JWT_SECRET']);
   });
 
+  it('refuses the gateway catch-up switched off (AB_GATEWAY_RESYNC=false, for demonstrating the fault only) in a production gateway', () => {
+    const off = { ...STRONG, AB_GATEWAY_RESYNC: 'false' };
+    expect(problemsOf({ ...off, NODE_ENV: 'production' }, 'gateway')).toEqual([
+      { key: 'AB_GATEWAY_RESYNC', message: expect.stringMatching(/must be on in production/) },
+    ]);
+    expect(problemsOf({ ...STRONG, NODE_ENV: 'production' }, 'gateway')).toEqual([]);
+    expect(problemsOf(off, 'gateway')).toEqual([]);
+  });
+
   it('refuses a bridge admin token under 32 characters; development accepts 16', () => {
     const bridgeEnv = { ...STRONG, REDIS_URL: 'redis://bridge:0123456789abcdef0123456789abcdef@redis:6379' };
     const short = problemsOf({ ...bridgeEnv, NODE_ENV: 'production', AB_BRIDGE_ADMIN_TOKEN: 'a'.repeat(31) }, 'bridge');

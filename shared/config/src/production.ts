@@ -21,6 +21,8 @@ export interface ProductionInput {
   opsPassword: string | undefined;
   bridgeAdminToken: string | undefined;
   chatPage: boolean;
+  /** The gateway's catch-up after a lost adapter subscription (AB_GATEWAY_RESYNC). */
+  gatewayResync: boolean;
   redisUrl: string;
   /** The independent lock masters of the leader lease (REDIS_LOCK_URLS); only the bridge connects to them. */
   redisLockUrls: readonly string[];
@@ -100,6 +102,14 @@ export function productionProblems(input: ProductionInput, service?: ServiceName
   // A lock master with a public password lets anyone take or break the leader lease.
   if (service === 'bridge' && input.redisLockUrls.some((url) => isPublished(redisPassword(url)))) {
     problems.push({ key: 'REDIS_LOCK_URLS', message: 'a password in it is a published default or placeholder' });
+  }
+  // A switch for demonstrating the fault (the nemesis, tests); off, a gateway that loses its Pub/Sub
+  // subscription never sends its sockets what was published meanwhile, a run's last events included.
+  if (service === 'gateway' && !input.gatewayResync) {
+    problems.push({
+      key: 'AB_GATEWAY_RESYNC',
+      message: 'must be on in production (off, events published while the Pub/Sub link is down are never delivered)',
+    });
   }
   if (service === 'gateway' && input.jwtSecret === undefined && !input.jwtPublicKeys) {
     problems.push({

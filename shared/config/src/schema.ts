@@ -126,7 +126,7 @@ export const configDefinition = {
       schema: bool(),
       default: true,
       description:
-        'After its adapter subscription was lost or stalled, a gateway replays from history what its rooms missed. Off only to demonstrate the fault.',
+        'After its adapter subscription was lost or stalled, a gateway replays from history what its rooms missed. Off only to demonstrate the fault (the nemesis, tests); refused in production.',
     }),
     subscriberPingIntervalMs: setting({
       env: 'AB_GATEWAY_SUB_PING_INTERVAL_MS',

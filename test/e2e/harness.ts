@@ -3,7 +3,13 @@ import { join } from 'node:path';
 import { type AppConfig, loadConfig } from '@agent-bridge/config';
 import { signToken } from '@agent-bridge/auth';
 import type { EventEnvelope } from '@agent-bridge/protocol';
-import { type RedisServer, type RedisServerOptions, ServiceProcess, startRedis } from '@agent-bridge/testing';
+import {
+  RedisCluster,
+  type RedisServer,
+  type RedisServerOptions,
+  ServiceProcess,
+  startRedis,
+} from '@agent-bridge/testing';
 
 export const ROOT = join(__dirname, '..', '..');
 export const BRIDGE_ENTRY = join(ROOT, 'services/bridge/src/main.ts');
@@ -29,26 +35,65 @@ export function clusterEnv(
   };
 }
 
-/** A running cluster: one redis-server, bridge replicas and gateways as real child processes. */
+/**
+ * The Redis an end-to-end test runs against: `standalone` (one redis-server) or `cluster` (a three-master
+ * Redis Cluster). The same test code runs on either; `AB_TEST_TOPOLOGY` picks the default, so
+ * `AB_TEST_TOPOLOGY=cluster npx jest test/e2e/faults.test.ts` runs the suite on a Cluster.
+ */
+export type TestTopology = 'standalone' | 'cluster';
+
+export function testTopology(): TestTopology {
+  const t = process.env['AB_TEST_TOPOLOGY'] ?? 'standalone';
+  if (t !== 'standalone' && t !== 'cluster')
+    throw new Error(`AB_TEST_TOPOLOGY must be standalone or cluster, got ${t}`);
+  return t;
+}
+
+/** A running cluster: Redis (one server or a Cluster), bridge replicas and gateways as real child processes. */
 export class E2ECluster {
   readonly bridges: ServiceProcess[] = [];
   readonly gateways: { process: ServiceProcess; port: number; url: string }[] = [];
   readonly config: AppConfig;
 
   private constructor(
+    /** The standalone server; on a Cluster, its first master (tests that restart or proxy Redis need standalone). */
     readonly redis: RedisServer,
     readonly prefix: string,
     readonly env: Record<string, string>,
+    readonly topology: TestTopology,
+    private readonly redisCluster: RedisCluster | null,
   ) {
     this.config = loadConfig({ env });
   }
 
   static async start(
-    options: { bridges?: number; gateways?: number; env?: Record<string, string>; redis?: RedisServerOptions } = {},
+    options: {
+      bridges?: number;
+      gateways?: number;
+      env?: Record<string, string>;
+      redis?: RedisServerOptions;
+      /** @defaultValue {@link testTopology} (env `AB_TEST_TOPOLOGY`) */
+      topology?: TestTopology;
+    } = {},
   ): Promise<E2ECluster> {
-    const redis = await startRedis(options.redis);
+    const topology = options.topology ?? testTopology();
     const prefix = `e2e-${randomUUID().slice(0, 8)}`;
-    const cluster = new E2ECluster(redis, prefix, clusterEnv(redis, prefix, options.env));
+    let cluster: E2ECluster;
+    if (topology === 'cluster') {
+      const rc = await RedisCluster.start(3);
+      const env = clusterEnv(rc.nodes[0]!, prefix, {
+        REDIS_MODE: 'cluster',
+        REDIS_CLUSTER_NODES: rc.seeds.join(','),
+        // Queue traffic spread over the three masters unless the test says otherwise.
+        AB_EVENT_PARTITIONS: process.env['AB_TEST_EVENT_PARTITIONS'] ?? '3',
+        ...options.env,
+      });
+      delete env['REDIS_URL'];
+      cluster = new E2ECluster(rc.nodes[0]!, prefix, env, topology, rc);
+    } else {
+      const redis = await startRedis(options.redis);
+      cluster = new E2ECluster(redis, prefix, clusterEnv(redis, prefix, options.env), topology, null);
+    }
     await Promise.all([
       ...Array.from({ length: options.bridges ?? 2 }, (_, i) => cluster.startBridge(`bridge-${i + 1}`)),
       ...Array.from({ length: options.gateways ?? 2 }, (_, i) => cluster.startGateway(`gateway-${i + 1}`)),
@@ -86,7 +131,8 @@ export class E2ECluster {
 
   async stop(): Promise<void> {
     await Promise.all([...this.bridges, ...this.gateways.map((g) => g.process)].map((p) => p.kill()));
-    await this.redis.destroy();
+    if (this.redisCluster) await this.redisCluster.destroy();
+    else await this.redis.destroy();
   }
 }
 

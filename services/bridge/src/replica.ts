@@ -12,6 +12,7 @@ import {
   createRedis,
   waitUntilReady,
 } from '@agent-bridge/redis';
+import { Lifecycle, type LifecycleState, closeAll } from '@agent-bridge/runtime';
 import type { Logger } from '@agent-bridge/telemetry';
 import { sleepUnlessAborted } from './leader/abortable';
 import { IntegrationService } from './integration/integration-service';
@@ -20,7 +21,7 @@ import { RedlockLeaseClient } from './leader/lease-client';
 import { EventRouter, type EventRouterStatus, RoomPublisher, bridgeRunStore, sweepGaps } from './routing/index';
 import type { PublishedState } from '@agent-bridge/protocol';
 
-export type ReplicaState = 'idle' | 'starting' | 'running' | 'closing' | 'closed';
+export type ReplicaState = LifecycleState;
 
 /** What `/status` shows. */
 export interface ReplicaStatus {
@@ -145,55 +146,52 @@ export function createReplica(config: AppConfig, logger: Logger): Replica {
   });
   elector.onChange(() => void heartbeat.beatNow());
 
-  let state: ReplicaState = 'idle';
-  let closing: Promise<void> | null = null;
+  // Close does not wait for a start stuck on Redis: SIGTERM must still stop the replica.
+  const lifecycle = new Lifecycle({ closeWaitsForStart: false });
 
   const replica: Replica = {
     id,
     elector,
     integration,
     router,
-    async start() {
-      if (state !== 'idle') throw new IllegalStateError(state, 'start');
-      state = 'starting';
-      const report = await checkRedis(connection, config);
-      for (const w of report.warnings) logger.warn({ warning: w }, 'redis configuration');
-      const mode = choosePubSubMode(config.redis.pubsubMode, report.topology);
-      await checkPubSubAgreement(connection, keys, mode, id);
-      publisher.useMode(mode);
-      logger.info({ pubsubMode: mode }, `live events over ${mode} Pub/Sub`);
-      await router.start();
-      await heartbeat.start();
-      await integration.start();
-      // Lock masters do not queue commands: a first vote on a connection still opening would be wasted.
-      await Promise.all(lockClients.map((c) => waitUntilReady(c, config.redis.connectTimeoutMs)));
-      await elector.start();
-      state = 'running';
+    start() {
+      // Not idempotent on purpose: a replica is started once, by its process.
+      if (lifecycle.state !== 'idle') throw new IllegalStateError(lifecycle.state, 'start');
+      return lifecycle.start(async () => {
+        const report = await checkRedis(connection, config);
+        for (const w of report.warnings) logger.warn({ warning: w }, 'redis configuration');
+        const mode = choosePubSubMode(config.redis.pubsubMode, report.topology);
+        await checkPubSubAgreement(connection, keys, mode, id);
+        publisher.useMode(mode);
+        logger.info({ pubsubMode: mode }, `live events over ${mode} Pub/Sub`);
+        await router.start();
+        await heartbeat.start();
+        await integration.start();
+        // Lock masters do not queue commands: a first vote on a connection still opening would be wasted.
+        await Promise.all(lockClients.map((c) => waitUntilReady(c, config.redis.connectTimeoutMs)));
+        await elector.start();
+      });
     },
     close() {
-      closing ??= (async () => {
-        state = 'closing';
-        const step = async (name: string, fn: () => Promise<void>): Promise<void> => {
-          try {
-            await fn();
-          } catch (err) {
-            logger.error({ err, step: name }, 'replica close step failed');
-          }
-        };
-        await step('leaderless watch', () => integration.quiesce());
-        // Hand leadership over first: standbys take over while this replica drains its events.
-        await step('elector', () => elector.close());
-        await step('router', () => router.close());
-        await step('heartbeat', () => heartbeat.close());
-        // After leaving: if no replica is left, say so (UNINITIALIZED, "cluster stopped").
-        await step('cluster stopped', async () => void (await integration.markStoppedIfLast()));
-        await step('integration', () => integration.close());
-        await step('connections', async () => {
-          await Promise.all([connection, subscriber, workerConnection, ...lockClients].map(closeRedis));
-        });
-        state = 'closed';
-      })();
-      return closing;
+      return lifecycle.close(() =>
+        closeAll(
+          [
+            ['leaderless watch', () => integration.quiesce()],
+            // Hand leadership over first: standbys take over while this replica drains its events.
+            ['elector', () => elector.close()],
+            ['router', () => router.close()],
+            ['heartbeat', () => heartbeat.close()],
+            // After leaving: if no replica is left, say so (UNINITIALIZED, "cluster stopped").
+            ['cluster stopped', () => integration.markStoppedIfLast()],
+            ['integration', () => integration.close()],
+            [
+              'connections',
+              () => Promise.all([connection, subscriber, workerConnection, ...lockClients].map(closeRedis)),
+            ],
+          ],
+          (err, step) => logger.error({ err, step }, 'replica close step failed'),
+        ),
+      );
     },
     async getStatus() {
       const [rec, published] = await Promise.all([
@@ -203,7 +201,7 @@ export function createReplica(config: AppConfig, logger: Logger): Replica {
       const s = integration.getStatus();
       return {
         id,
-        state,
+        state: lifecycle.state,
         leader: { ...elector.getStatus(), currentLeaderId: rec?.id ?? null, currentEpoch: rec?.epoch ?? null },
         integration: published,
         ensureAttempts: s.ensureAttempts,
@@ -212,7 +210,7 @@ export function createReplica(config: AppConfig, logger: Logger): Replica {
       };
     },
     async isReady() {
-      if (state !== 'running' || router.getStatus().state !== 'running') return false;
+      if (lifecycle.state !== 'running' || router.getStatus().state !== 'running') return false;
       try {
         return (await connection.ping()) === 'PONG';
       } catch {

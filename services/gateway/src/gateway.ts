@@ -19,6 +19,7 @@ import {
   createRedis,
   resolvePubSubMode,
 } from '@agent-bridge/redis';
+import { type CloseStep, Lifecycle, type LifecycleState, closeAll } from '@agent-bridge/runtime';
 import { DeliveryStats, type Logger } from '@agent-bridge/telemetry';
 import { Queue } from 'bullmq';
 import Fastify, { type FastifyInstance } from 'fastify';
@@ -36,7 +37,7 @@ import { RunRequests } from './run-requests';
 import { SubscriberLiveness } from './subscriber-liveness';
 
 /** Lifecycle of a {@link Gateway}. */
-export type GatewayState = 'idle' | 'starting' | 'running' | 'closing' | 'closed';
+export type GatewayState = LifecycleState;
 
 /** What `/readyz` and the membership record report. */
 export interface GatewayStatus {
@@ -74,9 +75,7 @@ const DEFAULT_PUBLIC_DIR = join(__dirname, '..', 'public');
  * affects other sockets. Create it with {@link createGateway}; `start()` and `close()` are idempotent.
  */
 export class Gateway {
-  private state: GatewayState = 'idle';
-  private starting: Promise<void> | null = null;
-  private closing: Promise<void> | null = null;
+  private readonly lifecycle = new Lifecycle();
   private readonly keys: KeyLayout;
   readonly id: string;
   private readonly command: RedisConnection;
@@ -201,21 +200,16 @@ export class Gateway {
 
   /** The port the HTTP/Socket.IO server listens on (the real one when configured as 0). */
   get port(): number {
-    if (this.boundPort === null) throw new IllegalStateError(this.state, 'read the port');
+    if (this.boundPort === null) throw new IllegalStateError(this.lifecycle.state, 'read the port');
     return this.boundPort;
   }
 
   /** Connects to Redis, installs the adapter and handlers, listens, joins the membership. Idempotent. */
   start(): Promise<void> {
-    if (this.state === 'closing' || this.state === 'closed') {
-      return Promise.reject(new IllegalStateError(this.state, 'start'));
-    }
-    this.starting ??= this.doStart();
-    return this.starting;
+    return this.lifecycle.start(() => this.doStart());
   }
 
   private async doStart(): Promise<void> {
-    this.state = 'starting';
     await Promise.all([this.command.connect(), this.pub.connect(), this.sub.connect()]);
     // Created after connecting: BullMQ would otherwise connect the shared lazy connection itself.
     this.runsQueue = new Queue(this.config.queues.runs, { connection: this.command, prefix: this.keys.bullPrefix });
@@ -237,7 +231,7 @@ export class Gateway {
     await installHttpRoutes(this.app, {
       config: this.config,
       limits: this.limits,
-      state: () => this.state,
+      state: () => this.lifecycle.state,
       status: () => this.getStatus(),
       publicDir: this.options.publicDir ?? DEFAULT_PUBLIC_DIR,
     });
@@ -249,11 +243,10 @@ export class Gateway {
     this.boundPort = (this.app.server.address() as AddressInfo).port;
     this.logger.debug({ address }, 'gateway listening');
     await this.heartbeat.start();
-    this.state = 'running';
   }
 
   private liveRooms(): LiveRooms {
-    if (!this.rooms) throw new IllegalStateError(this.state, 'serve run rooms');
+    if (!this.rooms) throw new IllegalStateError(this.lifecycle.state, 'serve run rooms');
     return this.rooms;
   }
 
@@ -261,16 +254,16 @@ export class Gateway {
   getStatus(): GatewayStatus {
     const redis = { command: this.command.status, pub: this.pub.status, sub: this.sub.status };
     const subscription = this.resync.getStatus();
+    const state = this.lifecycle.state;
     return {
-      state: this.state,
+      state,
       id: this.id,
       port: this.boundPort,
       sockets: this.io.engine?.clientsCount ?? 0,
       redis,
       subscription,
       pubsubMode: this.rooms?.mode ?? null,
-      ready:
-        this.state === 'running' && Object.values(redis).every((s) => s === 'ready') && subscription.state !== 'lost',
+      ready: state === 'running' && Object.values(redis).every((s) => s === 'ready') && subscription.state !== 'lost',
     };
   }
 
@@ -280,15 +273,11 @@ export class Gateway {
    * runs even if an earlier one fails. Idempotent.
    */
   close(): Promise<void> {
-    this.closing ??= this.doClose();
-    return this.closing;
+    return this.lifecycle.close((was) => this.doClose(was));
   }
 
-  private async doClose(): Promise<void> {
-    const was = this.state;
-    this.state = 'closing';
-    await this.starting?.catch(() => undefined);
-    const steps: [string, () => Promise<unknown> | void][] = [
+  private async doClose(was: GatewayState): Promise<void> {
+    const steps: CloseStep[] = [
       ['membership', () => this.heartbeat.close()],
       ['connection counts', () => this.connections.close()],
       ['sockets', () => this.io.disconnectSockets(true)],
@@ -304,14 +293,7 @@ export class Gateway {
       ],
       ['redis', () => Promise.all([closeRedis(this.command), closeRedis(this.pub), closeRedis(this.sub)])],
     ];
-    for (const [name, step] of steps) {
-      try {
-        await step();
-      } catch (err) {
-        this.logger.warn({ err, step: name }, 'gateway close step failed');
-      }
-    }
-    this.state = 'closed';
+    await closeAll(steps, (err, step) => this.logger.warn({ err, step }, 'gateway close step failed'));
   }
 }
 

@@ -2,15 +2,12 @@ import { existsSync } from 'node:fs';
 import type { IncomingMessage } from 'node:http';
 import type { AppConfig } from '@agent-bridge/config';
 import { AgentBridgeError, ErrorCode, RateLimitedError, UserIdSchema, toWireError } from '@agent-bridge/protocol';
-import { serveMetrics } from '@agent-bridge/telemetry';
+import { PROBE_PATHS, installProbes } from '@agent-bridge/runtime';
 import fastifyHelmet from '@fastify/helmet';
 import type { FastifyInstance } from 'fastify';
 import { clientIp, signToken } from '@agent-bridge/auth';
 import type { ClientLimits } from './limits/client-limits';
 import { serveStatic } from './static-files';
-
-/** Probes and the Prometheus scrape: never rate-limited (they come from the platform, often one address). */
-const PROBE_PATHS = new Set(['/healthz', '/readyz', '/metrics']);
 
 /** What the gateway's HTTP routes need from it. */
 export interface HttpRoutesDeps {
@@ -61,6 +58,7 @@ export async function installHttpRoutes(app: FastifyInstance, deps: HttpRoutesDe
     strictTransportSecurity: false,
   });
   app.addHook('onRequest', async (request, reply) => {
+    // Probes and the Prometheus scrape are never rate-limited (they come from the platform, often one address).
     if (PROBE_PATHS.has(request.url.split('?')[0] ?? '')) return;
     try {
       await limits.ipRequest(clientIp(request.socket.remoteAddress, request.headers, config.limits.trustProxyHops));
@@ -70,15 +68,7 @@ export async function installHttpRoutes(app: FastifyInstance, deps: HttpRoutesDe
       return reply.code(err instanceof RateLimitedError ? 429 : 400).send({ error: toWireError(err) });
     }
   });
-  app.get('/healthz', async () => ({ ok: true, state: deps.state() }));
-  app.get('/metrics', async (request, reply) => {
-    reply.hijack();
-    serveMetrics(request.raw, reply.raw);
-  });
-  app.get('/readyz', async (_req, reply) => {
-    const status = deps.status();
-    return reply.code(status.ready ? 200 : 503).send(status);
-  });
+  installProbes(app, { health: () => ({ state: deps.state() }), ready: () => ({ ...deps.status() }) });
   if (!config.gateway.chatPage) return;
   if (existsSync(deps.publicDir)) serveStatic(app, deps.publicDir);
   app.post('/auth/demo', async (req, reply) => {

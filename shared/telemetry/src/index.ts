@@ -1,6 +1,5 @@
 export { createLogger, silentLogger } from './logger';
 export type { Logger, LoggerOptions } from './logger';
-export { ShutdownManager } from './shutdown';
 export {
   DELIVERY_LATENCY_BOUNDS_MS,
   DeliveryStats,

@@ -1,4 +1,5 @@
-import { type Logger, serveMetrics } from '@agent-bridge/telemetry';
+import { installProbes } from '@agent-bridge/runtime';
+import type { Logger } from '@agent-bridge/telemetry';
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { Replica } from '../replica';
 
@@ -13,16 +14,8 @@ import type { Replica } from '../replica';
  */
 export function createHttpServer(replica: Replica, logger: Logger): FastifyInstance {
   const app = Fastify({ logger: false });
-  app.get('/healthz', async () => ({ ok: true }));
-  app.get('/readyz', async (_req, reply) => {
-    const ready = await replica.isReady();
-    return reply.code(ready ? 200 : 503).send({ ready });
-  });
+  installProbes(app, { ready: async () => ({ ready: await replica.isReady() }) });
   app.get('/status', async () => replica.getStatus());
-  app.get('/metrics', async (request, reply) => {
-    reply.hijack();
-    serveMetrics(request.raw, reply.raw);
-  });
   app.get('/integration/health', async () => replica.integration.healthCheck());
   app.setErrorHandler((err, _req, reply) => {
     logger.warn({ err }, 'http request failed');

@@ -4,7 +4,8 @@ import { dirname, join } from 'node:path';
 import type { AppConfig } from '@agent-bridge/config';
 import { IllegalStateError, type KeyLayout, keyLayout } from '@agent-bridge/protocol';
 import { type RedisConnection, closeRedis, createRedis, readHistory } from '@agent-bridge/redis';
-import { type Logger, type Telemetry, metrics, withSpan } from '@agent-bridge/telemetry';
+import { PROBE_PATHS, installProbes } from '@agent-bridge/runtime';
+import { type Logger, metrics, withSpan } from '@agent-bridge/telemetry';
 import { clientIp } from '@agent-bridge/auth';
 import fastifyBasicAuth from '@fastify/basic-auth';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyRequest } from 'fastify';
@@ -16,9 +17,6 @@ import { LoginThrottle } from './login-throttle';
 import { registerOpsApiRoutes } from './ops-api-routes';
 import { intParam } from './params';
 import { installSecurityHeaders } from './security-headers';
-
-/** Paths served without credentials: probes and the Prometheus scrape. */
-const PUBLIC_PATHS = new Set(['/healthz', '/readyz', '/metrics']);
 
 /** Static files of the status page (plain HTML + JS, no build step) and the chart library, served locally. */
 const PUBLIC_DIR = join(__dirname, '..', '..', 'public');
@@ -37,8 +35,6 @@ const STATIC_FILES: Record<string, { file: string; type: string }> = {
 export interface OpsServerOptions {
   /** Data Redis connection to use (`command` role); the server never closes a given one. @defaultValue its own */
   connection?: RedisConnection;
-  /** Started telemetry, for `/metrics`. */
-  telemetry?: Telemetry;
   /** Interface to listen on. @defaultValue '0.0.0.0' */
   host?: string;
 }
@@ -133,7 +129,8 @@ export function createOpsServer(config: AppConfig, logger: Logger, options: OpsS
     });
     app.addHook('onRequest', async (request, reply) => {
       // By the route matched, not the raw URL text (an encoded path is routed like its decoded form).
-      if (PUBLIC_PATHS.has(request.routeOptions.url ?? '')) return;
+      // Probes and the Prometheus scrape are served without credentials.
+      if (PROBE_PATHS.has(request.routeOptions.url ?? '')) return;
       const verdict = await throttle.admit(ipOf(request), request.headers.authorization !== undefined);
       if (!verdict.allowed) {
         const seconds = Math.ceil(verdict.retryAfterMs / 1_000);
@@ -147,21 +144,11 @@ export function createOpsServer(config: AppConfig, logger: Logger, options: OpsS
       );
     });
 
-    app.get('/healthz', async () => ({ ok: true }));
-    app.get('/readyz', async (_req, reply) => {
-      try {
+    installProbes(app, {
+      ready: async () => {
         await conn.ping();
-        return { ok: true };
-      } catch (err) {
-        return reply.code(503).send({ ok: false, error: (err as Error).message });
-      }
-    });
-    app.get('/metrics', async (request, reply) => {
-      const handler = options.telemetry?.metricsHandler;
-      if (!handler) return reply.code(404).send('metrics exporter is not prometheus\n');
-      reply.hijack();
-      handler(request.raw, reply.raw);
-      return reply;
+        return { ready: true };
+      },
     });
 
     app.get('/', async (_req, reply) => reply.redirect('/status'));

@@ -1,4 +1,4 @@
-import type { Logger } from 'pino';
+import type { Logger } from '@agent-bridge/telemetry';
 
 type Step = { name: string; run: () => Promise<void> | void };
 

@@ -2,32 +2,23 @@ import { randomUUID } from 'node:crypto';
 import { FencingStore } from '@agent-bridge/bridge';
 import { loadConfig } from '@agent-bridge/config';
 import { FencedError, type StateTransition, keyLayout } from '@agent-bridge/protocol';
-import { type RedisConnection, closeRedis, createRedis } from '@agent-bridge/redis';
-import { type RedisServer, destroyAllRedis, killAllServices, sleep, startRedis, waitFor } from '@agent-bridge/testing';
+import { closeRedis, createRedis } from '@agent-bridge/redis';
+import { killAllServices, sleep, useRedis, waitFor } from '@agent-bridge/testing';
 import { type Bridge, startBridges, statuses, waitForSingleLeader } from './harness';
 
 jest.setTimeout(180_000);
 
-let redis: RedisServer;
-let conn: RedisConnection;
-
-beforeAll(async () => {
-  redis = await startRedis();
-  conn = createRedis(loadConfig({ env: { REDIS_URL: redis.url } }), 'command');
-});
 afterEach(killAllServices);
-afterAll(async () => {
-  await killAllServices();
-  await closeRedis(conn);
-  await destroyAllRedis();
-});
+// Services first: they are stopped before the fixture's afterAll closes the connection and the server.
+afterAll(killAllServices);
+const redis = useRedis((url) => createRedis(loadConfig({ env: { REDIS_URL: url } }), 'command'), closeRedis);
 
 function envFor(prefix: string, extra: Record<string, string> = {}): Record<string, string> {
-  return { REDIS_URL: redis.url, AB_KEY_PREFIX: prefix, ...extra };
+  return { REDIS_URL: redis.server.url, AB_KEY_PREFIX: prefix, ...extra };
 }
 
 async function historyOf(prefix: string): Promise<StateTransition[]> {
-  const raws = await conn.lrange(keyLayout(prefix).integrationHistory, 0, '-1');
+  const raws = await redis.conn.lrange(keyLayout(prefix).integrationHistory, 0, '-1');
   return raws.map((r) => JSON.parse(r) as StateTransition).reverse(); // oldest first
 }
 
@@ -49,7 +40,7 @@ describe('guarantees 2.1–2.3 — one acting leader (three replica processes, o
     const bridges = await startBridges(3, envFor(prefix));
     const first = await waitForSingleLeader(bridges);
     expect(await maxConcurrentLeaders(bridges, 2_000)).toBe(1);
-    const record = await conn.hgetall(keyLayout(prefix).leader);
+    const record = await redis.conn.hgetall(keyLayout(prefix).leader);
     expect(record['id']).toBe(first.bridge.id);
     expect(Number(record['epoch'])).toBe(first.epoch);
 
@@ -105,7 +96,7 @@ describe('guarantees 2.1–2.3 — one acting leader (three replica processes, o
     expect(second.epoch).toBeGreaterThan(first.epoch);
     // The new leader's takeover ensure publishes its result under the new epoch.
     await waitFor('result published by the new leader', async () => {
-      const raw = await conn.get(keys.integrationResult);
+      const raw = await redis.conn.get(keys.integrationResult);
       return raw !== null && (JSON.parse(raw) as { epoch: number }).epoch === second.epoch;
     });
     first.bridge.proc.signal('SIGCONT');
@@ -120,7 +111,7 @@ describe('guarantees 2.1–2.3 — one acting leader (three replica processes, o
       { timeoutMs: 10_000 },
     );
     // Any write under the old epoch is rejected as fenced.
-    const fencing = new FencingStore(conn, keys);
+    const fencing = new FencingStore(redis.conn, keys);
     await expect(fencing.write(first.epoch, { mode: 'set', key: keys.integrationHealth, value: '{}' })).rejects.toThrow(
       FencedError,
     );
@@ -145,8 +136,8 @@ describe('guarantees 2.1–2.3 — one acting leader (three replica processes, o
     const keys = keyLayout(prefix);
     const bridges = await startBridges(2, envFor(prefix));
     const first = await waitForSingleLeader(bridges);
-    expect(await conn.exists(keys.leaderLease)).toBe(1);
-    await conn.del(keys.leaderLease);
+    expect(await redis.conn.exists(keys.leaderLease)).toBe(1);
+    await redis.conn.del(keys.leaderLease);
     await waitFor(
       'leader stepped down after losing its lease',
       () => /"reason":"lease extension failed[^\n]*"msg":"stepped down"/.test(first.bridge.proc.logs),

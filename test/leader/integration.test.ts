@@ -4,36 +4,27 @@ import { keyLayout } from '@agent-bridge/protocol';
 import { IntegrationService, LeaderElector, RedlockLeaseClient } from '@agent-bridge/bridge';
 import type { RecoveryLogEntry } from '@agent-bridge/control-plane';
 import { silentLogger } from '@agent-bridge/telemetry';
-import { type RedisConnection, closeRedis, createRedis } from '@agent-bridge/redis';
+import { closeRedis, createRedis } from '@agent-bridge/redis';
 import { loadConfig } from '@agent-bridge/config';
-import { type RedisServer, destroyAllRedis, killAllServices, startRedis, waitFor } from '@agent-bridge/testing';
+import { killAllServices, useRedis, waitFor } from '@agent-bridge/testing';
 import { startBridges, startGateway, waitForSingleLeader } from './harness';
 
 jest.setTimeout(180_000);
 
-let redis: RedisServer;
-let conn: RedisConnection;
-
-beforeAll(async () => {
-  redis = await startRedis();
-  conn = createRedis(loadConfig({ env: { REDIS_URL: redis.url } }), 'command');
-});
 afterEach(killAllServices);
-afterAll(async () => {
-  await killAllServices();
-  await closeRedis(conn);
-  await destroyAllRedis();
-});
+// Services first: they are stopped before the fixture's afterAll closes the connection and the server.
+afterAll(killAllServices);
+const redis = useRedis((url) => createRedis(loadConfig({ env: { REDIS_URL: url } }), 'command'), closeRedis);
 
 async function published(prefix: string): Promise<PublishedState | null> {
-  const raw = await conn.get(keyLayout(prefix).integrationState);
+  const raw = await redis.conn.get(keyLayout(prefix).integrationState);
   return raw === null ? null : (JSON.parse(raw) as PublishedState);
 }
 
 describe('ensureIntegration / recovery (real bridge and gateway processes)', () => {
   it('guarantee 3.3 — ten concurrent ensureIntegration() calls on a standby share one attempt, run once by the leader', async () => {
     const prefix = `t-${randomUUID()}`;
-    const env = { REDIS_URL: redis.url, AB_KEY_PREFIX: prefix, AB_HEALTH_PROBE_LATENCY_WARN_MS: '10000' };
+    const env = { REDIS_URL: redis.server.url, AB_KEY_PREFIX: prefix, AB_HEALTH_PROBE_LATENCY_WARN_MS: '10000' };
     const bridges = await startBridges(1, env);
     await startGateway('gw1', env);
     const { bridge: leader } = await waitForSingleLeader(bridges);
@@ -89,7 +80,7 @@ describe('ensureIntegration / recovery (real bridge and gateway processes)', () 
     const prefix = `t-${randomUUID()}`;
     const keys = keyLayout(prefix);
     const env = {
-      REDIS_URL: redis.url,
+      REDIS_URL: redis.server.url,
       AB_KEY_PREFIX: prefix,
       AB_HEALTH_PROBE_LATENCY_WARN_MS: '10000',
       // The periodic health check must not be what heals it: the recovery job is.
@@ -107,7 +98,7 @@ describe('ensureIntegration / recovery (real bridge and gateway processes)', () 
     expect(failed?.failingChecks.map((c) => c.name).sort()).toEqual(['gateways', 'probe']);
 
     const log = async (): Promise<RecoveryLogEntry[]> =>
-      (await conn.lrange(keys.recoveryLog, 0, '-1')).map((r) => JSON.parse(r) as RecoveryLogEntry).reverse();
+      (await redis.conn.lrange(keys.recoveryLog, 0, '-1')).map((r) => JSON.parse(r) as RecoveryLogEntry).reverse();
     await waitFor('three failed recovery attempts', async () => (await log()).length >= 3, { timeoutMs: 30_000 });
     await startGateway('gw1', env);
     await waitFor('ACTIVE', async () => (await published(prefix))?.state === 'ACTIVE', { timeoutMs: 60_000 });
@@ -121,7 +112,9 @@ describe('ensureIntegration / recovery (real bridge and gateway processes)', () 
     const gaps = entries.slice(1).map((e, i) => e.at - (entries[i]?.at ?? 0));
     for (let i = 1; i < gaps.length; i++) expect(gaps[i]).toBeGreaterThan(gaps[i - 1] ?? Infinity);
 
-    const history = (await conn.lrange(keys.integrationHistory, 0, '-1')).map((r) => JSON.parse(r) as StateTransition);
+    const history = (await redis.conn.lrange(keys.integrationHistory, 0, '-1')).map(
+      (r) => JSON.parse(r) as StateTransition,
+    );
     expect(history[0]).toMatchObject({ from: 'FAILED', to: 'ACTIVE' });
     expect(history[0]?.reason).toMatch(new RegExp(`^recovery recover-failed-\\d+ attempt ${entries.length} `));
   });

@@ -2,32 +2,22 @@ import { randomUUID } from 'node:crypto';
 import { loadConfig } from '@agent-bridge/config';
 import { IntegrationStateReader } from '@agent-bridge/control-plane';
 import { FencedError, IllegalStateError, type StateTransition, keyLayout } from '@agent-bridge/protocol';
-import { type RedisConnection, closeRedis, createRedis } from '@agent-bridge/redis';
-import { RedisCluster, type RedisServer, destroyAllRedis, sleep, startRedis, waitFor } from '@agent-bridge/testing';
+import { closeRedis, createRedis } from '@agent-bridge/redis';
+import { RedisCluster, sleep, startRedis, useRedis, waitFor } from '@agent-bridge/testing';
 import type { Redis } from 'ioredis';
 import { IntegrationStateStore } from '../integration/state-store';
 import { FencingStore } from './fencing';
 
-let server: RedisServer;
-let conn: RedisConnection;
-
-beforeAll(async () => {
-  server = await startRedis();
-  conn = createRedis(loadConfig({ env: { REDIS_URL: server.url } }), 'command');
-});
-afterAll(async () => {
-  await closeRedis(conn);
-  await destroyAllRedis();
-});
+const redis = useRedis((url) => createRedis(loadConfig({ env: { REDIS_URL: url } }), 'command'), closeRedis);
 
 describe('fencing epochs (data Redis is the authority)', () => {
   it('issues strictly increasing epochs, one live record at a time, and only while the lease key holds our token', async () => {
     const keys = keyLayout(`t-${randomUUID()}`);
-    const f = new FencingStore(conn, keys);
-    await conn.set(keys.leaderLease, 'tok-a');
+    const f = new FencingStore(redis.conn, keys);
+    await redis.conn.set(keys.leaderLease, 'tok-a');
     expect(await f.issueEpoch('a', 'tok-a', 10_000, true)).toEqual({ ok: true, epoch: 1 });
     // Another replica, even one holding a (broken) lease token, cannot take an epoch while a's record lives.
-    await conn.set(keys.leaderLease, 'tok-b');
+    await redis.conn.set(keys.leaderLease, 'tok-b');
     const held = await f.issueEpoch('b', 'tok-b', 10_000, true);
     expect(held).toMatchObject({ ok: false, reason: 'held', holderId: 'a', holderEpoch: 1 });
     // The lease key must hold the caller's token.
@@ -42,17 +32,17 @@ describe('fencing epochs (data Redis is the authority)', () => {
 
   it('rejects writes and record refreshes of a stale epoch with FencedError naming the current epoch', async () => {
     const keys = keyLayout(`t-${randomUUID()}`);
-    const f = new FencingStore(conn, keys);
+    const f = new FencingStore(redis.conn, keys);
     expect(await f.issueEpoch('a', 'tok-a', 200, false)).toEqual({ ok: true, epoch: 1 });
     await f.write(1, { mode: 'set', key: keys.integrationHealth, value: 'v1' });
-    expect(await conn.get(keys.integrationHealth)).toBe('v1');
+    expect(await redis.conn.get(keys.integrationHealth)).toBe('v1');
     // a is paused past its TTL; b takes over.
     await sleep(300);
     expect(await f.issueEpoch('b', 'tok-b', 10_000, false)).toEqual({ ok: true, epoch: 2 });
     const err = await f.write(1, { mode: 'set', key: keys.integrationHealth, value: 'stale' }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(FencedError);
     expect(err).toMatchObject({ epoch: 1, currentEpoch: 2, code: 'FENCED' });
-    expect(await conn.get(keys.integrationHealth)).toBe('v1');
+    expect(await redis.conn.get(keys.integrationHealth)).toBe('v1');
     expect(await f.extendRecord('tok-a', 1, 10_000)).toBe(false);
     expect(await f.extendRecord('tok-b', 2, 10_000)).toBe(true);
     await expect(f.removeDeadMembers(1, 'bridge')).rejects.toThrow(FencedError);
@@ -62,14 +52,14 @@ describe('fencing epochs (data Redis is the authority)', () => {
     await expect(f.write(2, { mode: 'lpush', key: keys.recoveryLog, value: 'x', cap: 5 })).rejects.toMatchObject({
       currentEpoch: 2,
     });
-    expect(await conn.llen(keys.recoveryLog)).toBe(0);
+    expect(await redis.conn.llen(keys.recoveryLog)).toBe(0);
   });
 
   it('transitions: legal ones only, CAS on the expected state, history capped, watchers notified', async () => {
     const keys = keyLayout(`t-${randomUUID()}`);
-    const f = new FencingStore(conn, keys);
-    const store = new IntegrationStateStore(conn, keys, 3);
-    const reader = new IntegrationStateReader({ connection: conn, keys });
+    const f = new FencingStore(redis.conn, keys);
+    const store = new IntegrationStateStore(redis.conn, keys, 3);
+    const reader = new IntegrationStateReader({ connection: redis.conn, keys });
     const seen: StateTransition[] = [];
     await reader.watch((t) => seen.push(t));
     try {

@@ -111,5 +111,17 @@ export default tseslint.config(
     files: ['services/gateway/chat/**/*.ts'],
     rules: { 'no-console': ['error', { allow: ['warn'] }] },
   },
+  {
+    // Each example's own tsconfig is for its users (published packages, no workspace sources): lint the
+    // examples in the program `npm run typecheck` checks, which resolves the SDKs to their sources.
+    files: ['examples/**/*.ts'],
+    languageOptions: {
+      parserOptions: {
+        projectService: false,
+        project: './examples/tsconfig.json',
+        tsconfigRootDir: import.meta.dirname,
+      },
+    },
+  },
   ...serviceBoundaries,
 );

@@ -20,10 +20,11 @@ io.on('connection', (socket) => {
 // MISSING: exactly-once: a stalled job is processed again and its event is emitted twice; Socket.IO emit is
 // at-most-once, so a socket that drops loses events silently.
 // MISSING: history: nothing is stored, so a page reload shows an empty run.
-const worker = new Worker(
+const worker = new Worker<{ runId: string }>(
   'agent-events',
-  async (job) => {
+  (job) => {
     io.to(job.data.runId).emit('event', job.data);
+    return Promise.resolve();
   },
   { connection, concurrency: 8 },
 );

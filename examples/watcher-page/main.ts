@@ -4,7 +4,11 @@ import { connect } from '@agent-bridge/client';
 
 const params = new URLSearchParams(location.search);
 const client = connect(params.get('gateway') ?? 'http://127.0.0.1:8080', { token: params.get('token') ?? '' });
-const $ = (id: string): HTMLElement => document.getElementById(id)!;
+const $ = (id: string): HTMLElement => {
+  const el = document.getElementById(id);
+  if (!el) throw new Error(`#${id} is missing from the page`);
+  return el;
+};
 
 const runId = params.get('run') ?? (await client.startRun('What is 6*7?'));
 $('run').textContent = runId;

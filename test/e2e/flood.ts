@@ -18,7 +18,7 @@ export async function openFloodConnections(urls: string[], token: string, count:
   const all: Socket[] = [];
   const outcomes = await Promise.all(
     Array.from({ length: count }, (_, i) => {
-      const s = ioClient(urls[i % urls.length]!, {
+      const s = ioClient(urls[i % urls.length], {
         transports: ['websocket'],
         reconnection: false,
         forceNew: true,

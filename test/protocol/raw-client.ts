@@ -90,7 +90,7 @@ export class RawClient {
 
   private open(): void {
     if (this.closed) return;
-    const s = io(this.urls[this.attempt % this.urls.length]!, {
+    const s = io(this.urls[this.attempt % this.urls.length], {
       auth: { token: this.token },
       transports: ['websocket'],
       reconnection: false,

@@ -75,7 +75,7 @@ describe('npm start: the whole cluster on one machine, and the chat page in a br
     delete env.REDIS_URL;
     run = new NpmStart(['--state-dir', stateDir, ...(await portFlags())], env);
     await run.waitForOutput(/Press Ctrl-C to stop everything/, 240_000);
-    chatUrl = (run.output.match(/Chat page\s+(http:\/\/localhost:\d+\/)/)?.[1] ?? '') as string;
+    chatUrl = run.output.match(/Chat page\s+(http:\/\/localhost:\d+\/)/)?.[1] ?? '';
     for (const pid of run.reportedPids().values()) seenPids.add(pid);
     for (const pid of descendants(run.pid)) seenPids.add(pid);
     browser = await chromium.launch({
@@ -120,7 +120,7 @@ describe('npm start: the whole cluster on one machine, and the chat page in a br
     const page = await fetch(chatUrl);
     expect(page.status).toBe(200);
     expect(await page.text()).toContain('<title>agent-bridge · demo chat</title>');
-    const status = (run.output.match(/Status page\s+(\S+)/)?.[1] ?? '') as string;
+    const status = run.output.match(/Status page\s+(\S+)/)?.[1] ?? '';
     expect((await fetch(status)).status).toBe(401); // behind basic auth
   });
 

@@ -59,7 +59,7 @@ export function runTool(tool: ToolName, args: Record<string, string>, options: R
         return { tool, args, result: readClock(options.now) };
     }
   } catch (err) {
-    return { tool, args, error: (err as Error).message } as ToolOutcome;
+    return { tool, args, error: (err as Error).message };
   }
 }
 

@@ -185,9 +185,13 @@ describe('demo agent service (real Redis, BullMQ, a bridge replica process, the 
     const service = new DemoAgentService({ config, logger: silentLogger(), publisher, paceMs: 0 });
     await service.start();
     try {
-      const job = await queue.add(JobName.StartRun, { runId: 'bad:id', prompt: '' } as unknown as StartRunJob, {
-        jobId: `bad-${randomUUID()}`,
-      });
+      const job = await queue.add(
+        JobName.StartRun,
+        { runId: 'bad:id', prompt: '' },
+        {
+          jobId: `bad-${randomUUID()}`,
+        },
+      );
       const failedReason = await waitFor(
         'the job to fail',
         async () => (await queue.getJob(job.id ?? ''))?.failedReason,

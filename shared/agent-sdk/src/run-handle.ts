@@ -144,7 +144,7 @@ export class RunHandle {
     try {
       return this.emitOrThrow(type, payload, options);
     } catch (err) {
-      return Promise.reject(err as Error);
+      return Promise.reject(err);
     }
   }
 
@@ -268,7 +268,7 @@ export class RunHandle {
       this.window.add(delta, size);
       return Promise.resolve(this.window.current);
     } catch (err) {
-      return Promise.reject(err as Error);
+      return Promise.reject(err);
     }
   }
 

@@ -81,8 +81,7 @@ export interface EventEnvelope {
 /** `true` only when A and B are mutually assignable: keeps a written-out type and its schema together. */
 export type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
 // The interface and the schema cannot drift apart.
-const envelopeMatchesSchema: Same<EventEnvelope, z.output<typeof EventEnvelopeSchema>> = true;
-void envelopeMatchesSchema;
+const _envelopeMatchesSchema: Same<EventEnvelope, z.output<typeof EventEnvelopeSchema>> = true;
 
 /** Whether `type` is one of the standard types. */
 export function isStandardEventType(type: string): type is StandardEventType {

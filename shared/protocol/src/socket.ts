@@ -117,5 +117,4 @@ export function runIdOfRoom(room: unknown): string | null {
 /** Status of a run in the registry (a plain union, so the published client's types need no zod). */
 export type RunStatus = 'pending' | 'running' | 'completed' | 'failed' | 'cancelled';
 export const RunStatusSchema = z.enum(['pending', 'running', 'completed', 'failed', 'cancelled']);
-const statusMatchesSchema: Same<RunStatus, z.output<typeof RunStatusSchema>> = true;
-void statusMatchesSchema;
+const _statusMatchesSchema: Same<RunStatus, z.output<typeof RunStatusSchema>> = true;

@@ -49,7 +49,7 @@ export class NewestMasterConnector extends SentinelConnector {
     const client = self.connectToSentinel(endpoint, { connectTimeout: timeout, commandTimeout: timeout });
     client.on('error', () => undefined);
     try {
-      const flat = (await client.call('SENTINEL', 'MASTER', this.options.name ?? '')) as unknown;
+      const flat = await client.call('SENTINEL', 'MASTER', this.options.name ?? '');
       const host = field(flat, 'ip');
       const port = Number(field(flat, 'port'));
       const epoch = Number(field(flat, 'config-epoch'));

@@ -36,7 +36,7 @@ async function policyOf(master: RedisMasterInfo, conn: RedisConnection): Promise
   const node =
     'nodes' in conn ? conn.nodes('master').find((n) => `${n.options.host}:${n.options.port}` === master.address) : conn;
   try {
-    const res = (await node?.config('GET', 'maxmemory-policy')) as string[] | undefined;
+    const res = await node?.config('GET', 'maxmemory-policy');
     return res?.[1] ?? null;
   } catch {
     return null;

@@ -298,8 +298,8 @@ export class Launcher {
         AB_GATEWAY_CHAT_PAGE: 'true',
       });
     }
-    const ops = this.service('ops', 'services/ops/src/main.ts', { ...common, PORT: String(opsPort) });
-    const agent = o.demoAgent ? this.service('demo-agent', 'services/demo-agent/src/main.ts', { ...common }) : null;
+    this.service('ops', 'services/ops/src/main.ts', { ...common, PORT: String(opsPort) });
+    if (o.demoAgent) this.service('demo-agent', 'services/demo-agent/src/main.ts', { ...common });
 
     const readyLines: Promise<unknown>[] = this.children.map((c) => {
       const role = c.name.replace(/-\d+$/, '');
@@ -322,8 +322,6 @@ export class Launcher {
       bullBoardUrl: `${host}:${opsPort}/board`,
       processes: this.getProcesses(),
     };
-    void ops;
-    void agent;
     this.banner(cluster, config);
     return cluster;
   }

@@ -77,7 +77,7 @@ export async function runLauncher(flags: LauncherFlags): Promise<void> {
   const env = process.env;
   const sink: OutputSink = {
     write: (text) => void process.stdout.write(text),
-    colour: process.stdout.isTTY === true && env.NO_COLOR === undefined,
+    colour: process.stdout.isTTY && env.NO_COLOR === undefined,
   };
   const launcher: Launcher = new Launcher({
     repoRoot: REPO_ROOT,

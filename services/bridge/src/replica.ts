@@ -18,6 +18,7 @@ import { sleepUnlessAborted } from './leader/abortable';
 import { IntegrationService } from './integration/integration-service';
 import { type ElectorStatus, LeaderElector } from './leader/leader-elector';
 import { RedlockLeaseClient } from './leader/lease-client';
+import { membershipHousekeeping } from './leader/membership-housekeeping';
 import { EventRouter, type EventRouterStatus, RoomPublisher, bridgeRunStore, sweepGaps } from './routing/index';
 import type { PublishedState } from '@agent-bridge/protocol';
 
@@ -114,6 +115,9 @@ export function createReplica(config: AppConfig, logger: Logger): Replica {
       await sleepUnlessAborted(every, ctx.signal);
     }
   });
+  elector.addDuty('membership-housekeeping', (ctx) =>
+    membershipHousekeeping(ctx, { connection, keys, intervalMs: config.membership.heartbeatIntervalMs, logger }),
+  );
   // Registrations the gateway and agent users could not give a TTL (register-run-1.lua) get one here once
   // they are a minute old; the cursor starts over with each new leader (one pass over the index).
   elector.addDuty('registration-expiry', async (ctx) => {

@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import type { AppConfig } from '@agent-bridge/config';
 import {
   IntegrationStateReader,
@@ -29,7 +28,6 @@ import type { RedisConnection } from '@agent-bridge/redis';
 import { type Logger, metrics, withSpan } from '@agent-bridge/telemetry';
 import { type Job, Queue } from 'bullmq';
 import { sleepUnlessAborted } from '../leader/abortable';
-import { FencingStore } from '../leader/fencing';
 import type { LeaderContext, LeaderElector } from '../leader/leader-elector';
 import {
   CheckName,
@@ -44,6 +42,7 @@ import {
 } from './checks';
 import { LeaderlessWatch } from './leaderless-watch';
 import { EndToEndProbe } from './probe';
+import { EnsureRpc } from './ensure-rpc';
 import { workRecoveryQueue } from './recovery';
 import { IntegrationStateStore } from './state-store';
 
@@ -76,12 +75,6 @@ export interface IntegrationServiceStatus {
   lastResult: PublishedResult | null;
 }
 
-interface EnsureRequest {
-  requestId: string;
-  from: string;
-  at: number;
-}
-
 /**
  * The integration lifecycle: `ensureIntegration()`, `healthCheck()`, `recoverIntegration()`, plus the
  * leader duties that drive the published state machine (health loop, recovery worker, housekeeping).
@@ -101,7 +94,7 @@ export class IntegrationService {
   private state: 'idle' | 'running' | 'closed' = 'idle';
   private ensuring: Promise<IntegrationResult> | null = null;
   private leaderAttempt: Promise<PublishedResult> | null = null;
-  private readonly resultWaiters = new Set<(r: PublishedResult) => void>();
+  private readonly rpc: EnsureRpc;
   private closing: Promise<void> | null = null;
   private readonly counters: IntegrationServiceStatus = {
     ensureAttempts: 0,
@@ -109,7 +102,6 @@ export class IntegrationService {
     degradedStreak: 0,
     lastResult: null,
   };
-  private readonly onMessage = (channel: string, message: string): void => this.handleMessage(channel, message);
 
   constructor(private readonly options: IntegrationServiceOptions) {
     const { config, keys, connection, subscriber } = options;
@@ -133,6 +125,15 @@ export class IntegrationService {
       ...(options.pubsubMode ? { pubsubMode: options.pubsubMode } : {}),
     });
     const e = options.elector;
+    this.rpc = new EnsureRpc({
+      id: options.id,
+      keys,
+      connection,
+      subscriber,
+      elector: e,
+      logger: options.logger,
+      runEnsure: (ctx, why) => this.runEnsure(ctx, why),
+    });
     this.leaderless = new LeaderlessWatch({
       id: options.id,
       elector: e,
@@ -152,7 +153,6 @@ export class IntegrationService {
         options.logger,
       ),
     );
-    e.addDuty('membership-housekeeping', (ctx) => this.housekeepingDuty(ctx));
     e.onQuorumLost((ctx, reason) => this.publishQuorumLost(ctx, reason));
   }
 
@@ -161,9 +161,7 @@ export class IntegrationService {
     if (this.state === 'closed') throw new IllegalStateError('closed', 'start');
     if (this.state === 'running') return;
     this.state = 'running';
-    const { subscriber, keys } = this.options;
-    subscriber.on('message', this.onMessage);
-    await subscriber.subscribe(keys.ensureRequestChannel, keys.integrationResult);
+    await this.rpc.start();
     this.leaderless.start();
   }
 
@@ -249,16 +247,9 @@ export class IntegrationService {
   /** Stops listening and closes the queues. Idempotent; never throws. */
   close(): Promise<void> {
     this.closing ??= (async () => {
-      const wasRunning = this.state === 'running';
       this.state = 'closed';
-      const { subscriber, keys } = this.options;
       await this.leaderless.close();
-      if (wasRunning) {
-        subscriber.off('message', this.onMessage);
-        await subscriber.unsubscribe(keys.ensureRequestChannel, keys.integrationResult).catch(() => undefined);
-      }
-      for (const w of this.resultWaiters) w(null as unknown as PublishedResult);
-      this.resultWaiters.clear();
+      await this.rpc.close();
       await Promise.allSettled([
         this.reader.close(),
         this.recovery.close(),
@@ -430,21 +421,6 @@ export class IntegrationService {
     }
   }
 
-  /** Leader duty: remove dead membership records of both roles (fenced). */
-  private async housekeepingDuty(ctx: LeaderContext): Promise<void> {
-    const interval = this.options.config.membership.heartbeatIntervalMs;
-    const fencing = new FencingStore(this.options.connection, this.options.keys);
-    while (!ctx.signal.aborted) {
-      await this.guard(ctx, async () => {
-        for (const role of ['bridge', 'gateway'] as const) {
-          const removed = await fencing.removeDeadMembers(ctx.epoch, role);
-          if (removed.length > 0) this.options.logger.info({ role, removed }, 'removed dead members');
-        }
-      });
-      await sleepUnlessAborted(interval, ctx.signal);
-    }
-  }
-
   /** Runs leader work; a FencedError ends the term (rethrown to the elector), other errors are logged. */
   private async guard(ctx: LeaderContext, fn: () => Promise<unknown>): Promise<void> {
     try {
@@ -548,7 +524,7 @@ export class IntegrationService {
 
   /** Standby: ask the leader and wait for its next published result. */
   private async askLeader(): Promise<IntegrationResult> {
-    const { keys, connection, config, id } = this.options;
+    const { config } = this.options;
     const started = performance.now();
     const leader = await this.leaderInfo();
     const cur = await this.reader.current().catch(() => null);
@@ -562,46 +538,9 @@ export class IntegrationService {
     });
     if (leader.leaderId === null) return fail(this.leaseFinding(leader).detail);
     const timeoutMs = config.health.probeTimeoutMs + config.leader.leaseTtlMs + 5_000;
-    let timer: NodeJS.Timeout | undefined;
-    let waiter: ((r: PublishedResult) => void) | undefined;
-    const next = new Promise<PublishedResult | null>((resolve) => {
-      waiter = resolve;
-      this.resultWaiters.add(resolve);
-      timer = setTimeout(() => resolve(null), timeoutMs);
-    });
-    try {
-      const request: EnsureRequest = { requestId: randomUUID(), from: id, at: Date.now() };
-      await connection.publish(keys.ensureRequestChannel, JSON.stringify(request));
-      const result = await next;
-      if (!result) return fail(`no result from leader ${leader.leaderId} within ${timeoutMs} ms`);
-      return strip(result);
-    } finally {
-      clearTimeout(timer);
-      if (waiter) this.resultWaiters.delete(waiter);
-    }
-  }
-
-  private handleMessage(channel: string, message: string): void {
-    const { keys, logger } = this.options;
-    if (channel === keys.integrationResult) {
-      let result: PublishedResult;
-      try {
-        result = JSON.parse(message) as PublishedResult;
-      } catch {
-        return;
-      }
-      const waiters = [...this.resultWaiters];
-      this.resultWaiters.clear();
-      for (const w of waiters) w(result);
-      return;
-    }
-    if (channel === keys.ensureRequestChannel) {
-      const ctx = this.options.elector.context;
-      if (!ctx) return;
-      this.runEnsure(ctx, 'ensureIntegration requested by a replica').catch((err: unknown) => {
-        if (!ctx.signal.aborted) logger.warn({ err }, 'requested ensure failed');
-      });
-    }
+    const result = await this.rpc.ask(timeoutMs);
+    if (!result) return fail(`no result from leader ${leader.leaderId} within ${timeoutMs} ms`);
+    return strip(result);
   }
 }
 

@@ -115,6 +115,9 @@ export function createReplica(config: AppConfig, logger: Logger): Replica {
       await sleepUnlessAborted(every, ctx.signal);
     }
   });
+  const integrationDuties = integration.duties();
+  elector.addDuty('integration-health', integrationDuties.health);
+  elector.addDuty('recovery-worker', integrationDuties.recovery);
   elector.addDuty('membership-housekeeping', (ctx) =>
     membershipHousekeeping(ctx, { connection, keys, intervalMs: config.membership.heartbeatIntervalMs, logger }),
   );

@@ -58,6 +58,9 @@ describe('IntegrationService on the leader (in process, real Redis)', () => {
       elector,
       logger: silentLogger(),
     });
+    const duties = service.duties();
+    elector.addDuty('integration-health', duties.health);
+    elector.addDuty('recovery-worker', duties.recovery);
     try {
       await service.start();
       await elector.start();

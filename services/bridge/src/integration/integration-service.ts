@@ -28,7 +28,7 @@ import type { RedisConnection } from '@agent-bridge/redis';
 import { type Logger, metrics, withSpan } from '@agent-bridge/telemetry';
 import { type Job, Queue } from 'bullmq';
 import { sleepUnlessAborted } from '../leader/abortable';
-import type { LeaderContext, LeaderElector } from '../leader/leader-elector';
+import type { LeaderContext, LeaderDuty, LeaderElector } from '../leader/leader-elector';
 import {
   CheckName,
   deriveState,
@@ -142,18 +142,28 @@ export class IntegrationService {
       absentFailMs: config.leader.absentFailMs,
       logger: options.logger,
     });
-    e.addDuty('integration-health', (ctx) => this.healthDuty(ctx));
-    e.addDuty('recovery-worker', (ctx) =>
-      workRecoveryQueue(
-        config,
-        options.workerConnection,
-        keys.bullPrefix,
-        (job) => this.processRecovery(job),
-        ctx.signal,
-        options.logger,
-      ),
-    );
     e.onQuorumLost((ctx, reason) => this.publishQuorumLost(ctx, reason));
+  }
+
+  /**
+   * The leader duties that drive the published state machine, for whoever composes the replica to register
+   * with the elector (beside the gap sweeper): the health loop (an ensure at the start of each term, then a
+   * check every interval) and the recovery worker.
+   */
+  duties(): { health: LeaderDuty; recovery: LeaderDuty } {
+    const { config, keys, workerConnection, logger } = this.options;
+    return {
+      health: (ctx) => this.healthDuty(ctx),
+      recovery: (ctx) =>
+        workRecoveryQueue(
+          config,
+          workerConnection,
+          keys.bullPrefix,
+          (job) => this.processRecovery(job),
+          ctx.signal,
+          logger,
+        ),
+    };
   }
 
   /** Subscribes to ensure requests and results, and starts the leaderless watch. Idempotent. */

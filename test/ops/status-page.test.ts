@@ -90,6 +90,10 @@ describe('status page and CLI against a running cluster', () => {
     await page.waitForFunction(() => document.querySelectorAll('#gateways tbody tr:not(.dead)').length === 2);
     expect(await page.locator('#replicas tbody tr').count()).toBe(2);
     expect(await page.textContent('#leader-leader')).toMatch(new RegExp(`^${cluster.prefix}-bridge-\\d$`));
+    // The Redis topology and the Pub/Sub mode (issue 12).
+    expect(await page.textContent('#redis-topology')).toBe('standalone');
+    expect(await page.textContent('#redis-pub-sub')).toBe('sharded');
+    expect(await page.locator('#masters tbody tr').count()).toBe(1);
     await page.screenshot({ path: join(ARTIFACTS, 'status-1-active.png'), fullPage: true });
 
     // Fault: every gateway dies (SIGKILL) — events can no longer reach any browser.

@@ -7,6 +7,7 @@ import {
   checkPubSubAgreement,
   checkRedis,
   choosePubSubMode,
+  describeTopology,
   closeRedis,
   createLockClients,
   createRedis,
@@ -170,7 +171,8 @@ export function createReplica(config: AppConfig, logger: Logger): Replica {
         const mode = choosePubSubMode(config.redis.pubsubMode, report.topology);
         await checkPubSubAgreement(connection, keys, mode, id);
         publisher.useMode(mode);
-        logger.info({ pubsubMode: mode }, `live events over ${mode} Pub/Sub`);
+        const redis = describeTopology(report.topology);
+        logger.info({ pubsubMode: mode, redis }, `redis ${redis}; live events over ${mode} Pub/Sub`);
         await router.start();
         await heartbeat.start();
         await integration.start();

@@ -17,6 +17,7 @@ import {
   checkPubSubAgreement,
   closeRedis,
   createRedis,
+  describeTopology,
   resolvePubSubMode,
 } from '@agent-bridge/redis';
 import { type CloseStep, Lifecycle, type LifecycleState, closeAll } from '@agent-bridge/runtime';
@@ -215,11 +216,12 @@ export class Gateway {
     this.runsQueue = new Queue(this.config.queues.runs, { connection: this.command, prefix: this.keys.bullPrefix });
     // Bridges publish in the mode every process derives from the same masters (AB_PUBSUB_MODE, Redis ≥ 7);
     // a live member in the other mode means live events would reach nobody: refuse to start.
-    const { mode } = await resolvePubSubMode(this.command, this.config);
+    const { mode, topology } = await resolvePubSubMode(this.command, this.config);
     await checkPubSubAgreement(this.command, this.keys, mode, this.id);
     this.rooms = new LiveRooms(mode, this.keys, this.sub);
     this.rooms.install(this.io, this.pub);
-    this.logger.info({ pubsubMode: mode }, `live events over ${mode} Pub/Sub`);
+    const redis = describeTopology(topology);
+    this.logger.info({ pubsubMode: mode, redis }, `redis ${redis}; live events over ${mode} Pub/Sub`);
     this.resync.start();
     this.liveness.start();
     this.sockets.install(this.io);

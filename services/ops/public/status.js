@@ -85,6 +85,51 @@
       }),
     );
 
+    var r = s.redis || {};
+    var t = r.topology;
+    var redisDl = el('redis');
+    redisDl.replaceChildren();
+    [
+      ['topology', t ? t.mode : null],
+      ['summary', r.summary],
+      [
+        'sentinel master',
+        t && t.sentinelName
+          ? t.sentinelName +
+            ' → ' +
+            t.masters
+              .map(function (m) {
+                return m.address;
+              })
+              .join(', ')
+          : null,
+      ],
+      ['slot coverage', t && t.slotsCovered !== null ? t.slotsCovered + ' / 16384' : null],
+      ['pub/sub', r.pubsubMode],
+      ['event partitions', r.eventPartitions],
+    ].forEach(function (pair) {
+      if (pair[1] === null || pair[1] === undefined) return;
+      var dt = document.createElement('dt');
+      dt.textContent = pair[0];
+      var dd = document.createElement('dd');
+      dd.textContent = text(pair[1]);
+      dd.id = 'redis-' + pair[0].replace(/[^a-z]+/g, '-');
+      redisDl.append(dt, dd);
+    });
+    fill(
+      'masters',
+      (t ? t.masters : []).map(function (m) {
+        return row([
+          m.address,
+          m.version,
+          m.maxmemoryPolicy,
+          m.aof === null ? null : m.aof ? 'on' : 'off',
+          m.replicas.join(', ') || 'none',
+          m.slots,
+        ]);
+      }),
+    );
+
     fill('replicas', members(s.replicas));
     fill('gateways', members(s.gateways));
     fill(

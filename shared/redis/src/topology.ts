@@ -17,6 +17,8 @@ export interface RedisMasterInfo {
   aof: boolean | null;
   /** Replicas the master reports (`ip:port`, INFO replication). */
   replicas: string[];
+  /** Cluster: hash slots this master serves in the client's slot map; null outside a Cluster. */
+  slots: number | null;
 }
 
 /** The Redis deployment a connection reaches: every master (one, or each of a Cluster) and its replicas. */
@@ -26,6 +28,21 @@ export interface RedisTopology {
   /** Configured Sentinels (REDIS_MODE=sentinel) and the master name they watch. */
   sentinels: string[];
   sentinelName: string | null;
+  /** Cluster: hash slots served by a known master, of 16384 (full coverage = 16384); null outside a Cluster. */
+  slotsCovered: number | null;
+}
+
+/** Hash slots of a Redis Cluster. */
+const CLUSTER_SLOTS = 16_384;
+
+/** Slots per master address in a Cluster client's slot map (its first node of a slot is the master). */
+function slotCounts(conn: Cluster): Map<string, number> {
+  const counts = new Map<string, number>();
+  for (const nodes of conn.slots) {
+    const master = nodes?.[0];
+    if (master !== undefined) counts.set(master, (counts.get(master) ?? 0) + 1);
+  }
+  return counts;
 }
 
 /** Redis is reachable but not fit for agent-bridge (old version, evicting keys, Cluster masters unknown). */
@@ -73,7 +90,7 @@ function replicasOf(info: string): string[] {
   return out;
 }
 
-async function describeMaster({ address, node }: MasterNode): Promise<RedisMasterInfo> {
+async function describeMaster({ address, node }: MasterNode, slots: number | null): Promise<RedisMasterInfo> {
   // Plain INFO: server, memory, persistence and replication in one round trip (every role's ACL allows it).
   const info = await node.info();
   const aof = infoField(info, 'aof_enabled');
@@ -84,19 +101,22 @@ async function describeMaster({ address, node }: MasterNode): Promise<RedisMaste
     maxmemoryPolicy: infoField(info, 'maxmemory_policy'),
     aof: aof === null ? null : aof === '1',
     replicas: replicasOf(info),
+    slots,
   };
 }
 
 /** Reads the topology behind `conn` (one INFO per master). */
 export async function readTopology(conn: RedisConnection, config: AppConfig): Promise<RedisTopology> {
   const nodes = await masterNodes(conn, config);
-  const masters = await Promise.all(nodes.map(describeMaster));
+  const counts = conn instanceof Cluster ? slotCounts(conn) : null;
+  const masters = await Promise.all(nodes.map((n) => describeMaster(n, counts ? (counts.get(n.address) ?? 0) : null)));
   const sentinel = config.redis.mode === 'sentinel';
   return {
     mode: config.redis.mode,
     masters,
     sentinels: sentinel ? config.redis.sentinels : [],
     sentinelName: sentinel ? config.redis.sentinelName : null,
+    slotsCovered: counts ? [...counts.values()].reduce((a, b) => a + b, 0) : null,
   };
 }
 
@@ -105,5 +125,6 @@ export function describeTopology(t: RedisTopology): string {
   const replicas = t.masters.reduce((n, m) => n + m.replicas.length, 0);
   const masters = `${t.masters.length} master${t.masters.length === 1 ? '' : 's'} (${t.masters.map((m) => m.address).join(', ')})`;
   const sentinels = t.mode === 'sentinel' ? `, ${t.sentinels.length} sentinels watching "${t.sentinelName}"` : '';
-  return `${t.mode}: ${masters}, ${replicas} replica${replicas === 1 ? '' : 's'}${sentinels}`;
+  const slots = t.slotsCovered === null ? '' : `, ${t.slotsCovered}/${CLUSTER_SLOTS} slots covered`;
+  return `${t.mode}: ${masters}, ${replicas} replica${replicas === 1 ? '' : 's'}${sentinels}${slots}`;
 }

@@ -2,6 +2,7 @@ import { join } from 'node:path';
 import { type AppConfig, loadConfig } from '@agent-bridge/config';
 import { IntegrationState, type PublishedState, keyLayout } from '@agent-bridge/protocol';
 import { type RedisConnection, closeRedis, createRedis } from '@agent-bridge/redis';
+import { describeRedis } from './redis-line';
 import { buildChatBundle, writeFileAtomic } from './chat-bundle';
 import { EmbeddedRedis } from './embedded-redis';
 import { ProcessRecord } from './leftovers';
@@ -79,6 +80,8 @@ export class Launcher {
   private readonly children: ManagedChild[] = [];
   private redis: EmbeddedRedis | null = null;
   private watcher: RedisConnection | null = null;
+  /** The Redis topology, Pub/Sub mode and partitions, for the banner (read once the cluster is ACTIVE). */
+  private redisLine = '';
   private closing: Promise<void> | null = null;
   private readonly ports = new Map<string, number>();
   private readonly record: ProcessRecord;
@@ -355,6 +358,7 @@ export class Launcher {
       }
       await new Promise((r) => setTimeout(r, 250));
     }
+    this.redisLine = await describeRedis(this.watcher, config);
     await closeRedis(this.watcher);
     this.watcher = null;
   }
@@ -371,6 +375,7 @@ export class Launcher {
       `  ${b('Demo sign-in')}  on the chat page, any user name (e.g. "alice"); no password`,
       `  ${b('Ops login')}     user "${config.ops.username}", password "${config.ops.password ?? '(unset)'}" (AB_OPS_USERNAME / AB_OPS_PASSWORD)`,
       `  ${b('Redis')}         ${c.redisUrl}${c.embeddedRedis ? ' (embedded)' : ''}`,
+      `  ${b('Topology')}      ${this.redisLine}`,
       `  ${this.opts.replicas} bridge replica(s), ${this.opts.gateways} gateway(s), ops${this.opts.demoAgent ? ', demo agent' : ''}`,
       '  Press Ctrl-C to stop everything.',
       '',

@@ -159,6 +159,12 @@ describe('ops server', () => {
         ['bridge-dead', false],
       ]);
       expect(s.gateways.map((m) => [m.id, m.alive])).toEqual([['gw-1', true]]);
+      // The Redis deployment (issue 12): topology, the Pub/Sub mode it gives (Redis ≥ 7 here), partitions.
+      expect(s.redis).toMatchObject({ pubsubMode: 'sharded', eventPartitions: config.queues.eventPartitions });
+      expect(s.redis.topology).toMatchObject({ mode: 'standalone', slotsCovered: null, sentinelName: null });
+      expect(s.redis.topology!.masters).toHaveLength(1);
+      expect(s.redis.topology!.masters[0]).toMatchObject({ maxmemoryPolicy: 'noeviction', replicas: [] });
+      expect(s.redis.summary).toMatch(/^standalone: 1 master \(.+\), 0 replicas$/);
       expect(s.transitions.map((t) => t.to)).toEqual(['DEGRADED', 'ACTIVE', 'INITIALIZING']);
       expect(s.recoveries).toEqual([{ incidentId: 'inc-1', outcome: 'succeeded' }]);
       const ev = s.queues.find((q) => q.name === config.queues.events)!;

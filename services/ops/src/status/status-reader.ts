@@ -12,13 +12,21 @@ import {
   type DeadLetterRecord,
   type HealthStatus,
   type KeyLayout,
+  type PubSubMode,
   type PublishedState,
   type QueueStats,
   type RunRecord,
   type StateTransition,
   consumedEventQueues,
 } from '@agent-bridge/protocol';
-import { type RedisConnection, listRuns } from '@agent-bridge/redis';
+import {
+  type RedisConnection,
+  type RedisTopology,
+  choosePubSubMode,
+  describeTopology,
+  listRuns,
+  readTopology,
+} from '@agent-bridge/redis';
 import { type Job, Queue } from 'bullmq';
 import { reasonText } from '../dlq/dead-letters';
 
@@ -40,6 +48,21 @@ export interface FailureView {
   name: string;
   reason: string;
   at: number | null;
+}
+
+/** The Redis deployment as the ops service sees it (one INFO per master per snapshot). */
+export interface RedisView {
+  /** standalone / sentinel (master name, the master it resolved) / cluster (masters, slot coverage). */
+  topology: RedisTopology | null;
+  /** One line, as in the banners; the read error when the topology could not be read. */
+  summary: string;
+  /**
+   * Pub/Sub mode of this installation's settings on these masters (what bridges and gateways chose;
+   * each member record shows its own in `info.pubsubMode`).
+   */
+  pubsubMode: PubSubMode | null;
+  /** Events queue partitions (AB_EVENT_PARTITIONS). */
+  eventPartitions: number;
 }
 
 /** Everything the status page, `GET /api/status` and `agent-bridge status` show. */
@@ -64,6 +87,7 @@ export interface OpsStatus {
   failures: FailureView[];
   /** How often the page refreshes. */
   refreshMs: number;
+  redis: RedisView;
 }
 
 /**
@@ -112,7 +136,7 @@ export class StatusReader {
   /** One consistent-enough snapshot for operators (several round trips, sent together). */
   async status(): Promise<OpsStatus> {
     const now = Date.now();
-    const [integration, leader, health, replicas, gateways, queues, transitions, recoveries, failures] =
+    const [integration, leader, health, replicas, gateways, queues, transitions, recoveries, failures, redis] =
       await Promise.all([
         this.integration(),
         this.leader(),
@@ -123,6 +147,7 @@ export class StatusReader {
         this.history(10),
         this.recoveries(10),
         this.failures(10),
+        this.redis(),
       ]);
     return {
       now,
@@ -138,7 +163,26 @@ export class StatusReader {
       recoveries,
       failures,
       refreshMs: this.config.ops.refreshMs,
+      redis,
     };
+  }
+
+  /** The Redis topology, the Pub/Sub mode it gives and the partition count; never throws. */
+  async redis(): Promise<RedisView> {
+    const eventPartitions = this.config.queues.eventPartitions;
+    try {
+      const topology = await readTopology(this.conn, this.config);
+      let pubsubMode: PubSubMode | null = null;
+      try {
+        pubsubMode = choosePubSubMode(this.config.redis.pubsubMode, topology);
+      } catch {
+        // sharded forced on an old master: the services refuse to start; the page shows the topology.
+      }
+      return { topology, summary: describeTopology(topology), pubsubMode, eventPartitions };
+    } catch (err) {
+      const summary = `topology unknown: ${err instanceof Error ? err.message : String(err)}`;
+      return { topology: null, summary, pubsubMode: null, eventPartitions };
+    }
   }
 
   /** The published integration state (null before any leader published one). */

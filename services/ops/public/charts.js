@@ -93,6 +93,18 @@
     },
   };
 
+  // One row of wall-clock labels on the time axis. uPlot's default adds a second row with the date and the
+  // hour at every minute boundary, which collides with the next label at 10 s ticks on a half-width chart.
+  var clock = uPlot.fmtDate('{HH}:{mm}:{ss}');
+  var timeAxis = {
+    space: 70,
+    values: function (u, splits) {
+      return splits.map(function (v) {
+        return v === null ? '' : clock(new Date(v * 1000));
+      });
+    },
+  };
+
   function renderChart(name) {
     var box = ui.el('chart-' + name);
     var series = CHARTS[name]();
@@ -120,6 +132,7 @@
         height: 170,
         plugins: [markerPlugin],
         scales: { x: { time: true }, y: { range: (u, min, max) => [0, Math.max(1, max * 1.1)] } },
+        axes: [timeAxis, {}],
         series: [{}].concat(
           series.map(function (d, i) {
             return { label: d[0], stroke: COLORS[i % COLORS.length], width: 2, spanGaps: false };

@@ -8,6 +8,8 @@ import {
   SubscribeRequestSchema,
   isLegalTransition,
   keyLayout,
+  runIdOfRoom,
+  runRoom,
   toWireError,
   FencedError,
   PayloadTooLargeError,
@@ -101,6 +103,20 @@ describe('key layout', () => {
       keys.integrationHealth,
     ].map(hashTag);
     expect(new Set(cluster)).toEqual(new Set(['cluster']));
+  });
+
+  it('names sharded run rooms in the run slot and never 20 characters long (the sharded adapter takes that for a socket id)', () => {
+    for (let len = 1; len <= 40; len++) {
+      const runId = 'r'.repeat(len);
+      for (const mode of ['classic', 'sharded'] as const) {
+        expect(runIdOfRoom(runRoom(runId, mode))).toBe(runId);
+      }
+      const room = runRoom(runId, 'sharded');
+      expect(room).not.toHaveLength(20);
+      expect(hashTag(room)).toBe(hashTag(keys.runMeta(runId)));
+    }
+    expect(runRoom('len14-run-0000', 'sharded')).toBe('{run:len14-run-0000}.');
+    expect(runIdOfRoom('AbCdEfGhIjKlMnOpQrSt')).toBeNull();
   });
 
   it('keeps installations apart by prefix', () => {

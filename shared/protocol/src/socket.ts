@@ -96,22 +96,34 @@ export interface InterServerEvents {
 export type PubSubMode = 'classic' | 'sharded';
 
 /**
+ * Length of a Socket.IO socket id. The sharded adapter (`@socket.io/redis-adapter`, dynamic mode) takes any
+ * room of exactly this length for a socket's own room (`looksLikeASocketId`): it neither subscribes the
+ * room's channel nor publishes to it, but uses its main channel `<key>#/#`.
+ */
+const SOCKET_ID_LENGTH = 20;
+
+/**
  * Socket.IO room that receives a run's events. With sharded Pub/Sub the room is the run's hash tag
  * `{run:<runId>}`: the adapter channel `<key>#/#{run:<runId>}#` then hashes to the slot of the run's keys
  * (`<prefix>:{run:<runId>}:…`), which SPUBLISH inside the commit script requires on a Cluster, and a run's
- * messages stay on the master that holds the run. Classic rooms keep their old name, so a rolling upgrade
- * of a classic deployment changes nothing on the wire.
+ * messages stay on the master that holds the run. A run id of 14 characters would make that room 20
+ * characters long, which the sharded adapter takes for a socket id and sends on its main channel, in another
+ * slot (on a Cluster every commit of the run then failed with "Script attempted to access a non local key"
+ * and the run stalled): such a room gets a `.` after the tag (`{run:<runId>}.`, same slot).
+ * Classic rooms keep their old name, so a rolling upgrade of a classic deployment changes nothing on the wire.
  */
 export function runRoom(runId: string, mode: PubSubMode = 'classic'): string {
-  return mode === 'sharded' ? `{run:${runId}}` : `run:${runId}`;
+  if (mode === 'classic') return `run:${runId}`;
+  const room = `{run:${runId}}`;
+  return room.length === SOCKET_ID_LENGTH ? `${room}.` : room;
 }
 
 /** The run id of a room named by {@link runRoom} (either mode), else null (a socket's own room). */
 export function runIdOfRoom(room: unknown): string | null {
   if (typeof room !== 'string') return null;
   if (room.startsWith('run:')) return room.slice(4);
-  if (room.startsWith('{run:') && room.endsWith('}')) return room.slice(5, -1);
-  return null;
+  const sharded = /^\{run:([^{}]+)\}\.?$/.exec(room);
+  return sharded ? sharded[1]! : null;
 }
 
 /** Status of a run in the registry (a plain union, so the published client's types need no zod). */

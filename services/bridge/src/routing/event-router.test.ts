@@ -266,9 +266,14 @@ describe('EventRouter (standalone Redis)', () => {
     }
   });
 
-  it.each(['classic', 'sharded'] as const)(
-    'delivers agent_event to a real Socket.IO client in the run room through @socket.io/redis-adapter (%s Pub/Sub: channel and message format of the real adapter)',
-    async (mode) => {
+  // `run-of-14chars`: the sharded room of a 14-character id is renamed (runRoom) and must still reach the adapter's room.
+  it.each([
+    ['classic', 'live'],
+    ['sharded', 'live'],
+    ['sharded', 'run-of-14chars'],
+  ] as const)(
+    'delivers agent_event to a real Socket.IO client in the run room through @socket.io/redis-adapter (%s Pub/Sub: channel and message format of the real adapter; run %s)',
+    async (mode, runId) => {
       h = await harness({ AB_PUBSUB_MODE: mode });
       expect(h.pubsubMode).toBe(mode);
       const pub = new Redis(server.port, '127.0.0.1');
@@ -286,17 +291,17 @@ describe('EventRouter (standalone Redis)', () => {
       });
       await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
       const port = (http.address() as AddressInfo).port;
-      const client = connectClient(`http://127.0.0.1:${port}`, { query: { runId: 'live' }, transports: ['websocket'] });
+      const client = connectClient(`http://127.0.0.1:${port}`, { query: { runId }, transports: ['websocket'] });
       try {
         const got: EventEnvelope[] = [];
         client.on('agent_event', (e: EventEnvelope) => got.push(e));
         await new Promise<void>((resolve) => client.once('joined', () => resolve()));
         await h.startRouter();
         for (let seq = 1; seq <= 5; seq++) {
-          await h.queue.add('event', makeEvent('live', seq), { jobId: `e-live-${seq}` });
+          await h.queue.add('event', makeEvent(runId, seq), { jobId: `e-${runId}-${seq}` });
           await waitFor(`seq ${seq} delivered`, () => got.length === seq);
         }
-        const history = await historyOf(h, 'live');
+        const history = await historyOf(h, runId);
         expect(got).toEqual(history);
       } finally {
         client.close();
@@ -326,8 +331,10 @@ describe('EventRouter on a 3-master Redis Cluster', () => {
   beforeAll(async () => {
     cluster = await RedisCluster.start(3);
   });
-  afterAll(async () => {
+  afterEach(async () => {
     await h?.close();
+  });
+  afterAll(async () => {
     await cluster.destroy();
   });
 
@@ -370,5 +377,29 @@ describe('EventRouter on a 3-master Redis Cluster', () => {
     );
     expect(perNode.reduce((a, b) => a + b, 0)).toBe(12);
     expect(perNode.every((c) => c > 0)).toBe(true);
+  });
+
+  it('guarantee 1.1: sharded Pub/Sub commits and publishes runs of every id length, 14 characters included (room as long as a socket id)', async () => {
+    h = await Harness.create({ redisEnv: { REDIS_MODE: 'cluster', REDIS_CLUSTER_NODES: cluster.seeds.join(',') } });
+    expect(h.pubsubMode).toBe('sharded');
+    // `{run:<id>}` is 20 characters for a 14-character id: the sharded adapter takes such a room for a socket
+    // id and publishes on its main channel, outside the run's slot, which the commit script may not do on a
+    // Cluster ("Script attempted to access a non local key"): every commit of the run failed and it stalled.
+    const seed = [0, 1, 2, 3, 4, 5].map((i) => `len14-run-000${i}`);
+    expect(seed.every((r) => r.length === 14)).toBe(true);
+    const runs = [...seed, 'len13-run-000', 'len15-run-00000'];
+    const slot = async (key: string) => Number(await cluster.nodes[0]!.cli('cluster', 'keyslot', key));
+    for (const len of [1, 12, 13, 14, 15, 16, 40]) {
+      const runId = 'r'.repeat(len);
+      expect(await slot(h.publisher.template(runId).channel)).toBe(await slot(h.keys.runMeta(runId)));
+    }
+    await h.queue.addBulk(shuffle(runs.flatMap((runId) => [1, 2, 3, 4, 5].map((s) => makeEvent(runId, s)))).map(jobOf));
+    await h.startRouter();
+    await waitFor('committed', async () => (await Promise.all(runs.map((r) => h.headSeq(r)))).every((x) => x === 5));
+    await waitFor('published', () => runs.every((r) => h.publishedSeqs(r).length === 5));
+    for (const runId of runs) {
+      expect((await historyOf(h, runId)).map((e) => e.seq)).toEqual([1, 2, 3, 4, 5]);
+    }
+    expect(h.routers[0]!.getStatus().errors).toBe(0);
   });
 });

@@ -110,7 +110,14 @@ export class RoomPublisher {
   template(runId: string): RoomTemplate {
     const mode = this.pubsubMode;
     if (mode === 'sharded') {
-      const out = this.sharded!.broadcast(runRoom(runId, mode), 'agent_event', ENVELOPE_MARK);
+      const room = runRoom(runId, mode);
+      const out = this.sharded!.broadcast(room, 'agent_event', ENVELOPE_MARK);
+      // The script SPUBLISHes on this channel: a Cluster refuses it inside a script unless it lies in the run's
+      // slot, i.e. is the room's own channel. The adapter picks another one for some rooms (its socket-id
+      // heuristic, see runRoom): a clear error here, not a commit that fails after writing part of the batch.
+      if (out.channel !== `${this.keys.socketIoKey}#/#${room}#`) {
+        throw new Error(`the sharded adapter publishes room ${room} on ${out.channel}, outside the run's slot`);
+      }
       return { ...split(out.channel, out.message, MARK_JSON), mode };
     }
     const out = this.encodeClassic(runId, ENVELOPE_MARK);

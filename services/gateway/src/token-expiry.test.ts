@@ -146,7 +146,11 @@ describe('token expiry on live connections (guarantee 7.3)', () => {
       expect(c.state).toBe('connected');
       expect(c.stats().connects).toBe(1);
       expect(c.stats().reauths).toBeGreaterThanOrEqual(2);
-      expect(issued).toBe(1 + c.stats().reauths);
+      // One token per connect and per accepted renewal; a renewal may be in flight as we read the counters
+      // (token issued, `reauth` ack not back yet) — a full CI run saw exactly that (13 issued, 12 reauths).
+      const reauths = c.stats().reauths;
+      expect(issued).toBeGreaterThanOrEqual(1 + reauths);
+      expect(issued).toBeLessThanOrEqual(2 + reauths);
       // The connection still works.
       await expect(c.startRun('hello')).resolves.toMatch(/^run-/);
     } finally {

@@ -1,20 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import type { AppConfig } from '@agent-bridge/config';
 import {
-  AgentBridgeError,
-  BackpressureError,
-  ErrorCode,
-  type EventEnvelope,
   IllegalStateError,
   InvalidRequestError,
-  JobName,
   type KeyLayout,
   RunIdSchema,
   UserIdSchema,
-  eventBatchJobId,
-  eventPartition,
   eventQueues,
-  eventsInJobId,
   keyLayout,
 } from '@agent-bridge/protocol';
 import {
@@ -23,7 +15,6 @@ import {
   closeRedis,
   createRedis,
   registerRun,
-  replicated,
   replicatedWithRetry,
 } from '@agent-bridge/redis';
 import { Queue } from 'bullmq';
@@ -33,7 +24,8 @@ import {
   resolvePublisherConfig,
   silentPublisherLogger,
 } from './options';
-import { type Waiting, sha1Hex, toJobs } from './event-jobs';
+import { EventBatcher } from './event-batcher';
+import { QueueDepth } from './queue-depth';
 import { RunControl } from './run-control';
 import { RunHandle, type RunHandleDeps } from './run-handle';
 
@@ -70,16 +62,6 @@ export interface AgentPublisherStatus {
   queueDepth: number;
 }
 
-/** Newest waiting jobs whose ids tell the average events per job when the queue depth is read. */
-const DEPTH_SAMPLE_JOBS = 100;
-
-/** Batches in flight at once; beyond that, emits accumulate into the next batch. */
-const MAX_BATCHES_IN_FLIGHT = 4;
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
 /**
  * What agent code imports: publishes the events of runs to the events queue (`config.queues.events`; with
  * `AB_EVENT_PARTITIONS` > 1 the run's partition queue, docs/protocol.md), from which every bridge replica
@@ -88,10 +70,10 @@ function sleep(ms: number): Promise<void> {
  * - Each run is recorded in the run registry by {@link startRun} (owner, agent, status, timestamps).
  * - Emits are validated and size-checked before anything is enqueued (typed errors), numbered with a dense
  *   per-run `seq` in call order, and batched into BullMQ `addBulk` calls: the events of one run in a flush
- *   form one `events` batch job (job id {@link eventBatchJobId}), a lone event an `event` job (job id = event id).
+ *   form one `events` batch job (job id `eventBatchJobId`), a lone event an `event` job (job id = event id).
  * - A failed enqueue is retried with the same event ids for `publishRetryTimeoutMs` (a duplicate never
  *   shows twice: the bridge's commit is idempotent).
- * - Over `maxQueueDepth` waiting events, emits reject with {@link BackpressureError}. The depth is read at
+ * - Over `maxQueueDepth` waiting events, emits reject with `BackpressureError`. The depth is read at
  *   most every `queueDepthCheckMs` in the background, never on the emit path.
  */
 export class AgentPublisher {
@@ -103,25 +85,10 @@ export class AgentPublisher {
   private readonly queues: Queue[];
   private readonly control: RunControl;
   private readonly handles = new Map<string, RunHandle>();
-  private readonly buffer: Waiting[] = [];
-  private flushScheduled = false;
-  private batchesInFlight = 0;
-  private inFlightEvents = 0;
-  private idleWaiters: (() => void)[] = [];
-  private depth = 0;
-  private depthAt = 0;
-  private enqueuedSinceDepth = 0;
-  private depthRefresh: Promise<void> | null = null;
-  private enqueued = 0;
-  private failed = 0;
+  private readonly depth: QueueDepth;
+  private readonly batcher: EventBatcher;
+  private readonly replication: ReplicationPolicy;
   private readonly handleDeps: RunHandleDeps;
-  /** BullMQ options of every event job (the job id is added per job). */
-  private readonly jobOptions: {
-    attempts: number;
-    backoff: { type: string; delay: number };
-    removeOnComplete: { count: number };
-    removeOnFail: { count: number };
-  };
 
   private constructor(
     private readonly config: AppConfig,
@@ -137,12 +104,11 @@ export class AgentPublisher {
       queue.on('error', (err) => this.logger.warn({ err: err.message, queue: ref.name }, 'events queue error'));
       return queue;
     });
-    this.jobOptions = {
-      attempts: config.events.jobAttempts,
-      backoff: { type: 'exponential', delay: config.events.jobBackoffMs },
-      removeOnComplete: { count: 1_000 },
-      removeOnFail: { count: 10_000 },
-    };
+    this.replication = { replicas: config.redis.waitReplicas, timeoutMs: config.redis.waitTimeoutMs };
+    this.depth = new QueueDepth(this.queues, connection, config.events, this.logger);
+    this.batcher = new EventBatcher(this.queues, connection, config, this.replication, this.logger, (events) =>
+      this.depth.enqueued(events),
+    );
     this.control = new RunControl(config, this.keys, this.logger, name, (runId) => {
       const handle = this.handles.get(runId);
       if (!handle) return;
@@ -157,7 +123,7 @@ export class AgentPublisher {
         maxDeltas: config.events.thinkingCoalesceMaxDeltas,
       },
       admit: () => this.admit(),
-      enqueue: (event) => this.enqueue(event),
+      enqueue: (event) => this.batcher.enqueue(event),
       release: (handle) => this.release(handle),
     };
   }
@@ -178,7 +144,7 @@ export class AgentPublisher {
     const publisher = new AgentPublisher(config, connection, owns, logger, name);
     try {
       await Promise.all(publisher.queues.map((q) => q.waitUntilReady()));
-      await publisher.refreshDepth();
+      await publisher.depth.refresh();
     } catch (err) {
       await publisher.close();
       throw err;
@@ -245,10 +211,10 @@ export class AgentPublisher {
     return {
       state: this.state,
       openRuns: this.handles.size,
-      pending: this.buffer.length + this.inFlightEvents,
-      enqueued: this.enqueued,
-      failed: this.failed,
-      queueDepth: this.depth,
+      pending: this.batcher.pending,
+      enqueued: this.batcher.enqueued,
+      failed: this.batcher.failed,
+      queueDepth: this.depth.lastRead,
     };
   }
 
@@ -260,11 +226,11 @@ export class AgentPublisher {
   close(): Promise<void> {
     this.closing ??= (async () => {
       this.state = 'closing';
-      const steps: (() => Promise<unknown>)[] = [
+      const steps: (() => unknown)[] = [
         // Open thinking windows go to the queue with everything else accepted.
         () => Promise.all([...this.handles.values()].map((handle) => handle.flush().catch(() => undefined))),
-        () => this.whenIdle(),
-        async () => {
+        () => this.batcher.whenIdle(),
+        () => {
           for (const handle of [...this.handles.values()]) handle.close();
         },
         () => Promise.all(this.queues.map((q) => q.close())),
@@ -291,147 +257,8 @@ export class AgentPublisher {
 
   private admit(): void {
     this.assertRunning('emit');
-    const { maxQueueDepth, queueDepthCheckMs } = this.config.events;
-    if (Date.now() - this.depthAt >= queueDepthCheckMs && !this.depthRefresh) {
-      this.depthRefresh = this.refreshDepth()
-        .catch((err: unknown) => this.logger.warn({ err: (err as Error).message }, 'queue depth check failed'))
-        .finally(() => {
-          this.depthRefresh = null;
-        });
-    }
     // Last depth read + what we enqueued since + what is still on its way.
-    const depth = this.depth + this.enqueuedSinceDepth + this.buffer.length + this.inFlightEvents;
-    if (depth >= maxQueueDepth) throw new BackpressureError(depth, maxQueueDepth);
-  }
-
-  private async refreshDepth(): Promise<void> {
-    const enqueuedBefore = this.enqueued;
-    // The depth counts events: jobs waiting × events per job, the latter from the ids of the newest waiting
-    // jobs (an `events` batch job id carries its count; any other job is one event). Summed over the
-    // partitions: the bound is on what waits for the bridges, wherever it waits.
-    const perQueue = await Promise.all(
-      this.queues.map(async (queue) => {
-        const [jobs, sample] = await Promise.all([
-          queue.count(),
-          this.connection.lrange(queue.toKey('wait'), 0, DEPTH_SAMPLE_JOBS - 1),
-        ]);
-        const perJob = sample.length > 0 ? sample.reduce((n, id) => n + eventsInJobId(id), 0) / sample.length : 1;
-        return jobs * perJob;
-      }),
-    );
-    const depth = Math.round(perQueue.reduce((a, b) => a + b, 0));
-    this.depth = depth;
-    this.depthAt = Date.now();
-    // Jobs enqueued while the count ran may or may not be in it; counting them again is the safe side.
-    this.enqueuedSinceDepth = this.enqueued - enqueuedBefore;
-  }
-
-  private enqueue(event: EventEnvelope): Promise<void> {
-    return new Promise<void>((resolve, reject) => {
-      this.buffer.push({ event, resolve, reject });
-      this.scheduleFlush();
-    });
-  }
-
-  private scheduleFlush(): void {
-    if (this.flushScheduled || this.batchesInFlight >= MAX_BATCHES_IN_FLIGHT || this.buffer.length === 0) return;
-    this.flushScheduled = true;
-    // Emits of the same tick (and those awaiting each other in a loop) share one addBulk.
-    setImmediate(() => {
-      this.flushScheduled = false;
-      this.flush();
-    });
-  }
-
-  private flush(): void {
-    while (this.buffer.length > 0 && this.batchesInFlight < MAX_BATCHES_IN_FLIGHT) {
-      const batch = this.buffer.splice(0, this.config.events.publishBatchMax);
-      this.batchesInFlight++;
-      this.inFlightEvents += batch.length;
-      void this.send(batch).finally(() => {
-        this.batchesInFlight--;
-        this.inFlightEvents -= batch.length;
-        if (this.buffer.length > 0) this.scheduleFlush();
-        else if (this.batchesInFlight === 0) this.notifyIdle();
-      });
-    }
-  }
-
-  private async send(batch: Waiting[]): Promise<void> {
-    const { publishRetryTimeoutMs } = this.config.events;
-    const opts = this.jobOptions;
-    // Each run's events go to its partition's queue (one when AB_EVENT_PARTITIONS=1); a job never mixes
-    // partitions. A lone event (the awaited token stream's case) skips the grouping by run.
-    const count = this.queues.length;
-    const byPartition = new Map<number, Waiting[]>();
-    for (const w of batch) {
-      const p = count === 1 ? 0 : eventPartition(w.event.runId, count);
-      let list = byPartition.get(p);
-      if (!list) byPartition.set(p, (list = []));
-      list.push(w);
-    }
-    const perQueue = [...byPartition.entries()].map(([p, part]) => {
-      const grouped = part.length === 1 ? [[part[0]!.event]] : toJobs(part);
-      const jobs = grouped.map((events) =>
-        events.length === 1
-          ? { name: JobName.Event, data: events[0]!, opts: { ...opts, jobId: events[0]!.id } }
-          : { name: JobName.Events, data: { events }, opts: { ...opts, jobId: eventBatchJobId(events, sha1Hex) } },
-      );
-      return { queue: this.queues[p]!, jobs };
-    });
-    const deadline = Date.now() + publishRetryTimeoutMs;
-    for (let attempt = 0; ; attempt++) {
-      try {
-        // A lone job goes through `add` (one EVALSHA); `addBulk` wraps even one job in MULTI/EXEC, which
-        // cost a producer awaiting each emit about 2× the CPU of a plain `queue.add` (bench:emit).
-        // With REDIS_WAIT_REPLICAS, acknowledged only once replicas hold the jobs: a Sentinel failover
-        // then cannot lose an emit the agent was told succeeded (decision 0005).
-        // A partial failure over several partitions retries all of them: the jobs that did reach Redis are
-        // found by id and not added again.
-        await replicated(this.connection, this.replication, () =>
-          Promise.all(
-            perQueue.map(async ({ queue, jobs }) => {
-              if (jobs.length === 1) await queue.add(jobs[0]!.name, jobs[0]!.data, jobs[0]!.opts);
-              else await queue.addBulk(jobs);
-            }),
-          ),
-        );
-        this.enqueued += batch.length;
-        this.enqueuedSinceDepth += batch.length;
-        for (const w of batch) w.resolve();
-        return;
-      } catch (err) {
-        const delay = Math.min(50 * 2 ** attempt, 2_000);
-        if (Date.now() + delay > deadline) {
-          this.failed += batch.length;
-          this.logger.error({ err: (err as Error).message, events: batch.length }, 'could not enqueue events');
-          const error = new AgentBridgeError(
-            ErrorCode.Unavailable,
-            `could not enqueue ${batch.length} event(s) within ${publishRetryTimeoutMs} ms; emit again with the same id to retry`,
-            { cause: err },
-          );
-          for (const w of batch) w.reject(error);
-          return;
-        }
-        // Same jobs, same ids: an attempt that reached Redis is not added twice.
-        await sleep(delay);
-      }
-    }
-  }
-
-  private get replication(): ReplicationPolicy {
-    return { replicas: this.config.redis.waitReplicas, timeoutMs: this.config.redis.waitTimeoutMs };
-  }
-
-  private whenIdle(): Promise<void> {
-    if (this.buffer.length === 0 && this.batchesInFlight === 0) return Promise.resolve();
-    return new Promise((resolve) => this.idleWaiters.push(resolve));
-  }
-
-  private notifyIdle(): void {
-    const waiters = this.idleWaiters;
-    this.idleWaiters = [];
-    for (const w of waiters) w();
+    this.depth.admit(this.batcher.pending);
   }
 
   private release(handle: RunHandle): void {

@@ -11,7 +11,8 @@ import {
   validateEvent,
 } from '@agent-bridge/protocol';
 import { failSpan, injectTraceparent, metrics, startProducerSpan } from '@agent-bridge/telemetry';
-import { type CoalesceSettings, ThinkingWindow, escapedSize } from './thinking-window';
+import { ThinkingCoalescer } from './thinking-coalescer';
+import type { CoalesceSettings } from './thinking-window';
 
 /** What an accepted emit resolves to: the event's id and its seq in the run. */
 export interface EmittedEvent {
@@ -58,9 +59,6 @@ const REMEMBERED_IDS = 10_000;
 
 const TERMINAL = new Set<string>([StandardEventType.AgentCompleted, StandardEventType.AgentError]);
 
-/** JSON bytes of an `agent_thinking` payload around its escaped delta: `{"delta":""}`. */
-const THINKING_WRAPPER_BYTES = 12;
-
 /**
  * One run of an agent, from `AgentPublisher.startRun()`. Every emit gets the next `seq` of the run at the
  * moment of the call (emits need not await each other: their order is the call order), is validated and
@@ -75,10 +73,7 @@ export class RunHandle {
   private seq: number;
   private readonly controller = new AbortController();
   private readonly sent = new Map<string, Sent>();
-  private readonly window: ThinkingWindow;
-  /** Why the enqueue of a coalesced window failed; the run's next emit rejects with it. */
-  private windowFailure: unknown = null;
-  private readonly windowsInFlight = new Set<Promise<void>>();
+  private readonly coalescer: ThinkingCoalescer;
 
   /** @internal Created by `AgentPublisher.startRun()`. */
   constructor(
@@ -89,9 +84,7 @@ export class RunHandle {
     private readonly deps: RunHandleDeps,
   ) {
     this.seq = startSeq;
-    this.window = new ThinkingWindow(deps.coalesce, deps.maxPayloadBytes - THINKING_WRAPPER_BYTES, () => {
-      void this.flushWindow();
-    });
+    this.coalescer = new ThinkingCoalescer(deps.coalesce, deps.maxPayloadBytes, runId, (event) => this.dispatch(event));
   }
 
   /** Aborted when the user asked to cancel the run. */
@@ -140,12 +133,10 @@ export class RunHandle {
    * @throws (rejects) BackpressureError — the events queue is over `maxQueueDepth`; retry later
    * @throws (rejects) IllegalStateError — the run has ended or the publisher is closed
    */
-  emit(type: string, payload?: unknown, options: EmitOptions = {}): Promise<EmittedEvent> {
-    try {
-      return this.emitOrThrow(type, payload, options);
-    } catch (err) {
-      return Promise.reject(err);
-    }
+  async emit(type: string, payload?: unknown, options: EmitOptions = {}): Promise<EmittedEvent> {
+    // Numbered now, in call order (an async function runs synchronously up to its first await); what the
+    // checks throw reaches the caller as the rejection.
+    return await this.emitOrThrow(type, payload, options);
   }
 
   private emitOrThrow(type: string, payload: unknown, options: EmitOptions): Promise<EmittedEvent> {
@@ -164,11 +155,11 @@ export class RunHandle {
       }
     }
     if (this.state !== 'open') throw new IllegalStateError(`run ${this.runId} ${this.state}`, `emit ${type}`);
-    this.throwWindowFailure();
+    this.coalescer.throwFailure();
     const body = payload === undefined ? null : payload;
     validateEvent(type, body, this.deps.maxPayloadBytes);
     // Any other emit closes the run's open thinking window first: the joined delta keeps its place.
-    void this.flushWindow();
+    void this.coalescer.send();
     this.deps.admit();
     const event: EventEnvelope = {
       id: options.id ?? `evt-${randomUUID()}`,
@@ -246,74 +237,28 @@ export class RunHandle {
    * the publisher's retries, the run's next emit (or {@link flush}) rejects with that error.
    * With coalescing off, it resolves once the event is on the queue, like {@link emit}.
    */
-  thinking(delta: string): Promise<EmittedEvent> {
-    if (this.deps.coalesce.windowMs <= 0 || typeof delta !== 'string') {
-      return this.emit(StandardEventType.AgentThinking, { delta });
+  async thinking(delta: string): Promise<EmittedEvent> {
+    if (!this.coalescer.enabled || typeof delta !== 'string') {
+      return await this.emit(StandardEventType.AgentThinking, { delta });
     }
-    try {
-      if (this.state !== 'open') {
-        throw new IllegalStateError(`run ${this.runId} ${this.state}`, `emit ${StandardEventType.AgentThinking}`);
-      }
-      this.throwWindowFailure();
-      const size = escapedSize(delta);
-      if (!this.window.fits(size)) {
-        void this.flushWindow();
-        // Too large to share a window: its own event (validated, size-checked, enqueued as any emit).
-        if (!this.window.fitsAlone(size)) return this.emit(StandardEventType.AgentThinking, { delta });
-      }
-      if (!this.window.isOpen) {
-        this.deps.admit();
-        this.window.open(`evt-${randomUUID()}`, ++this.seq, Date.now());
-      }
-      this.window.add(delta, size);
-      return Promise.resolve(this.window.current);
-    } catch (err) {
-      return Promise.reject(err);
+    if (this.state !== 'open') {
+      throw new IllegalStateError(`run ${this.runId} ${this.state}`, `emit ${StandardEventType.AgentThinking}`);
     }
+    this.coalescer.throwFailure();
+    const current = this.coalescer.add(delta, () => {
+      this.deps.admit();
+      return ++this.seq;
+    });
+    // Too large to share a window: its own event (validated, size-checked, enqueued as any emit).
+    return current ?? (await this.emit(StandardEventType.AgentThinking, { delta }));
   }
 
   /**
    * Sends the run's open thinking window now (if any) and resolves once everything this handle has
    * coalesced is on the queue; rejects with the error of a window whose enqueue failed.
    */
-  async flush(): Promise<void> {
-    void this.flushWindow();
-    await Promise.all([...this.windowsInFlight]);
-    this.throwWindowFailure();
-  }
-
-  /**
-   * Closes the open window (if any) into one event and enqueues it. Never rejects: a failure is recorded
-   * for the run's next emit or flush.
-   */
-  private flushWindow(): Promise<void> {
-    const closed = this.window.take();
-    if (!closed) return Promise.resolve();
-    const event: EventEnvelope = {
-      id: closed.id,
-      runId: this.runId,
-      seq: closed.seq,
-      epoch: 0,
-      type: StandardEventType.AgentThinking,
-      ts: closed.ts,
-      payload: { delta: closed.delta },
-    };
-    const sending: Promise<void> = this.dispatch(event).then(
-      () => undefined,
-      (err: unknown) => {
-        this.windowFailure ??= err;
-      },
-    );
-    this.windowsInFlight.add(sending);
-    void sending.finally(() => this.windowsInFlight.delete(sending));
-    return sending;
-  }
-
-  private throwWindowFailure(): void {
-    const failure = this.windowFailure;
-    if (failure === null) return;
-    this.windowFailure = null;
-    throw failure;
+  flush(): Promise<void> {
+    return this.coalescer.flush();
   }
 
   /** `tool_executing { toolCallId, tool, args }`; `toolCallId` defaults to a new id, returned with the result. */
@@ -357,7 +302,7 @@ export class RunHandle {
 
   /** Stops listening for cancellation without ending the run (the process hands the run over). Idempotent. */
   close(): void {
-    void this.flushWindow();
+    void this.coalescer.send();
     if (this.state === 'open') this.state = 'closed';
     this.deps.release(this);
   }

@@ -1,70 +1,18 @@
 import { join } from 'node:path';
 import { type AppConfig, loadConfig } from '@agent-bridge/config';
-import { IntegrationState, type PublishedState, keyLayout } from '@agent-bridge/protocol';
 import { type RedisConnection, closeRedis, createRedis } from '@agent-bridge/redis';
+import { printBanner } from './banner';
 import { describeRedis } from './redis-line';
 import { buildChatBundle, writeFileAtomic } from './chat-bundle';
 import { EmbeddedRedis } from './embedded-redis';
+import { waitForActive } from './integration-watch';
 import { ProcessRecord } from './leftovers';
 import { ManagedChild } from './managed-child';
-import { type OutputSink, paint } from './output';
-import { pickPort } from './ports';
+import { paint } from './output';
+import { pickClusterPorts, pickPort } from './ports';
 import { superviseCluster } from './cluster-supervision';
-import type { RestartPolicy, SupervisionGaveUpError, Supervisor } from './supervisor';
-
-/** Options of {@link Launcher}. */
-export interface LauncherOptions {
-  /** Root of the repository (where `services/` is). */
-  repoRoot: string;
-  /** Bridge replicas to start. @defaultValue 2 */
-  replicas?: number;
-  /** Gateways to start (each on its own port). @defaultValue 2 */
-  gateways?: number;
-  /** Use this Redis; when undefined an embedded `redis-server` is started. */
-  redisUrl?: string;
-  /** State folder; the embedded Redis keeps its data in `<stateDir>/redis`. @defaultValue `<repoRoot>/.state` */
-  stateDir?: string;
-  /** Environment handed to every child (the launcher adds REDIS_URL, PORT and AB_INSTANCE_ID). */
-  env: NodeJS.ProcessEnv;
-  /** Where logs and the banner go. */
-  sink: OutputSink;
-  /** Deadline for the integration to become ACTIVE. @defaultValue 120000 */
-  readyTimeoutMs?: number;
-  /** Per-child deadline of a graceful stop before SIGKILL. @defaultValue 10000 */
-  graceMs?: number;
-  /** Preferred first ports (the next free port is taken when one is busy). */
-  basePorts?: { gateway?: number; ops?: number; bridge?: number; redis?: number };
-  /** Start the demo agent. @defaultValue true */
-  demoAgent?: boolean;
-  /**
-   * How a child or the embedded Redis that dies after the cluster is ready is restarted.
-   * @defaultValue {@link restartPolicy}'s defaults (5 tries, 500 ms doubling up to 15 s)
-   */
-  restartPolicy?: Partial<RestartPolicy>;
-  /**
-   * Called when a process kept dying and supervision gave up (after the launcher said so loudly).
-   * @defaultValue stop the whole cluster (`close()`)
-   */
-  onGiveUp?: (error: SupervisionGaveUpError) => void;
-}
-
-/** A started process, as reported by {@link Launcher.getStatus}. */
-export interface LaunchedProcess {
-  name: string;
-  pid: number | undefined;
-  port?: number;
-  running: boolean;
-}
-
-/** What the launcher knows once the cluster is up. */
-export interface LaunchedCluster {
-  redisUrl: string;
-  embeddedRedis: boolean;
-  chatUrls: string[];
-  statusUrl: string;
-  bullBoardUrl: string;
-  processes: LaunchedProcess[];
-}
+import type { Supervisor } from './supervisor';
+import type { LaunchedCluster, LaunchedProcess, LauncherOptions } from './launcher-options';
 
 type LauncherState = 'idle' | 'starting' | 'ready' | 'closing' | 'closed';
 
@@ -139,7 +87,8 @@ export class Launcher {
 
   /** Starts (again) the child `name` from its spec; a new life replaces the old one in the list. */
   private spawn(name: string): ManagedChild {
-    const spec = this.specs.get(name)!;
+    const spec = this.specs.get(name);
+    if (!spec) throw new Error(`no launch spec for ${name}`);
     const child = new ManagedChild(
       {
         name,
@@ -161,7 +110,7 @@ export class Launcher {
     void child.exited.then(({ code, signal }) => {
       // Once the cluster is ready, the supervisor reports deaths (and restarts).
       if (this.state !== 'starting') return;
-      this.say(paint(this.opts.sink, 31, `${name} exited (${signal ?? `code ${code}`})`));
+      this.say(paint(this.opts.sink, 31, `${name} exited (${signal ?? `code ${String(code)}`})`));
     });
     return child;
   }
@@ -177,7 +126,8 @@ export class Launcher {
       await child.stop(this.opts.graceMs);
       throw err;
     }
-    if (this.state !== 'ready') {
+    // getState(), not this.state: close() may have run during the wait.
+    if (this.getState() !== 'ready') {
       await child.stop(this.opts.graceMs);
       throw new Error('launcher is stopping');
     }
@@ -258,17 +208,14 @@ export class Launcher {
     this.say('bundling the client SDK for the chat page');
     await buildChatBundle(publicDir);
 
-    const gatewayPorts: number[] = [];
-    for (let i = 0; i < o.gateways; i++) gatewayPorts.push(await pickPort((o.basePorts?.gateway ?? 8080) + i, taken));
-    const opsPort = await pickPort(o.basePorts?.ops ?? 8070, taken);
-    const bridgePorts: number[] = [];
-    for (let i = 0; i < o.replicas; i++) bridgePorts.push(await pickPort((o.basePorts?.bridge ?? 8090) + i, taken));
-    // The admin listener stays off unless AB_BRIDGE_ADMIN_TOKEN is set; then each replica on this one host
-    // needs its own admin port.
-    const adminPorts: number[] = [];
-    if (config.bridge.adminToken !== undefined) {
-      for (let i = 0; i < o.replicas; i++) adminPorts.push(await pickPort(config.bridge.adminPort + i, taken));
-    }
+    // The admin listener stays off unless AB_BRIDGE_ADMIN_TOKEN is set.
+    const ports = await pickClusterPorts(
+      o,
+      o.basePorts,
+      config.bridge.adminToken === undefined ? undefined : config.bridge.adminPort,
+      taken,
+    );
+    const { gateways: gatewayPorts, ops: opsPort, bridges: bridgePorts, admin: adminPorts } = ports;
 
     // The chat page reads the gateway list from here to connect to any of them (and fail over).
     writeFileAtomic(
@@ -311,7 +258,8 @@ export class Launcher {
     await Promise.all(readyLines);
     this.say('every process is up; waiting for the integration to become ACTIVE');
     await this.waitForActive(config);
-    if (this.state !== 'starting') throw new Error('launcher closed during start');
+    // getState(), not this.state: close() may have run during the wait.
+    if (this.getState() !== 'starting') throw new Error('launcher closed during start');
     this.state = 'ready';
     this.supervise();
 
@@ -325,62 +273,22 @@ export class Launcher {
       bullBoardUrl: `${host}:${opsPort}/board`,
       processes: this.getProcesses(),
     };
-    this.banner(cluster, config);
+    const { replicas, gateways, demoAgent } = o;
+    printBanner(o.sink, { ...cluster, redisLine: this.redisLine, replicas, gateways, demoAgent }, config);
     return cluster;
   }
 
   private async waitForActive(config: AppConfig): Promise<void> {
-    const keys = keyLayout(config.keyPrefix);
     this.watcher = createRedis(config, 'command', { name: 'launcher' });
-    const deadline = Date.now() + this.opts.readyTimeoutMs;
-    let last = '';
-    while (this.state === 'starting') {
-      let published: PublishedState | null = null;
-      try {
-        const raw = await this.watcher.get(keys.integrationState);
-        published = raw ? (JSON.parse(raw) as PublishedState) : null;
-      } catch {
-        published = null;
-      }
-      const now = published
-        ? `${published.state}${published.reason ? ` (${published.reason})` : ''}`
-        : 'not published yet';
-      if (now !== last) {
-        this.say(`integration state: ${now}`);
-        last = now;
-      }
-      if (published?.state === IntegrationState.Active) break;
-      const dead = this.children.find((c) => !c.running);
-      if (dead)
-        throw new Error(`${dead.name} exited before the integration became ACTIVE:\n${dead.output.slice(-3000)}`);
-      if (Date.now() > deadline) {
-        throw new Error(`the integration did not become ACTIVE within ${this.opts.readyTimeoutMs} ms (last: ${now})`);
-      }
-      await new Promise((r) => setTimeout(r, 250));
-    }
+    await waitForActive(this.watcher, config, {
+      timeoutMs: this.opts.readyTimeoutMs,
+      children: this.children,
+      isStarting: () => this.state === 'starting',
+      say: (text) => this.say(text),
+    });
     this.redisLine = await describeRedis(this.watcher, config);
     await closeRedis(this.watcher);
     this.watcher = null;
-  }
-
-  private banner(c: LaunchedCluster, config: AppConfig): void {
-    const s = this.opts.sink;
-    const b = (t: string): string => paint(s, 1, t);
-    const lines = [
-      '',
-      paint(s, 32, b('agent-bridge is ready - integration ACTIVE')),
-      `  ${b('Chat page')}     ${c.chatUrls[0]}${c.chatUrls.length > 1 ? `   (also ${c.chatUrls.slice(1).join(', ')})` : ''}`,
-      `  ${b('Status page')}   ${c.statusUrl}`,
-      `  ${b('Bull Board')}    ${c.bullBoardUrl}`,
-      `  ${b('Demo sign-in')}  on the chat page, any user name (e.g. "alice"); no password`,
-      `  ${b('Ops login')}     user "${config.ops.username}", password "${config.ops.password ?? '(unset)'}" (AB_OPS_USERNAME / AB_OPS_PASSWORD)`,
-      `  ${b('Redis')}         ${c.redisUrl}${c.embeddedRedis ? ' (embedded)' : ''}`,
-      `  ${b('Topology')}      ${this.redisLine}`,
-      `  ${this.opts.replicas} bridge replica(s), ${this.opts.gateways} gateway(s), ops${this.opts.demoAgent ? ', demo agent' : ''}`,
-      '  Press Ctrl-C to stop everything.',
-      '',
-    ];
-    s.write(`${lines.join('\n')}\n`);
   }
 
   /**

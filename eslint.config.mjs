@@ -93,18 +93,22 @@ export default tseslint.config(
     rules: { 'no-restricted-properties': 'off', 'no-console': 'off' },
   },
   {
-    // One concept per file: past 350 lines of code a file is doing several jobs. Scoped to the packages
-    // already split; the whole repository follows once the services are.
-    files: [
-      'shared/client/src/**/*.ts',
-      'shared/agent-sdk/src/**/*.ts',
-      'shared/config/src/**/*.ts',
-      'shared/testing/src/**/*.ts',
-      'services/ops/src/launcher/**/*.ts',
-      'services/gateway/chat/**/*.ts',
-    ],
-    ignores: ['**/*.test.ts'],
+    // One concept per file: past 350 lines of code a file is doing several jobs. Every TypeScript file of
+    // the repository: sources, tests, benches, scripts and examples (no generated tables are in TypeScript).
+    // A long test file is split by the behaviour it covers, its fixtures in a helper module.
+    files: ['**/*.ts'],
     rules: { 'max-lines': ['error', { max: 350, skipBlankLines: true, skipComments: true }] },
+  },
+  {
+    // TEMPORARY (issue 13): the files still over max-lines, each being split by its owner. Whoever lands a
+    // split removes its files from this list; the block goes when the list is empty. Add nothing here.
+    files: [
+      'services/bridge/src/integration/integration-service.ts',
+      'services/bridge/src/leader/leader-elector.ts',
+      'services/bridge/src/routing/event-router.ts',
+      'services/bridge/src/routing/event-router.test.ts',
+    ],
+    rules: { 'max-lines': 'off' },
   },
   {
     // The chat page runs in a browser, which has no logger: its console is where a developer looks.

@@ -30,9 +30,7 @@ describe('EventRouter — `events` batch jobs (standalone Redis)', () => {
   beforeAll(async () => {
     server = await startRedis();
   });
-  afterEach(async () => {
-    await h?.close();
-  });
+  afterEach(Harness.closeAll);
 
   const harness = (env: Record<string, string> = {}) => Harness.create({ redisEnv: { REDIS_URL: server.url }, env });
 

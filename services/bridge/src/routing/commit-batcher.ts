@@ -65,9 +65,16 @@ export class CommitBatcher {
       );
       const { events: results, ...state } = reply;
       await this.onState(runId, state);
+      if (results.length !== all.length) {
+        throw new Error(`commit of run ${runId}: ${results.length} results for ${all.length} events`);
+      }
       const perWaiter = waiters.map((w) => new Array<EventCommitResult>(w.events.length));
-      for (const [i, slot] of all.entries()) perWaiter[slot.waiter]![slot.index] = results[i]!;
-      for (const [w, waiter] of waiters.entries()) waiter.resolve({ state, results: perWaiter[w]! });
+      for (const [i, slot] of all.entries()) {
+        const mine = perWaiter[slot.waiter];
+        const result = results[i];
+        if (mine && result) mine[slot.index] = result;
+      }
+      for (const [w, waiter] of waiters.entries()) waiter.resolve({ state, results: perWaiter[w] ?? [] });
     } catch (err) {
       for (const waiter of waiters) waiter.reject(err);
     }

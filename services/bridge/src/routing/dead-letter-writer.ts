@@ -57,7 +57,7 @@ export class DeadLetterWriter {
     const suffix = entry ? `-${entry.index}` : '';
     await this.queue.add('dead_letter', record, {
       // Ids may not contain ':'. The creation time tells a job that reused an id from the first one.
-      jobId: `dlq-${String(job.id ?? 'none').replaceAll(':', '_')}-${job.timestamp}${suffix}`,
+      jobId: `dlq-${(job.id ?? 'none').replaceAll(':', '_')}-${job.timestamp}${suffix}`,
       removeOnComplete: true,
     });
   }
@@ -70,7 +70,9 @@ export class DeadLetterWriter {
 
 function safePreview(value: unknown, chars: number): string {
   try {
-    return (JSON.stringify(value) ?? '').slice(0, chars);
+    // undefined for undefined (and functions), whatever its declared type says.
+    const text = JSON.stringify(value) as string | undefined;
+    return (text ?? '').slice(0, chars);
   } catch {
     return '(not JSON)';
   }

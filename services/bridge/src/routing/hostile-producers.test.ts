@@ -24,9 +24,7 @@ describe('hostile or broken producers (standalone Redis)', () => {
   beforeAll(async () => {
     server = await startRedis();
   });
-  afterEach(async () => {
-    await h?.close();
-  });
+  afterEach(Harness.closeAll);
 
   const harness = (env: Record<string, string> = {}) => Harness.create({ redisEnv: { REDIS_URL: server.url }, env });
 

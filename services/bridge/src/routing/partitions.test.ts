@@ -20,7 +20,7 @@ afterEach(async () => {
   h = null;
 });
 afterAll(async () => {
-  await cluster?.destroy();
+  await cluster.destroy();
 });
 
 const clusterEnv = () => ({ REDIS_MODE: 'cluster', REDIS_CLUSTER_NODES: cluster.seeds.join(',') });

@@ -11,9 +11,7 @@ describe('routing through Redis faults', () => {
   beforeAll(async () => {
     server = await startRedis({ appendOnly: true });
   });
-  afterEach(async () => {
-    await h?.close();
-  });
+  afterEach(Harness.closeAll);
 
   it('guarantee 1.6: a Redis restart (AOF on) mid-stream loses nothing, duplicates nothing and keeps the history epoch', async () => {
     // Each awaited thinking() is its own event here (ids compared one to one): no coalescing.

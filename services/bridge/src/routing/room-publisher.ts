@@ -111,7 +111,7 @@ export class RoomPublisher {
     const mode = this.pubsubMode;
     if (mode === 'sharded') {
       const room = runRoom(runId, mode);
-      const out = this.sharded!.broadcast(room, 'agent_event', ENVELOPE_MARK);
+      const out = this.shardedMessages().broadcast(room, 'agent_event', ENVELOPE_MARK);
       // The script SPUBLISHes on this channel: a Cluster refuses it inside a script unless it lies in the run's
       // slot, i.e. is the room's own channel. The adapter picks another one for some rooms (its socket-id
       // heuristic, see runRoom): a clear error here, not a commit that fails after writing part of the batch.
@@ -127,9 +127,15 @@ export class RoomPublisher {
   /** The adapter channel and message that deliver `agent_event` with `event` to the run's room. */
   encode(event: EventEnvelope): Captured {
     if (this.pubsubMode === 'sharded') {
-      return this.sharded!.broadcast(runRoom(event.runId, 'sharded'), 'agent_event', event);
+      return this.shardedMessages().broadcast(runRoom(event.runId, 'sharded'), 'agent_event', event);
     }
     return this.encodeClassic(event.runId, event);
+  }
+
+  /** The sharded adapter's encoder (set with the sharded mode, see {@link useMode}). */
+  private shardedMessages(): ShardedMessages {
+    if (!this.sharded) throw new IllegalStateError(this.mode ?? 'mode unknown', 'encode a sharded message');
+    return this.sharded;
   }
 
   private encodeClassic(runId: string, data: unknown): Captured {

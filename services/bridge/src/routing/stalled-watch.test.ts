@@ -28,8 +28,9 @@ describe('StalledWatch', () => {
     const taken: string[] = [];
     const worker = new Worker(
       name,
-      async (job) => {
+      (job) => {
         taken.push(job.id!);
+        return Promise.resolve();
       },
       { connection: workerConn, skipStalledCheck: true, stalledInterval: 100, lockDuration: 500, autorun: false },
     );
@@ -53,7 +54,7 @@ describe('StalledWatch', () => {
 
       await queue.add('x', { n: 1 }, { jobId: 'held' });
       const job = await holder.getNextJob(randomUUID());
-      expect(job?.id).toBe('held');
+      expect(job.id).toBe('held');
       const stalled: string[] = [];
       worker.on('stalled', (id) => stalled.push(id));
       void worker.run();

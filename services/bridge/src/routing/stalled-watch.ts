@@ -39,12 +39,12 @@ export class StalledWatch {
   private readonly logger: Logger;
 
   constructor(private readonly options: StalledWatchOptions) {
-    const check = options.worker as unknown as Partial<StalledCheck>;
+    const move = (options.worker as unknown as Partial<StalledCheck>).moveStalledJobsToWait;
     // A BullMQ upgrade that renames the method must fail at start-up, not silently stop finding stalled jobs.
-    if (typeof check.moveStalledJobsToWait !== 'function') {
+    if (typeof move !== 'function') {
       throw new TypeError('this BullMQ version has no Worker.moveStalledJobsToWait (stalled-job check)');
     }
-    this.check = { moveStalledJobsToWait: () => check.moveStalledJobsToWait!.call(options.worker) };
+    this.check = { moveStalledJobsToWait: () => move.call(options.worker) };
     this.activeKey = options.worker.toKey('active');
     this.logger = options.logger;
   }

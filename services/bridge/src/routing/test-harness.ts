@@ -149,8 +149,17 @@ export class Harness {
     this.dlq = new Queue(this.config.queues.deadLetter, { connection: this.conn, prefix: this.keys.bullPrefix });
   }
 
+  /** Harnesses created and not closed yet (see {@link closeAll}). */
+  private static readonly open = new Set<Harness>();
+
+  /** Closes every harness still open: a test's `afterEach`, also after a test that failed half-way. */
+  static readonly closeAll = async (): Promise<void> => {
+    await Promise.all([...Harness.open].map((h) => h.close()));
+  };
+
   static async create(opts: HarnessEnv): Promise<Harness> {
     const h = new Harness(opts);
+    Harness.open.add(h);
     const mode = await h.publisher.start(h.config);
     h.rooms = await RoomObserver.create(h.sub, h.keys, mode, (event) => {
       const list = h.published.get(event.runId) ?? [];
@@ -216,6 +225,7 @@ export class Harness {
   }
 
   async close(): Promise<void> {
+    Harness.open.delete(this);
     await Promise.allSettled(this.routers.map((r) => r.close()));
     await Promise.allSettled([this.queue.close(), this.rawQueue.close(), this.dlq.close()]);
     await Promise.allSettled([closeRedis(this.conn), closeRedis(this.workerConn), closeRedis(this.sub)]);

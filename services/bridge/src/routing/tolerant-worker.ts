@@ -34,8 +34,9 @@ export class TolerantWorker extends Worker {
     } catch (err) {
       if (!(err instanceof SyntaxError)) throw err;
       const field: Undecodable['field'] = isJson(data.data) ? 'opts' : 'data';
-      const raw = field === 'data' ? data.data : data.opts;
-      const stand: Undecodable = { field, error: err.message, preview: String(raw ?? '').slice(0, 1_024) };
+      // Both are the stored text (the parse failed), whatever JobJson declares for `opts`.
+      const raw: unknown = field === 'data' ? data.data : data.opts;
+      const stand: Undecodable = { field, error: err.message, preview: typeof raw === 'string' ? raw.slice(0, 1_024) : '' };
       return super.createJob(
         {
           ...data,
@@ -48,9 +49,9 @@ export class TolerantWorker extends Worker {
   }
 }
 
-function isJson(text: unknown): boolean {
+function isJson(text: string | undefined): boolean {
   try {
-    JSON.parse(String(text || '{}'));
+    JSON.parse(text || '{}');
     return true;
   } catch {
     return false;

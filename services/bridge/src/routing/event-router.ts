@@ -19,8 +19,6 @@ import { PartitionWorkers } from './partition-workers';
 import { RoomPublisher } from './room-publisher';
 import { type EventRouterStatus, RouterStats } from './router-status';
 
-export type { EventRouterState, EventRouterStatus } from './router-status';
-
 /** Options of an {@link EventRouter}. */
 export interface EventRouterOptions {
   config: AppConfig;

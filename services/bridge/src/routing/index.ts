@@ -1,5 +1,5 @@
 export { EventRouter } from './event-router';
-export type { EventRouterStatus } from './event-router';
+export type { EventRouterStatus } from './router-status';
 export { sweepGaps } from './gap-sweeper';
 export { bridgeRunStore } from './bridge-run-store';
 export { RoomPublisher } from './room-publisher';

@@ -1,8 +1,5 @@
 import type { LifecycleState } from '@agent-bridge/runtime';
 
-/** Lifecycle of an {@link EventRouter}. */
-export type EventRouterState = LifecycleState;
-
 /** What the router counts, per replica, since it started. */
 export interface RouterCounts {
   /** Jobs currently being processed by this replica. */
@@ -23,7 +20,7 @@ export interface RouterCounts {
 
 /** Counters and state of an {@link EventRouter}, for health endpoints. */
 export interface EventRouterStatus extends RouterCounts {
-  state: EventRouterState;
+  state: LifecycleState;
   /** The events queue setting (`AB_EVENTS_QUEUE`; the base name of the partition queues). */
   queue: string;
   /** Every events queue this replica consumes (one per partition, plus a previous count's while it drains). */

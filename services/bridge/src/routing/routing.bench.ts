@@ -90,7 +90,7 @@ async function main(): Promise<void> {
       `  enqueue (SDK, batched addBulk): ${enqueuedMs} ms → ${Math.round((total / enqueuedMs) * 1000)} events/s`,
       `  committed + published:           ${totalMs} ms → ${Math.round((total / totalMs) * 1000)} events/s`,
       `  emit→publish latency ms: p50 ${pct(latencies, 50)}  p99 ${pct(latencies, 99)}  max ${latencies.at(-1) ?? 0} (burst: every event emitted at once)`,
-      `  redis: ${evalsha ? `${evalsha[1]} EVALSHA at ${evalsha[3]} µs each, ` : ''}redis-server CPU ${redisCpu.toFixed(1)} s (EVALSHA counts BullMQ's scripts too)`,
+      `  redis: ${evalsha ? `${evalsha[1] ?? '?'} EVALSHA at ${evalsha[3] ?? '?'} µs each, ` : ''}redis-server CPU ${redisCpu.toFixed(1)} s (EVALSHA counts BullMQ's scripts too)`,
       `  live publishes out of seq order (clients reorder): ${outOfOrder}; buffered early arrivals: ${status.reduce((a, s) => a + s.buffered, 0)}`,
       '',
     ].join('\n'),

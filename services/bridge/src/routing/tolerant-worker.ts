@@ -36,7 +36,11 @@ export class TolerantWorker extends Worker {
       const field: Undecodable['field'] = isJson(data.data) ? 'opts' : 'data';
       // Both are the stored text (the parse failed), whatever JobJson declares for `opts`.
       const raw: unknown = field === 'data' ? data.data : data.opts;
-      const stand: Undecodable = { field, error: err.message, preview: typeof raw === 'string' ? raw.slice(0, 1_024) : '' };
+      const stand: Undecodable = {
+        field,
+        error: err.message,
+        preview: typeof raw === 'string' ? raw.slice(0, 1_024) : '',
+      };
       return super.createJob(
         {
           ...data,

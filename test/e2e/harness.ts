@@ -8,6 +8,7 @@ import {
   type RedisServer,
   type RedisServerOptions,
   ServiceProcess,
+  type TcpProxy,
   startRedis,
 } from '@agent-bridge/testing';
 
@@ -54,6 +55,8 @@ export class E2ECluster {
   readonly bridges: ServiceProcess[] = [];
   readonly gateways: { process: ServiceProcess; port: number; url: string }[] = [];
   readonly config: AppConfig;
+  /** Cluster started with `proxyMaster`: the proxy every client reaches that master through. */
+  masterProxy: TcpProxy | null = null;
 
   private constructor(
     /** The standalone server; on a Cluster, its first master (tests that restart or proxy Redis need standalone). */
@@ -74,6 +77,8 @@ export class E2ECluster {
       redis?: RedisServerOptions;
       /** @defaultValue {@link testTopology} (env `AB_TEST_TOPOLOGY`) */
       topology?: TestTopology;
+      /** Cluster only: reach this master through a TCP proxy ({@link RedisCluster.proxy}), for faults. */
+      proxyMaster?: number;
     } = {},
   ): Promise<E2ECluster> {
     const topology = options.topology ?? testTopology();
@@ -90,6 +95,11 @@ export class E2ECluster {
       });
       delete env['REDIS_URL'];
       cluster = new E2ECluster(rc.nodes[0]!, prefix, env, topology, rc);
+      if (options.proxyMaster !== undefined)
+        cluster.masterProxy = await rc.proxy(options.proxyMaster).catch(async (err: unknown) => {
+          await rc.destroy();
+          throw err;
+        });
     } else {
       const redis = await startRedis(options.redis);
       cluster = new E2ECluster(redis, prefix, clusterEnv(redis, prefix, options.env), topology, null);
@@ -99,6 +109,11 @@ export class E2ECluster {
       ...Array.from({ length: options.gateways ?? 2 }, (_, i) => cluster.startGateway(`gateway-${i + 1}`)),
     ]);
     return cluster;
+  }
+
+  /** The servers of the Cluster's masters; the one server on standalone. */
+  get masters(): RedisServer[] {
+    return this.redisCluster ? this.redisCluster.nodes : [this.redis];
   }
 
   async startBridge(name: string): Promise<ServiceProcess> {

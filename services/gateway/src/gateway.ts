@@ -36,6 +36,7 @@ import { logRedisErrors } from './redis-errors';
 import { AdapterResync, type ResyncStatus } from './resync';
 import { RunRequests } from './run-requests';
 import { SubscriberLiveness } from './subscriber-liveness';
+import { SubscriptionLinks } from './subscription-links';
 
 /** Lifecycle of a {@link Gateway}. */
 export type GatewayState = LifecycleState;
@@ -96,6 +97,7 @@ export class Gateway {
   private readonly sockets: ClientSockets;
   private boundPort: number | null = null;
   private rooms: LiveRooms | null = null;
+  private links: SubscriptionLinks | null = null;
 
   constructor(
     private readonly config: AppConfig,
@@ -164,7 +166,6 @@ export class Gateway {
     });
     this.resync = new AdapterResync({
       io: this.io,
-      subscriber: this.sub,
       command: this.command,
       keys: this.keys,
       pageSize: config.events.replayPageSize,
@@ -181,7 +182,8 @@ export class Gateway {
       rooms: () => this.liveRooms(),
     });
     this.liveness = new SubscriberLiveness({
-      connection: this.sub,
+      // Before start: no links, nothing to check.
+      connections: () => this.links?.connections() ?? [],
       intervalMs: config.gateway.subscriberPingIntervalMs,
       timeoutMs: config.gateway.subscriberPingTimeoutMs,
       onStall: () => this.resync.lost('stalled'),
@@ -222,7 +224,8 @@ export class Gateway {
     this.rooms.install(this.io, this.pub);
     const redis = describeTopology(topology);
     this.logger.info({ pubsubMode: mode, redis }, `redis ${redis}; live events over ${mode} Pub/Sub`);
-    this.resync.start();
+    this.links = new SubscriptionLinks(this.sub, this.rooms, this.logger);
+    this.resync.start(this.links);
     this.liveness.start();
     this.sockets.install(this.io);
     this.io.on('probe', ({ probeId, replyChannel }) => {
@@ -261,7 +264,7 @@ export class Gateway {
       state,
       id: this.id,
       port: this.boundPort,
-      sockets: this.io.engine?.clientsCount ?? 0,
+      sockets: this.io.engine.clientsCount,
       redis,
       subscription,
       pubsubMode: this.rooms?.mode ?? null,

@@ -46,6 +46,16 @@ export class LiveRooms {
    */
   async joined(runId: string): Promise<void> {
     if (this.mode === 'classic') return;
-    await this.subscriber.ssubscribe(`${this.keys.socketIoKey}#/#${this.room(runId)}#`);
+    await this.confirm(this.room(runId));
+  }
+
+  /**
+   * Subscribes again what the adapter subscribed (a no-op for Redis; ioredis routes it to the connection
+   * that now serves the channel's slot): resolves once those publishes reach this gateway. Sharded: the
+   * room's channel (`room`); classic: the adapter's pattern (`room` is ignored).
+   */
+  async confirm(room: string | null): Promise<void> {
+    if (this.mode === 'classic') await this.subscriber.psubscribe(`${this.keys.socketIoKey}#/#*`);
+    else if (room !== null) await this.subscriber.ssubscribe(`${this.keys.socketIoKey}#/#${room}#`);
   }
 }

@@ -9,6 +9,7 @@ import {
 import { type RedisConnection, readHistory } from '@agent-bridge/redis';
 import { type Logger, metrics } from '@agent-bridge/telemetry';
 import type { Server } from 'socket.io';
+import type { SubscriptionLinks } from './subscription-links';
 
 /** Why the adapter subscription was lost. */
 export type LossReason = 'closed' | 'stalled';
@@ -42,8 +43,6 @@ export interface ResyncStatus {
 export interface AdapterResyncOptions {
   /** The gateway's Socket.IO server (its default namespace's adapter is the Redis adapter). */
   io: Server<ClientToServerEvents, ServerToClientEvents, InterServerEvents>;
-  /** The adapter's subscriber connection (watched for `close` and `ready`). */
-  subscriber: RedisConnection;
   /** Connection for history reads. */
   command: RedisConnection;
   keys: KeyLayout;
@@ -66,20 +65,27 @@ interface Mark {
 
 /**
  * Makes a gateway's rooms whole again after its adapter subscription was lost. Redis Pub/Sub is
- * at-most-once: what is published while the subscriber link is down (dropped, `CLIENT KILL`ed, reset by a
+ * at-most-once: what is published while a subscriber link is down (dropped, `CLIENT KILL`ed, reset by a
  * proxy) or stalled never reaches this gateway, and its sockets stay connected, so no client resubscribes
- * by itself; a run's last events would never arrive.
+ * by itself; a run's last events would never arrive. On a Cluster in sharded mode there is a link per
+ * master ({@link SubscriptionLinks}), and losing any one of them counts as losing the subscription.
  *
  * Per run room the resync keeps a *mark*: a seq through which every socket in the room has been served,
  * raised by live deliveries and set by subscribe replays. When the subscription is lost the marks freeze.
- * When the subscriber is ready again, it first PINGs the subscriber connection (the reply comes after
- * those of the automatic resubscribe, so from then on every publish reaches this gateway), then reads each
+ * When the links are ready again, it first confirms the subscriptions ({@link SubscriptionLinks.confirm}:
+ * a PING on one connection, answered after the automatic resubscribe; on a sharded Cluster each room's
+ * SSUBSCRIBE again), so from then on every publish reaches this gateway, then reads each
  * local room's history after its mark and emits those events to the room, locally, in seq order. Events
  * committed after the read arrive live. Clients dedupe by seq (docs/protocol.md), so what a socket
  * already had costs bandwidth, not correctness. A lost subscription during a catch-up starts another.
  *
+ * Losing one shard link of a Cluster freezes every mark and catches every local room up, not only the rooms
+ * whose slots that master serves: rooms on the healthy masters are re-sent what they already got during the
+ * outage (the clients drop it by seq), in exchange for no dependence on the slot map, which may change
+ * during the very outage (failover, resharding) that caused it.
+ *
  * Cost: a `Map` entry per local run room, updated per delivered event; one history read per local room per
- * catch-up (at most `concurrency` at a time).
+ * catch-up (at most `concurrency` at a time), and on a sharded Cluster one SSUBSCRIBE per local room.
  */
 export class AdapterResync {
   private readonly marks = new Map<string, Mark>();
@@ -97,8 +103,7 @@ export class AdapterResync {
   private readonly enabled: boolean;
   private readonly concurrency: number;
   private readonly retryDelayMs: number;
-  private readonly onClose = (): void => this.lost('closed');
-  private readonly onReady = (): void => this.regained();
+  private links: SubscriptionLinks | null = null;
   private readonly onDeleteRoom = (room: unknown): void => {
     const runId = runIdOfRoom(room);
     if (runId !== null) this.marks.delete(runId);
@@ -111,12 +116,12 @@ export class AdapterResync {
     if (!Number.isInteger(this.concurrency) || this.concurrency < 1) throw new RangeError('concurrency must be ≥ 1');
   }
 
-  /** Starts watching the subscriber (call once the adapter is installed). Idempotent. */
-  start(): void {
+  /** Starts watching the adapter's subscriber `links` (call once the adapter is installed). Idempotent. */
+  start(links: SubscriptionLinks): void {
     if (this.started || this.closed) return;
     this.started = true;
-    this.options.subscriber.on('close', this.onClose);
-    this.options.subscriber.on('ready', this.onReady);
+    this.links = links;
+    links.watch({ lost: () => this.lost('closed'), regained: () => this.regained() });
     this.options.io.of('/').adapter.on('delete-room', this.onDeleteRoom);
   }
 
@@ -127,8 +132,7 @@ export class AdapterResync {
     this.generation++;
     if (this.retryTimer) clearTimeout(this.retryTimer);
     this.retryTimer = null;
-    this.options.subscriber.off('close', this.onClose);
-    this.options.subscriber.off('ready', this.onReady);
+    this.links?.unwatch();
     this.options.io.of('/').adapter.off('delete-room', this.onDeleteRoom);
     this.marks.clear();
   }
@@ -193,7 +197,7 @@ export class AdapterResync {
   }
 
   private regained(): void {
-    if (this.closed || this.state === 'live') return;
+    if (this.closed || !this.started || this.state === 'live') return;
     this.state = 'catching-up';
     this.retryAttempt = 0;
     this.run(++this.generation);
@@ -228,21 +232,21 @@ export class AdapterResync {
 
   /** Replays every local room's history after its mark; resolves with the number of events sent. */
   private async catchUp(generation: number): Promise<number> {
-    const sub = this.options.subscriber;
-    // Replies come in order: once this PING is answered, the resubscribe commands sent before it on
-    // reconnect are in effect, and every later publish reaches us live.
-    await sub.ping();
-    if (!this.enabled) return 0;
     const runIds: { runId: string; room: string }[] = [];
     for (const room of this.options.io.of('/').adapter.rooms.keys()) {
       const runId = runIdOfRoom(room);
       if (runId !== null) runIds.push({ runId, room });
     }
+    // From here on every publish to these rooms reaches us live: what the history read below misses, the
+    // live stream has.
+    if (!this.links) return 0; // not started: nothing was subscribed
+    await this.links.confirm(runIds.map((r) => r.room));
+    if (!this.enabled) return 0;
     let sent = 0;
     let next = 0;
     const worker = async (): Promise<void> => {
-      while (next < runIds.length && generation === this.generation) {
-        const { runId, room } = runIds[next++]!;
+      for (let item = runIds[next++]; item && generation === this.generation; item = runIds[next++]) {
+        const { runId, room } = item;
         sent += await this.catchUpRun(runId, room, generation);
       }
     };

@@ -1,12 +1,14 @@
-import type { RedisConnection } from '@agent-bridge/redis';
 import type { Logger } from '@agent-bridge/telemetry';
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 
 /** Options of a {@link SubscriberLiveness}. */
 export interface SubscriberLivenessOptions {
-  /** The Pub/Sub connection to watch (a standalone or Sentinel client; a Cluster client is not watched). */
-  connection: RedisConnection;
-  /** How often a PING is sent on the connection. @defaultValue 1000 */
+  /**
+   * The Pub/Sub connections to watch, asked on every check: the one subscriber connection of a standalone or
+   * Sentinel client, or on a Cluster the subscriber connections of its masters (`SubscriptionLinks`).
+   */
+  connections: () => readonly Redis[];
+  /** How often a PING is sent on each connection. @defaultValue 1000 */
   intervalMs?: number;
   /**
    * A PING unanswered this long, or a connection that has been connecting (TCP up, handshake not done)
@@ -20,27 +22,34 @@ export interface SubscriberLivenessOptions {
 
 /** What {@link SubscriberLiveness.getStatus} reports. */
 export interface SubscriberLivenessStatus {
-  /** Epoch ms of the last PING answer (null before the first). */
+  /** Epoch ms of the last PING answer on any connection (null before the first). */
   lastPongAt: number | null;
   /** Stalls detected since start. */
   stalls: number;
+}
+
+/** The check's state for one connection. */
+interface Probe {
+  pingSentAt: number | null;
+  connectingSince: number | null;
 }
 
 /**
  * Detects a stalled Pub/Sub link: a connection that still looks open but no longer carries anything (a
  * half-open TCP connection after a NAT or firewall dropped its state, a frozen proxy). A closed link is
  * noticed by ioredis itself; a stalled one is not, and the messages published meanwhile are lost without a
- * trace. Every `intervalMs` a PING goes out on the subscriber connection (valid in subscribed mode); when it
+ * trace. Every `intervalMs` a PING goes out on each subscriber connection (valid in subscribed mode); when it
  * is unanswered after `timeoutMs`, or a reconnect hangs in its handshake that long, the socket is destroyed,
- * so ioredis reconnects and resubscribes, and the owner learns through `onStall` (the gateway then catches
- * its rooms up from history). A stall is thus detected within `intervalMs + timeoutMs`.
+ * so ioredis reconnects and resubscribes (on a Cluster: replaces that master's subscriber connection), and
+ * the owner learns through `onStall` (the gateway then catches its rooms up from history). A stall is thus
+ * detected within `intervalMs + timeoutMs`.
  *
- * Cost: one PING per interval on the subscriber connection; never more than one outstanding.
+ * Cost: one PING per interval per subscriber connection (on a Cluster one per master with rooms); never
+ * more than one outstanding per connection.
  */
 export class SubscriberLiveness {
   private timer: ReturnType<typeof setInterval> | null = null;
-  private pingSentAt: number | null = null;
-  private connectingSince: number | null = null;
+  private readonly probes = new Map<Redis, Probe>();
   private lastPongAt: number | null = null;
   private stalls = 0;
   private closed = false;
@@ -53,9 +62,9 @@ export class SubscriberLiveness {
     if (!(this.intervalMs > 0) || !(this.timeoutMs > 0)) throw new RangeError('intervalMs and timeoutMs must be > 0');
   }
 
-  /** Starts the periodic check. Idempotent; a no-op for a Cluster client. */
+  /** Starts the periodic check. Idempotent. */
   start(): void {
-    if (this.timer || this.closed || !(this.options.connection instanceof Redis)) return;
+    if (this.timer || this.closed) return;
     this.timer = setInterval(() => this.tick(), this.intervalMs);
     this.timer.unref();
   }
@@ -65,6 +74,7 @@ export class SubscriberLiveness {
     this.closed = true;
     if (this.timer) clearInterval(this.timer);
     this.timer = null;
+    this.probes.clear();
   }
 
   getStatus(): SubscriberLivenessStatus {
@@ -72,46 +82,60 @@ export class SubscriberLiveness {
   }
 
   private tick(): void {
-    const conn = this.options.connection as Redis;
+    const conns = new Set(this.options.connections());
+    // A replaced connection (a Cluster's new subscriber for a master) starts with a fresh probe.
+    for (const conn of this.probes.keys()) if (!conns.has(conn)) this.probes.delete(conn);
+    for (const conn of conns) {
+      let probe = this.probes.get(conn);
+      if (!probe) this.probes.set(conn, (probe = { pingSentAt: null, connectingSince: null }));
+      this.check(conn, probe);
+    }
+  }
+
+  private check(conn: Redis, probe: Probe): void {
     const now = Date.now();
     if (conn.status === 'connect' || conn.status === 'connecting') {
       // TCP is (being) set up; ioredis's connectTimeout covers the TCP connect only, not a handshake that
       // never gets an answer.
-      this.connectingSince ??= now;
-      if (now - this.connectingSince >= this.timeoutMs + this.intervalMs)
-        this.stall(conn, now - this.connectingSince, 'handshake');
+      probe.connectingSince ??= now;
+      if (now - probe.connectingSince >= this.timeoutMs + this.intervalMs)
+        this.stall(conn, probe, now - probe.connectingSince, 'handshake');
       return;
     }
-    this.connectingSince = null;
+    probe.connectingSince = null;
     if (conn.status !== 'ready') {
-      this.pingSentAt = null; // reconnecting or closed: ioredis is on it
+      probe.pingSentAt = null; // reconnecting or closed: ioredis is on it
       return;
     }
-    if (this.pingSentAt !== null) {
-      const waited = now - this.pingSentAt;
-      if (waited >= this.timeoutMs) this.stall(conn, waited, 'ping');
+    if (probe.pingSentAt !== null) {
+      const waited = now - probe.pingSentAt;
+      if (waited >= this.timeoutMs) this.stall(conn, probe, waited, 'ping');
       return;
     }
     const sentAt = now;
-    this.pingSentAt = sentAt;
+    probe.pingSentAt = sentAt;
     conn.ping().then(
       () => {
-        if (this.pingSentAt !== sentAt) return;
-        this.pingSentAt = null;
+        if (probe.pingSentAt !== sentAt) return;
+        probe.pingSentAt = null;
         this.lastPongAt = Date.now();
       },
       () => {
         // Failed (connection closed under it): the next tick looks again.
-        if (this.pingSentAt === sentAt) this.pingSentAt = null;
+        if (probe.pingSentAt === sentAt) probe.pingSentAt = null;
       },
     );
   }
 
-  private stall(conn: Redis, waitedMs: number, phase: 'ping' | 'handshake'): void {
+  private stall(conn: Redis, probe: Probe, waitedMs: number, phase: 'ping' | 'handshake'): void {
     this.stalls++;
-    this.pingSentAt = null;
-    this.connectingSince = null;
-    this.options.logger.warn({ waitedMs, phase }, 'adapter subscriber link stalled: reconnecting it');
+    probe.pingSentAt = null;
+    probe.connectingSince = null;
+    const { connectionName: link, host, port } = conn.options;
+    this.options.logger.warn(
+      { waitedMs, phase, link, node: `${host ?? '?'}:${port ?? '?'}` },
+      'adapter subscriber link stalled: reconnecting it',
+    );
     try {
       this.options.onStall?.({ waitedMs, phase });
     } catch (err) {
@@ -119,6 +143,8 @@ export class SubscriberLiveness {
     }
     // Destroying the socket (not QUIT, which a stalled link never delivers) makes ioredis see a lost
     // connection: it reconnects with its retry strategy and resubscribes every channel and pattern.
-    conn.stream?.destroy();
+    // Typed as always there, but ioredis sets it only once a connect attempt got that far.
+    const stream = conn.stream as typeof conn.stream | undefined;
+    if (stream) stream.destroy();
   }
 }

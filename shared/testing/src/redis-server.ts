@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { freePort, sleep, waitFor } from './ports';
+import { TcpProxy } from './tcp-proxy';
 
 const execFileAsync = promisify(execFile);
 
@@ -168,14 +169,15 @@ export class RedisServer {
   private async launch(): Promise<void> {
     const child = spawn(binary(), this.args(), { stdio: ['ignore', 'ignore', 'pipe'] });
     this.child = child;
-    let spawnError: Error | null = null;
+    // Set by the 'error' callback (an object: a plain `let` would read as never assigned after the await).
+    const failed: { spawnError: Error | null } = { spawnError: null };
     let stderr = '';
-    child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
     this.exited = new Promise((resolve) => {
       child.once('exit', () => resolve());
       // A process that never started emits 'error' and no 'exit'.
       child.once('error', (err: NodeJS.ErrnoException) => {
-        spawnError = err.code === 'ENOENT' ? new RedisServerNotInstalledError(binary()) : err;
+        failed.spawnError = err.code === 'ENOENT' ? new RedisServerNotInstalledError(binary()) : err;
         this.child = null;
         resolve();
       });
@@ -183,13 +185,13 @@ export class RedisServer {
     await waitFor(
       `redis-server on port ${this.port}`,
       async () => {
-        if (spawnError) return true;
+        if (failed.spawnError) return true;
         if (child.exitCode !== null) throw new Error(`redis-server exited (${child.exitCode}): ${stderr}`);
         return ping(this.port);
       },
       { timeoutMs: 15_000, intervalMs: 25 },
     );
-    if (spawnError) throw spawnError;
+    if (failed.spawnError) throw failed.spawnError;
   }
 
   /** Graceful stop (SIGTERM: Redis flushes its AOF). */
@@ -261,7 +263,33 @@ export function startRedisMasters(n = 3, options?: RedisServerOptions): Promise<
 
 /** A Redis Cluster of `masters` nodes without replicas, created with `redis-cli --cluster create`. */
 export class RedisCluster {
+  private readonly proxies: TcpProxy[] = [];
+
   private constructor(readonly nodes: RedisServer[]) {}
+
+  /**
+   * Puts a {@link TcpProxy} in front of node `index` for every client: the node announces the proxy's port
+   * (`cluster-announce-port`), so Cluster clients that learn the slot map from `CLUSTER SLOTS` (ioredis, and
+   * its per-master sharded subscribers) reach that master through the proxy, and a named fault there hits
+   * one connection of one process to one master. Call it before clients connect: one that already holds
+   * the old address follows only at its next slot refresh. Resolves once every node reports the new port.
+   */
+  async proxy(index: number): Promise<TcpProxy> {
+    const node = this.nodes[index];
+    if (!node) throw new RangeError(`no node ${index} in a cluster of ${this.nodes.length}`);
+    const proxy = await TcpProxy.start(node.port);
+    this.proxies.push(proxy);
+    await node.cli('config', 'set', 'cluster-announce-port', String(proxy.port));
+    await waitFor(
+      `every node to announce node ${index} on port ${proxy.port}`,
+      async () => {
+        const views = await Promise.all(this.nodes.map((n) => n.cli('cluster', 'nodes')));
+        return views.every((v) => v.includes(`:${proxy.port}@${node.port + 10_000}`));
+      },
+      { timeoutMs: 20_000, intervalMs: 100 },
+    );
+    return proxy;
+  }
 
   static async start(masters = 3): Promise<RedisCluster> {
     const nodes = await Promise.all(Array.from({ length: masters }, () => RedisServer.start({ cluster: true })));
@@ -298,7 +326,7 @@ export class RedisCluster {
   }
 
   async destroy(): Promise<void> {
-    await Promise.all(this.nodes.map((n) => n.destroy()));
+    await Promise.all([...this.nodes.map((n) => n.destroy()), ...this.proxies.splice(0).map((p) => p.close())]);
   }
 }
 

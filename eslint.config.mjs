@@ -106,9 +106,19 @@ export default tseslint.config(
     rules: { 'max-lines': 'off' },
   },
   {
-    // The chat page runs in a browser, which has no logger: its console is where a developer looks.
-    files: ['services/gateway/chat/**/*.ts'],
-    rules: { 'no-console': ['error', { allow: ['warn'] }] },
+    // The browser pages (the chat page, the ops status page) have no logger: the console is where a developer
+    // looks. The status page's program also holds Node's types (its replies' types come from the server's
+    // declarations): Node's globals are refused here, as a browser would.
+    files: ['services/gateway/chat/**/*.ts', 'services/ops/status-page/**/*.ts'],
+    rules: {
+      'no-console': ['error', { allow: ['warn'] }],
+      'no-restricted-globals': [
+        'error',
+        ...['process', 'Buffer', 'global', 'require', 'module', '__dirname', '__filename', 'setImmediate'].map(
+          (name) => ({ name, message: `${name} is Node's: the page runs in a browser.` }),
+        ),
+      ],
+    },
   },
   {
     // Each example's own tsconfig is for its users (published packages, no workspace sources): lint the

@@ -3,7 +3,7 @@
 // with no violation but Bull Board's Google Fonts stylesheet, which the policy refuses on purpose.
 import { randomUUID } from 'node:crypto';
 import { loadConfig } from '@agent-bridge/config';
-import { type OpsServer, createOpsServer } from '@agent-bridge/ops';
+import { type OpsServer, buildStatusBundle, createOpsServer } from '@agent-bridge/ops';
 import { silentLogger } from '@agent-bridge/telemetry';
 import { type RedisServer, startRedis } from '@agent-bridge/testing';
 import { type Browser, type Page, chromium } from 'playwright-core';
@@ -20,6 +20,8 @@ let base: string;
 let eventsQueue: string;
 
 beforeAll(async () => {
+  // The page's script is built from status-page/*.ts, as `npm start` does: never an older build.
+  await buildStatusBundle();
   redis = await startRedis();
   const config = loadConfig({
     env: {},
@@ -44,9 +46,10 @@ beforeAll(async () => {
 }, 120_000);
 
 afterAll(async () => {
-  await browser?.close();
-  await server?.close();
-  await redis?.destroy();
+  // Each may be unset: a beforeAll that failed stopped part-way.
+  await (browser as Browser | undefined)?.close();
+  await (server as OpsServer | undefined)?.close();
+  await (redis as RedisServer | undefined)?.destroy();
 });
 
 /** Opens `path` and records every CSP violation and script error the page reports. */

@@ -6,6 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { buildStatusBundle } from '@agent-bridge/ops';
 import { JobName, keyLayout } from '@agent-bridge/protocol';
 import { closeRedis, createRedis } from '@agent-bridge/redis';
 import { ServiceProcess, sleep } from '@agent-bridge/testing';
@@ -18,6 +19,7 @@ const OUT = join(ROOT, 'docs/images/status-page.png');
 const PASSWORD = 'screenshot-ops-pw';
 
 async function main(): Promise<void> {
+  await buildStatusBundle();
   const cluster = await E2ECluster.start({
     bridges: 2,
     gateways: 2,

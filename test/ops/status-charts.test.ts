@@ -7,6 +7,7 @@ import { randomUUID } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { buildStatusBundle } from '@agent-bridge/ops';
 import { JobName, type KeyLayout, keyLayout } from '@agent-bridge/protocol';
 import { type RedisConnection, closeRedis, createRedis, getRun, registerRun } from '@agent-bridge/redis';
 import { ServiceProcess, waitFor } from '@agent-bridge/testing';
@@ -67,7 +68,11 @@ async function cli(
 }
 
 async function openStatus(url: string): Promise<Page> {
-  const context = await browser.newContext({ httpCredentials: { username: OPS_USER, password: OPS_PASSWORD } });
+  // en-US: a locale whose own time format is 12-hour, which the page must not use.
+  const context = await browser.newContext({
+    httpCredentials: { username: OPS_USER, password: OPS_PASSWORD },
+    locale: 'en-US',
+  });
   // No network but the ops service itself: the chart library must be served locally.
   await context.route(/^(?!http:\/\/127\.0\.0\.1:)/, (route) => route.abort());
   const page = await context.newPage();
@@ -85,6 +90,8 @@ async function rejectedEvent(runId: string): Promise<string> {
 
 beforeAll(async () => {
   mkdirSync(ARTIFACTS, { recursive: true });
+  // The page's script is built from status-page/*.ts, as `npm start` does: never an older build.
+  await buildStatusBundle();
   cluster = await E2ECluster.start({ bridges: 2, gateways: 2, env: ENV });
   keys = keyLayout(cluster.prefix);
   conn = createRedis(cluster.config, 'command');
@@ -99,12 +106,13 @@ beforeAll(async () => {
 }, 180_000);
 
 afterAll(async () => {
-  await load?.stop();
-  await browser?.close();
+  // Each may be unset: a beforeAll that failed stopped part-way.
+  await (load as ChartLoad | undefined)?.stop();
+  await (browser as Browser | undefined)?.close();
   await Promise.all([ops.ro?.proc.kill(), ops.rw?.proc.kill()]);
-  await eventsQueue?.close();
-  if (conn) await closeRedis(conn);
-  await cluster?.stop();
+  await (eventsQueue as Queue | undefined)?.close();
+  if ((conn as RedisConnection | undefined) !== undefined) await closeRedis(conn);
+  await (cluster as E2ECluster | undefined)?.stop();
 });
 
 describe('status page charts, timeline and dead-letter view against a running cluster under load', () => {
@@ -133,6 +141,17 @@ describe('status page charts, timeline and dead-letter view against a running cl
     await chartHas('connections', { points: 5, max: 1 });
     await chartHas('dead-letters', { points: 5 });
     expect(load.delivered).toBeGreaterThan(0);
+    // Under the cursor, the legend names the point's time in the axis' 24-hour format (uPlot's own is 12-hour).
+    await page.locator('#chart-deliveries .u-over').hover();
+    const legendTime = await page.waitForFunction(
+      () => {
+        const t = document.querySelector('#chart-deliveries .u-legend .u-series .u-value')?.textContent ?? '--';
+        return t === '--' ? null : t;
+      },
+      undefined,
+      { timeout: 10_000, polling: 100 },
+    );
+    expect(await legendTime.jsonValue()).toMatch(/^\d{2}:\d{2}:\d{2}$/);
     await page.screenshot({ path: join(ARTIFACTS, 'status-charts-1-load.png'), fullPage: true });
 
     const leader = await waitFor('a leader', async () => (await conn.hget(keys.leader, 'id')) ?? null, {
@@ -144,13 +163,17 @@ describe('status page charts, timeline and dead-letter view against a running cl
     await page.waitForFunction(
       (want) =>
         [...document.querySelectorAll('#timeline li[data-kind="leader"]')].some((li) =>
-          (li.textContent ?? '').includes(`→ ${want}`),
+          li.textContent.includes(`→ ${want}`),
         ),
       other,
       { timeout: 60_000, polling: 250 },
     );
     const entries = await page.locator('#timeline li[data-kind="leader"]').allTextContents();
     expect(entries.some((t) => t.includes(`leader ${leader}`))).toBe(true);
+    // The timeline's times are 24-hour HH:MM:SS, as on the charts' time axis.
+    const times = await page.locator('#timeline li time').allTextContents();
+    expect(times.length).toBeGreaterThan(0);
+    for (const t of times) expect(t).toMatch(/^\d{2}:\d{2}:\d{2}$/);
     await page.screenshot({ path: join(ARTIFACTS, 'status-charts-2-leader-change.png'), fullPage: true });
     await page.context().close();
   }, 180_000);

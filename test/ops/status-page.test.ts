@@ -6,6 +6,7 @@ import { execFile } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { buildStatusBundle } from '@agent-bridge/ops';
 import { ServiceProcess } from '@agent-bridge/testing';
 import { type Browser, type Page, chromium } from 'playwright-core';
 import { E2ECluster, ROOT } from '../e2e/harness';
@@ -53,6 +54,8 @@ async function stateShown(page: Page, state: string): Promise<void> {
 
 beforeAll(async () => {
   mkdirSync(ARTIFACTS, { recursive: true });
+  // The page's script is built from status-page/*.ts, as `npm start` does: never an older build.
+  await buildStatusBundle();
   cluster = await E2ECluster.start({ bridges: 2, gateways: 2, env: FAST });
   ops = ServiceProcess.start({
     entry: OPS_ENTRY,
@@ -69,14 +72,19 @@ beforeAll(async () => {
 }, 180_000);
 
 afterAll(async () => {
-  await browser?.close();
-  await ops?.kill();
-  await cluster?.stop();
+  // Each may be unset: a beforeAll that failed stopped part-way.
+  await (browser as Browser | undefined)?.close();
+  await (ops as ServiceProcess | undefined)?.kill();
+  await (cluster as E2ECluster | undefined)?.stop();
 });
 
 describe('status page and CLI against a running cluster', () => {
   test('the status page shows ACTIVE, then FAILED when every gateway is killed, then ACTIVE again — without a reload', async () => {
-    const context = await browser.newContext({ httpCredentials: { username: OPS_USER, password: OPS_PASSWORD } });
+    // en-US: a locale whose own time format is 12-hour, which the page must not use.
+    const context = await browser.newContext({
+      httpCredentials: { username: OPS_USER, password: OPS_PASSWORD },
+      locale: 'en-US',
+    });
     const page = await context.newPage();
     let navigations = 0;
     page.on('framenavigated', (frame) => {
@@ -113,6 +121,11 @@ describe('status page and CLI against a running cluster', () => {
     const history = await page.locator('#transitions tbody tr td:nth-child(3)').allTextContents();
     expect(history[0]).toBe('ACTIVE');
     expect(history.indexOf('FAILED')).toBeGreaterThan(0);
+    // Every time on the page is 24-hour HH:MM:SS, as on the charts' axis (not the locale's "8:48:12 PM").
+    const times = await page.locator('#transitions tbody tr td:nth-child(1)').allTextContents();
+    times.push((await page.textContent('#updated')) ?? '');
+    expect(times.length).toBeGreaterThan(2);
+    for (const t of times) expect(t).toMatch(/^\d{2}:\d{2}:\d{2}$/);
     await context.close();
   }, 180_000);
 

@@ -8,3 +8,5 @@ export { SampleRing } from './charts/sample-ring';
 export type { OpsSample, SampledLeader } from './charts/sample';
 export { DeadLetters, reasonText } from './dlq/dead-letters';
 export type { DeadLetterDetail, DeadLetterSummary, DeadLettersOptions, RequeueResult } from './dlq/dead-letters';
+export type { DeadLetterPage, SeriesResponse } from './server/ops-api-routes';
+export { buildStatusBundle } from './launcher/page-bundles';

@@ -3,7 +3,7 @@ import { type AppConfig, loadConfig } from '@agent-bridge/config';
 import { type RedisConnection, closeRedis, createRedis } from '@agent-bridge/redis';
 import { printBanner } from './banner';
 import { describeRedis } from './redis-line';
-import { buildChatBundle, writeFileAtomic } from './chat-bundle';
+import { buildChatBundle, buildStatusBundle, writeFileAtomic } from './page-bundles';
 import { EmbeddedRedis } from './embedded-redis';
 import { waitForActive } from './integration-watch';
 import { ProcessRecord } from './leftovers';
@@ -205,8 +205,8 @@ export class Launcher {
 
     const config: AppConfig = loadConfig({ env: o.env, overrides: { REDIS_URL: redisUrl } });
 
-    this.say('bundling the client SDK for the chat page');
-    await buildChatBundle(publicDir);
+    this.say('bundling the chat page (with the client SDK) and the status page (with uPlot)');
+    await Promise.all([buildChatBundle(publicDir), buildStatusBundle()]);
 
     // The admin listener stays off unless AB_BRIDGE_ADMIN_TOKEN is set.
     const ports = await pickClusterPorts(

@@ -1,7 +1,8 @@
 import { AgentBridgeError, ErrorCode, type StateTransition } from '@agent-bridge/protocol';
 import type { FastifyInstance, FastifyReply } from 'fastify';
+import type { OpsSample } from '../charts/sample';
 import type { OpsSampler } from '../charts/sampler';
-import type { DeadLetters } from '../dlq/dead-letters';
+import type { DeadLetterSummary, DeadLetters } from '../dlq/dead-letters';
 import type { StatusReader } from '../status/status-reader';
 import { intParam } from './params';
 
@@ -14,6 +15,25 @@ const STATUS_OF: Partial<Record<string, number>> = {
 
 /** Most transitions the chart timeline reads per request. */
 const TIMELINE_TRANSITIONS = 200;
+
+/** `GET /api/series`: what the status page's charts and timeline read. */
+export interface SeriesResponse {
+  /** Server time of the answer (epoch ms): the window ends here. */
+  now: number;
+  intervalMs: number;
+  windowMs: number;
+  /** Oldest first. */
+  samples: OpsSample[];
+  /** The integration transitions of the window, oldest first. */
+  transitions: StateTransition[];
+}
+
+/** `GET /api/dlq`: one page of dead letters, newest first, and whether requeue is refused. */
+export interface DeadLetterPage {
+  readOnly: boolean;
+  total: number;
+  records: DeadLetterSummary[];
+}
 
 function sendError(reply: FastifyReply, err: unknown): FastifyReply {
   if (err instanceof AgentBridgeError && STATUS_OF[err.code] !== undefined) {
@@ -43,21 +63,24 @@ export function registerOpsApiRoutes(
     const windowStart = now - sampler.windowMs;
     const since = Math.max(intParam(request.query.since, 0, 0, Number.MAX_SAFE_INTEGER), windowStart);
     const [samples, history] = await Promise.all([sampler.ring.since(since), reader.history(TIMELINE_TRANSITIONS)]);
-    const transitions: StateTransition[] = history.filter((t) => t.at >= windowStart).reverse();
-    return reply.header('cache-control', 'no-store').send({
+    const body: SeriesResponse = {
       now,
       intervalMs: sampler.intervalMs,
       windowMs: sampler.windowMs,
       samples,
-      transitions,
-    });
+      transitions: history.filter((t) => t.at >= windowStart).reverse(),
+    };
+    return reply.header('cache-control', 'no-store').send(body);
   });
 
-  app.get<{ Querystring: { limit?: string; offset?: string } }>('/api/dlq', async (request) => {
-    const limit = intParam(request.query.limit, 50, 1, 1000);
-    const offset = intParam(request.query.offset, 0, 0, 1_000_000);
-    return { readOnly: deadLetters.isReadOnly, ...(await deadLetters.list({ limit, offset })) };
-  });
+  app.get<{ Querystring: { limit?: string; offset?: string } }>(
+    '/api/dlq',
+    async (request): Promise<DeadLetterPage> => {
+      const limit = intParam(request.query.limit, 50, 1, 1000);
+      const offset = intParam(request.query.offset, 0, 0, 1_000_000);
+      return { readOnly: deadLetters.isReadOnly, ...(await deadLetters.list({ limit, offset })) };
+    },
+  );
 
   app.get<{ Params: { id: string } }>('/api/dlq/:id', async (request, reply) => {
     try {

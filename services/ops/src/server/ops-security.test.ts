@@ -5,7 +5,7 @@ import { Queue } from 'bullmq';
 import { createOpsServer } from './ops-server';
 import { OPS_PASSWORD, type OpsFixture, basicAuth, startOpsFixture } from './test-fixture';
 
-let redis: RedisServer;
+let redis: RedisServer | undefined;
 
 beforeAll(async () => {
   redis = await startRedis();
@@ -42,7 +42,7 @@ const fromIp = (ip: string, password: string): Record<string, string> => ({
 describe('ops login throttling (AB_LIMIT_OPS_LOGIN_*)', () => {
   let f: OpsFixture;
   beforeAll(async () => {
-    f = await startOpsFixture(redis, {
+    f = await startOpsFixture(redis!, {
       AB_LIMIT_OPS_LOGIN_FAILURES: 10,
       AB_LIMIT_OPS_LOGIN_WINDOW_MS: 60_000,
       AB_TRUST_PROXY_HOPS: 1,
@@ -100,7 +100,7 @@ describe('ops login throttling (AB_LIMIT_OPS_LOGIN_*)', () => {
 describe('ops security headers', () => {
   let f: OpsFixture;
   beforeAll(async () => {
-    f = await startOpsFixture(redis);
+    f = await startOpsFixture(redis!);
   });
   afterAll(() => f.close());
 
@@ -149,7 +149,7 @@ describe('ops security headers', () => {
 describe('Bull Board read-only guard on the routed path', () => {
   let f: OpsFixture;
   beforeAll(async () => {
-    f = await startOpsFixture(redis);
+    f = await startOpsFixture(redis!);
   });
   afterAll(() => f.close());
 

@@ -2,12 +2,13 @@ import type { PublishedState, StateTransition } from '@agent-bridge/protocol';
 import { type RedisConnection, closeRedis, registerRun } from '@agent-bridge/redis';
 import { type RedisServer, startRedis } from '@agent-bridge/testing';
 import { Queue } from 'bullmq';
+import { buildStatusBundle } from '../launcher/page-bundles';
 import { OPS_USER as USER, type OpsFixture, basicAuth, startOpsFixture } from './test-fixture';
 import type { OpsStatus } from '../status/status-reader';
 
 const auth = basicAuth;
 
-let redis: RedisServer;
+let redis: RedisServer | undefined;
 let conn: RedisConnection;
 
 beforeAll(async () => {
@@ -19,7 +20,7 @@ afterAll(async () => {
 
 /** The shared fixture; `conn` stays the latest fixture's connection, as the tests below use it. */
 async function fixture(overrides: Record<string, string | number | boolean> = {}): Promise<OpsFixture> {
-  const f = await startOpsFixture(redis, overrides);
+  const f = await startOpsFixture(redis!, overrides);
   conn = f.conn;
   return f;
 }
@@ -216,6 +217,28 @@ describe('ops server', () => {
     }
   });
 
+  test("the status page's script is its TypeScript bundled (with uPlot), served behind auth with its source map", async () => {
+    await buildStatusBundle();
+    const f = await fixture();
+    try {
+      const html = await (await fetch(`${f.base}/status`, { headers: auth() })).text();
+      expect(html.match(/<script [^>]*>/g)).toEqual(['<script src="/status.js">']);
+      expect((await fetch(`${f.base}/status.js`)).status).toBe(401);
+      const js = await fetch(`${f.base}/status.js`, { headers: auth() });
+      expect(js.status).toBe(200);
+      expect(js.headers.get('content-type')).toBe('text/javascript; charset=utf-8');
+      const code = await js.text();
+      for (const api of ['/api/status', '/api/series?since=', '/api/dlq']) expect(code).toContain(api);
+      expect(code).toMatch(/\/\/# sourceMappingURL=status\.js\.map\s*$/);
+      const map = (await (await fetch(`${f.base}/status.js.map`, { headers: auth() })).json()) as { sources: string[] };
+      expect(map.sources).toEqual(
+        expect.arrayContaining(['../../status-page/main.ts', '../../../../node_modules/uplot/dist/uPlot.esm.js']),
+      );
+    } finally {
+      await f.close();
+    }
+  });
+
   test('dead letters over HTTP: listed with reasons; requeue refused read-only (403), needs JSON (415), works in write mode', async () => {
     const record = (jobId: string) => ({
       queue: 'agent-events',
@@ -294,9 +317,9 @@ describe('ops server', () => {
         samples: unknown[];
       };
       expect(after.samples).toEqual([]);
-      const lib = await fetch(`${f.base}/vendor/uPlot.iife.min.js`, { headers: auth() });
-      expect(lib.status).toBe(200);
-      expect(await lib.text()).toContain('uPlot');
+      const css = await fetch(`${f.base}/vendor/uPlot.min.css`, { headers: auth() });
+      expect(css.status).toBe(200);
+      expect(await css.text()).toContain('.uplot');
     } finally {
       await f.close();
     }

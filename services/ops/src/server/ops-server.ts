@@ -1,36 +1,56 @@
 import { timingSafeEqual } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { AppConfig } from '@agent-bridge/config';
-import { IllegalStateError, type KeyLayout, keyLayout } from '@agent-bridge/protocol';
+import { type KeyLayout, keyLayout } from '@agent-bridge/protocol';
 import { type RedisConnection, closeRedis, createRedis, readHistory } from '@agent-bridge/redis';
-import { PROBE_PATHS, installProbes } from '@agent-bridge/runtime';
+import { Lifecycle, type LifecycleState, PROBE_PATHS, installProbes } from '@agent-bridge/runtime';
 import { type Logger, metrics, withSpan } from '@agent-bridge/telemetry';
 import { clientIp } from '@agent-bridge/auth';
 import fastifyBasicAuth from '@fastify/basic-auth';
-import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyRequest } from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { OpsSampler } from '../charts/sampler';
 import { DeadLetters } from '../dlq/dead-letters';
 import { StatusReader } from '../status/status-reader';
 import { BOARD_PATH, isBoardRoute, mountBullBoard } from './bull-board';
 import { LoginThrottle } from './login-throttle';
 import { registerOpsApiRoutes } from './ops-api-routes';
+import { PUBLIC_DIR, STATUS_BUNDLE } from './page-files';
 import { intParam } from './params';
 import { installSecurityHeaders } from './security-headers';
 
-/** Static files of the status page (plain HTML + JS, no build step) and the chart library, served locally. */
-const PUBLIC_DIR = join(__dirname, '..', '..', 'public');
-const UPLOT_DIR = dirname(require.resolve('uplot/dist/uPlot.iife.min.js'));
-const JS = 'text/javascript; charset=utf-8';
+/** Static files of the status page (read once) and the chart library's stylesheet, served locally. */
+const UPLOT_CSS = join(dirname(require.resolve('uplot/dist/uPlot.iife.min.js')), 'uPlot.min.css');
+const CSS = 'text/css; charset=utf-8';
 const STATIC_FILES: Record<string, { file: string; type: string }> = {
   '/status': { file: join(PUBLIC_DIR, 'status.html'), type: 'text/html; charset=utf-8' },
-  '/status.js': { file: join(PUBLIC_DIR, 'status.js'), type: JS },
-  '/charts.js': { file: join(PUBLIC_DIR, 'charts.js'), type: JS },
-  '/dlq.js': { file: join(PUBLIC_DIR, 'dlq.js'), type: JS },
-  '/status.css': { file: join(PUBLIC_DIR, 'status.css'), type: 'text/css; charset=utf-8' },
-  '/vendor/uPlot.iife.min.js': { file: join(UPLOT_DIR, 'uPlot.iife.min.js'), type: JS },
-  '/vendor/uPlot.min.css': { file: join(UPLOT_DIR, 'uPlot.min.css'), type: 'text/css; charset=utf-8' },
+  '/status.css': { file: join(PUBLIC_DIR, 'status.css'), type: CSS },
+  '/vendor/uPlot.min.css': { file: UPLOT_CSS, type: CSS },
 };
+
+/**
+ * The status page's script (and its source map): built from `status-page/*.ts`, so read at each request —
+ * a launcher that rebuilds it is seen without a restart — and answered 503 with the way out when missing.
+ */
+const BUNDLE_FILES: Record<string, { file: string; type: string }> = {
+  '/status.js': { file: STATUS_BUNDLE, type: 'text/javascript; charset=utf-8' },
+  '/status.js.map': { file: `${STATUS_BUNDLE}.map`, type: 'application/json; charset=utf-8' },
+};
+
+async function sendBundleFile(reply: FastifyReply, file: string, type: string): Promise<FastifyReply> {
+  let body: Buffer;
+  try {
+    body = await readFile(file);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+    return reply
+      .code(503)
+      .type('text/plain; charset=utf-8')
+      .send(`the status page's script is not built (${file}): \`npm start\` or \`npm run build:pages\` builds it\n`);
+  }
+  return reply.type(type).header('cache-control', 'no-store').send(body);
+}
 
 export interface OpsServerOptions {
   /** Data Redis connection to use (`command` role); the server never closes a given one. @defaultValue its own */
@@ -38,8 +58,6 @@ export interface OpsServerOptions {
   /** Interface to listen on. @defaultValue '0.0.0.0' */
   host?: string;
 }
-
-type OpsState = 'idle' | 'starting' | 'running' | 'closed';
 
 /** The ops HTTP server: Bull Board, the live status page and its JSON API. */
 export interface OpsServer {
@@ -51,7 +69,7 @@ export interface OpsServer {
   readonly deadLetters: DeadLetters;
   /** Listening port (after `start()`). */
   readonly port: number;
-  getStatus(): { state: OpsState };
+  getStatus(): { state: LifecycleState };
   /** Listens on config `PORT` / `AB_OPS_PORT` (0: any free port). Idempotent. */
   start(): Promise<void>;
   /** Stops listening, the metrics poller and the queue objects; closes the connection it created. Idempotent. */
@@ -98,14 +116,11 @@ export function createOpsServer(config: AppConfig, logger: Logger, options: OpsS
     deadLetters,
     logger: logger.child({ component: 'sampler' }),
   });
-  const app: FastifyInstance = Fastify({
-    // Request lines are info-level noise (the page polls every second): the HTTP logger shows warnings up.
-    loggerInstance: logger.child({ component: 'http' }, { level: 'warn' }) as FastifyBaseLogger,
-  });
-  let state: OpsState = 'idle';
+  // Request lines are info-level noise (the page polls every second): the HTTP logger shows warnings up.
+  const httpLogger: FastifyBaseLogger = logger.child({ component: 'http' }, { level: 'warn' });
+  const app: FastifyInstance = Fastify({ loggerInstance: httpLogger });
+  const lifecycle = new Lifecycle();
   let port = 0;
-  let starting: Promise<void> | null = null;
-  let closing: Promise<void> | null = null;
   let poller: NodeJS.Timeout | null = null;
 
   const throttle = new LoginThrottle(config, conn, keys);
@@ -156,6 +171,9 @@ export function createOpsServer(config: AppConfig, logger: Logger, options: OpsS
       const body = readFileSync(file, 'utf8');
       app.get(route, async (_req, reply) => reply.type(type).header('cache-control', 'no-store').send(body));
     }
+    for (const [route, { file, type }] of Object.entries(BUNDLE_FILES)) {
+      app.get(route, async (_req, reply) => sendBundleFile(reply, file, type));
+    }
 
     app.get('/api/status', async (_req, reply) => {
       const status = await withSpan('ops.status', {}, () => reader.status());
@@ -198,7 +216,7 @@ export function createOpsServer(config: AppConfig, logger: Logger, options: OpsS
     }
   };
   const schedulePoll = (): void => {
-    if (state !== 'running') return;
+    if (lifecycle.isClosing) return;
     poller = setTimeout(() => {
       pollMetrics()
         .catch((err: unknown) => logger.debug({ err }, 'metrics poll failed'))
@@ -215,24 +233,19 @@ export function createOpsServer(config: AppConfig, logger: Logger, options: OpsS
     get port() {
       return port;
     },
-    getStatus: () => ({ state }),
+    getStatus: () => ({ state: lifecycle.state }),
     start(): Promise<void> {
-      if (state === 'closed') return Promise.reject(new IllegalStateError(state, 'start the ops server'));
-      starting ??= (async () => {
-        state = 'starting';
+      return lifecycle.start(async () => {
         await routes;
         await app.listen({ port: config.port ?? config.ops.port, host: options.host ?? '0.0.0.0' });
         const addr = app.server.address();
         port = typeof addr === 'object' && addr ? addr.port : 0;
-        state = 'running';
         schedulePoll();
         sampler.start();
-      })();
-      return starting;
+      });
     },
     close(): Promise<void> {
-      closing ??= (async () => {
-        state = 'closed';
+      return lifecycle.close(async () => {
         if (poller) clearTimeout(poller);
         const steps: Promise<unknown>[] = [routes.catch(() => undefined).then(() => app.close()), sampler.close()];
         await Promise.allSettled(steps);
@@ -240,8 +253,7 @@ export function createOpsServer(config: AppConfig, logger: Logger, options: OpsS
           logger.warn({ err }, 'closing queues failed'),
         );
         if (ownConnection) await closeRedis(conn);
-      })();
-      return closing;
+      });
     },
   };
 }

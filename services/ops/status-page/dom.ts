@@ -11,7 +11,7 @@ export function el(id: string): HTMLElement {
   return found;
 }
 
-export function text(value: Cell): string {
+function text(value: Cell): string {
   return value === null || value === undefined ? '—' : String(value);
 }
 

@@ -13,13 +13,14 @@
  * Prints a table of medians (and min–max) and the raw rounds as JSON. Asserts nothing.
  *
  *   npm run bench:replicas
+ *   BENCH_VARIANTS=before=<checkout>=3,after=.=3 npm run bench:replicas   (two checkouts, 3 partitions)
  *   env: BENCH_ROUNDS=3 BENCH_RUNS=200 BENCH_EVENTS=50 BENCH_WARMUP_EVENTS=20 BENCH_RATE=1500 BENCH_SECONDS=4 BENCH_SIZES=1,3
  */
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadConfig } from '@agent-bridge/config';
-import { type EventEnvelope, JobName, keyLayout } from '@agent-bridge/protocol';
+import { type EventEnvelope, JobName, eventPartition, eventQueues, keyLayout } from '@agent-bridge/protocol';
 import { closeRedis, createRedis, registerRun } from '@agent-bridge/redis';
 import { ServiceProcess, destroyAllRedis, sleep, startRedis } from '@agent-bridge/testing';
 import { Queue } from 'bullmq';
@@ -32,10 +33,13 @@ const RATE = Number(process.env['BENCH_RATE'] ?? 1_500);
 const SECONDS = Number(process.env['BENCH_SECONDS'] ?? 4);
 const SIZES = (process.env['BENCH_SIZES'] ?? '1,3').split(',').map(Number);
 const WARMUP = Number(process.env['BENCH_WARMUP_EVENTS'] ?? 20);
-/** `label=root,label=root`: bridge code of other checkouts (e.g. the commit before a change), same run. */
+/**
+ * `label=root[=partitions],…`: bridge code of other checkouts (e.g. the commit before a change) and the
+ * partition count (`AB_EVENT_PARTITIONS`, default 1; jobs go to each run's partition queue), same run.
+ */
 const VARIANTS = (process.env['BENCH_VARIANTS'] ?? `this=${ROOT}`).split(',').map((v) => {
-  const [label, root] = v.split('=');
-  return { label: label!, root: root! };
+  const [label, root, partitions] = v.split('=');
+  return { label: label!, root: root!, partitions: Number(partitions ?? 1) };
 });
 
 function cpuMs(pid: number): number {
@@ -70,7 +74,7 @@ interface Result {
   idleCmdsPerS: number;
 }
 
-async function oneSize(redisUrl: string, replicas: number, variant: { label: string; root: string }): Promise<Result> {
+async function oneSize(redisUrl: string, replicas: number, variant: (typeof VARIANTS)[number]): Promise<Result> {
   const id = randomUUID().slice(0, 8);
   const env = {
     REDIS_URL: redisUrl,
@@ -78,6 +82,7 @@ async function oneSize(redisUrl: string, replicas: number, variant: { label: str
     AB_EVENTS_QUEUE: `ev-${id}`,
     LOG_LEVEL: 'info',
     PORT: '0',
+    AB_EVENT_PARTITIONS: String(variant.partitions),
     AB_JWT_SECRET: 'bench-secret-of-sufficient-length',
     OTEL_METRICS_EXPORTER: 'none',
     OTEL_TRACES_EXPORTER: 'none',
@@ -85,12 +90,23 @@ async function oneSize(redisUrl: string, replicas: number, variant: { label: str
   const config = loadConfig({ env });
   const keys = keyLayout(config.keyPrefix);
   const conn = createRedis(config, 'command');
-  const queue = new Queue(config.queues.events, { connection: conn, prefix: keys.bullPrefix });
+  const queues = eventQueues(config.keyPrefix, config.queues.events, variant.partitions).map(
+    (ref) => new Queue(ref.name, { connection: conn, prefix: ref.prefix }),
+  );
+  const queueOf = (runId: string): Queue => queues[eventPartition(runId, variant.partitions)]!;
+  const addBulk = async (jobs: { name: string; data: EventEnvelope; opts: object }[]): Promise<void> => {
+    const by = new Map<Queue, typeof jobs>();
+    for (const j of jobs) by.set(queueOf(j.data.runId), [...(by.get(queueOf(j.data.runId)) ?? []), j]);
+    await Promise.all([...by].map(([q, list]) => q.addBulk(list)));
+  };
   const bridges = Array.from({ length: replicas }, (_, i) =>
     ServiceProcess.start({
       entry: join(variant.root, 'services/bridge/src/main.ts'),
       name: `bridge-${i}`,
-      env: { ...env, AB_INSTANCE_ID: `bridge-${id}-${i}` },
+      env: {
+        ...env,
+        AB_INSTANCE_ID: `bridge-${id}-${i}`,
+      },
       // BENCH_CPU_PROF_DIR=dir: each bridge writes a V8 CPU profile there when it exits.
       nodeArgs: process.env['BENCH_CPU_PROF_DIR']
         ? ['--cpu-prof', `--cpu-prof-dir=${process.env['BENCH_CPU_PROF_DIR']}`]
@@ -142,8 +158,8 @@ async function oneSize(redisUrl: string, replicas: number, variant: { label: str
   const drained = async (timeoutMs: number) => {
     const until = Date.now() + timeoutMs;
     while (Date.now() < until) {
-      const c = await queue.getJobCounts('wait', 'active', 'delayed', 'prioritized');
-      if (Object.values(c).every((v) => v === 0)) return;
+      const cs = await Promise.all(queues.map((q) => q.getJobCounts('wait', 'active', 'delayed', 'prioritized')));
+      if (cs.every((c) => Object.values(c).every((v) => v === 0))) return;
       await sleep(50);
     }
     throw new Error('not drained in time');
@@ -173,15 +189,15 @@ async function oneSize(redisUrl: string, replicas: number, variant: { label: str
     await Promise.all(runIds.map((runId) => registerRun(conn, keys, { runId, owner: 'bench' })));
     seqs = new Map();
     // warm-up (not measured): every process JIT-compiles its hot paths first, as it would in production
-    await queue.addBulk(makeJobs(runIds, WARMUP));
+    await addBulk(makeJobs(runIds, WARMUP));
     await drained(120_000);
     // drain
-    await queue.pause();
+    await Promise.all(queues.map((q) => q.pause()));
     const jobs = makeJobs(runIds, EVENTS);
-    for (let i = 0; i < jobs.length; i += 1_000) await queue.addBulk(jobs.slice(i, i + 1_000));
+    for (let i = 0; i < jobs.length; i += 1_000) await addBulk(jobs.slice(i, i + 1_000));
     const c0 = await routerCounters();
     const d0 = await probe();
-    await queue.resume();
+    await Promise.all(queues.map((q) => q.resume()));
     await drained(120_000);
     const d1 = await probe();
     const c1 = await routerCounters();
@@ -198,7 +214,7 @@ async function oneSize(redisUrl: string, replicas: number, variant: { label: str
         const batch = makeJobs(runIds.slice(0, 0), 0);
         for (let k = 0; k < due; k++) batch.push(...makeJobs([runIds[(sent + k) % RUNS]!], 1));
         sent += due;
-        await queue.addBulk(batch);
+        await addBulk(batch);
       }
       await sleep(tickMs);
     }
@@ -230,7 +246,7 @@ async function oneSize(redisUrl: string, replicas: number, variant: { label: str
     };
   } finally {
     await Promise.allSettled(bridges.map((b) => b.terminate()));
-    await queue.close();
+    await Promise.all(queues.map((q) => q.close()));
     await closeRedis(conn);
   }
 }
@@ -293,7 +309,7 @@ async function main(): Promise<void> {
     for (const n of SIZES.slice(1)) {
       const rs = of(v.label, n);
       lines.push(
-        `${v.label}: ${n} vs ${SIZES[0]} replicas: drain throughput ×${(med(rs, 'drainRate') / med(base, 'drainRate')).toFixed(2)}, ` +
+        `${v.label}: ${n} vs ${SIZES[0] ?? 1} replicas: drain throughput ×${(med(rs, 'drainRate') / med(base, 'drainRate')).toFixed(2)}, ` +
           `bridge CPU/event drain ×${(med(rs, 'drainBridgeUs') / med(base, 'drainBridgeUs')).toFixed(2)}, ` +
           `paced ×${(med(rs, 'pacedBridgeUs') / med(base, 'pacedBridgeUs')).toFixed(2)}`,
       );

@@ -33,6 +33,7 @@ export type {
 export { readHistory } from './run-store/history';
 export type { HistoryPage } from './run-store/history';
 export {
+  CommitRefusedError,
   commitRunEvents,
   gapIdPrefix,
   markGapped,

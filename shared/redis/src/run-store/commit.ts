@@ -1,5 +1,11 @@
 import { createHash } from 'node:crypto';
-import type { EventEnvelope, KeyLayout, PubSubMode } from '@agent-bridge/protocol';
+import {
+  AgentBridgeError,
+  ErrorCode,
+  type EventEnvelope,
+  type KeyLayout,
+  type PubSubMode,
+} from '@agent-bridge/protocol';
 import type { RedisConnection } from '../connections';
 import { loadScript, luaFile, runScript } from '../lua';
 import { type PackedEvent, encodeCommitEvents, encodeGapArgs } from './event-codec';
@@ -29,6 +35,29 @@ export interface RunCommitState {
   hasBuffered: boolean;
   /** Epoch ms since which the head has been blocked (0 when no gap). */
   gapSince: number;
+  /**
+   * History entries this call found above the head and adopted: the XADDs of an earlier call that failed
+   * before it moved the head (only an ACL denying the publish can do that now; see the script). 0 normally.
+   */
+  adopted: number;
+}
+
+/**
+ * The commit script refused the call before writing anything: an argument or one of the run's keys is
+ * unusable (a sharded channel outside the run's slot, a malformed event, a key of the wrong type, a corrupt
+ * reorder-buffer entry). Retrying the same call fails the same way.
+ */
+export class CommitRefusedError extends AgentBridgeError {
+  constructor(
+    readonly runId: string,
+    readonly reason: string,
+    cause: unknown,
+  ) {
+    super(ErrorCode.Internal, `commit of run ${runId} refused, nothing written: ${reason}`, {
+      cause,
+      details: { runId, reason },
+    });
+  }
 }
 
 /** The result of {@link commitRunEvents}: the run's state, then one result per event in the given order. */
@@ -78,10 +107,37 @@ function runKeys(keys: KeyLayout, runId: string): string[] {
 
 function state(r: unknown): RunCommitState {
   const s = r as number[];
-  return { headSeq: Number(s[0]), epoch: Number(s[1]), hasBuffered: Number(s[2]) === 1, gapSince: Number(s[3]) };
+  return {
+    headSeq: Number(s[0]),
+    epoch: Number(s[1]),
+    hasBuffered: Number(s[2]) === 1,
+    gapSince: Number(s[3]),
+    adopted: s[4] ?? 0,
+  };
 }
 
-function scriptArgs(mode: string, runId: string, limits: CommitLimits, room: RoomMessage, packed: Buffer) {
+const REFUSED = 'COMMITREFUSED ';
+
+/** Runs the commit script, turning its refusal (nothing written) into a {@link CommitRefusedError}. */
+async function runCommitScript(
+  conn: RedisConnection,
+  runId: string,
+  keys: string[],
+  args: ScriptArgs,
+): Promise<unknown[]> {
+  try {
+    return (await runScript(conn, commitScript, keys, args)) as unknown[];
+  } catch (err) {
+    if (err instanceof Error && err.message.startsWith(REFUSED)) {
+      throw new CommitRefusedError(runId, err.message.slice(REFUSED.length), err);
+    }
+    throw err;
+  }
+}
+
+type ScriptArgs = (string | number | Buffer)[];
+
+function scriptArgs(mode: string, runId: string, limits: CommitLimits, room: RoomMessage, packed: Buffer): ScriptArgs {
   return [
     mode,
     runId,
@@ -98,8 +154,9 @@ function scriptArgs(mode: string, runId: string, limits: CommitLimits, room: Roo
 
 /**
  * Commits events of ONE run (the caller sorts them by seq) with one atomic script call, publishing what it
- * appends to the run's room in the same step (idempotent; see `lua/commit-events-3.lua`).
- * Cost: one round trip; the per-event arguments travel packed in one MessagePack string.
+ * appends to the run's room in the same step (idempotent; see `lua/commit-events-3.lua`). All or nothing:
+ * a refusal ({@link CommitRefusedError}) writes nothing, and the script checks everything that could fail
+ * before its first write. Cost: one round trip; the per-event arguments travel packed in one MessagePack string.
  */
 export async function commitRunEvents(
   conn: RedisConnection,
@@ -109,12 +166,12 @@ export async function commitRunEvents(
   runId: string,
   events: readonly PackedEvent[],
 ): Promise<RunCommitResult> {
-  const reply = (await runScript(
+  const reply = await runCommitScript(
     conn,
-    commitScript,
+    runId,
     runKeys(keys, runId),
     scriptArgs('commit', runId, limits, room, encodeCommitEvents(events)),
-  )) as unknown[];
+  );
   return {
     ...state(reply[0]),
     events: reply.slice(1).map((r) => {
@@ -152,12 +209,12 @@ export async function sweepRunGap(
     most: gap.most,
     idPrefix: gapIdPrefix(runId),
   });
-  const reply = (await runScript(
+  const reply = await runCommitScript(
     conn,
-    commitScript,
+    runId,
     runKeys(keys, runId),
     scriptArgs('gap', runId, limits, room, packed),
-  )) as unknown[];
+  );
   const r = reply[1] as (string | number)[];
   const appended = Number(r[1]);
   const gapEvents = Number(r[2]);

@@ -30,6 +30,7 @@ import { loadConfig } from '@agent-bridge/config';
 import { keyLayout } from '@agent-bridge/protocol';
 import { closeRedis, createRedis } from '@agent-bridge/redis';
 import { RedisCluster, type RedisServer, ServiceProcess, destroyAllRedis, sleep } from '@agent-bridge/testing';
+import calculateSlot from 'cluster-key-slot';
 import { Redis } from 'ioredis';
 
 const ROOT = join(__dirname, '..', '..');
@@ -181,17 +182,17 @@ async function main(): Promise<void> {
   const nodes: RedisServer[] = [...cluster.nodes].sort((a, b) => a.port - b.port);
   const admins = nodes.map((n) => new Redis({ port: n.port, lazyConnect: false }));
   try {
-    const bullSlot = Number(await nodes[0]!.cli('cluster', 'keyslot', '{bull}'));
+    const bullSlot = calculateSlot('{bull}');
     const shards = (await admins[0]!.call('cluster', 'slots')) as [number, number, [string, number]][];
     const masterOf = (slot: number) => {
       const s = shards.find(([lo, hi]) => slot >= lo && slot <= hi);
       return nodes.findIndex((n) => n.port === s?.[2][1]);
     };
-    const version = /redis_version:(\S+)/.exec(await admins[0]!.info('server'))?.[1];
+    const version = /redis_version:(\S+)/.exec(await admins[0]!.info('server'))?.[1] ?? 'unknown';
     console.log(
       `Redis ${version}, 3 masters (ports ${nodes.map((n) => n.port).join(', ')}); {bull} is slot ${bullSlot} on master ${
         masterOf(bullSlot) + 1
-      }; {bull:0..2} on masters ${[0, 1, 2].map((i) => masterOf(keyslot(`bull:${i}`)) + 1).join(', ')}`,
+      }; {bull:0..2} on masters ${[0, 1, 2].map((i) => masterOf(calculateSlot(`{bull:${i}}`)) + 1).join(', ')}`,
     );
     console.log(`${RUNS} runs x ${EVENTS} events per round, 2 bridges + 1 gateway, ${ROUNDS} rounds\n`);
     const rows: Row[] = [];
@@ -233,16 +234,6 @@ async function main(): Promise<void> {
     await cluster.destroy();
     await destroyAllRedis();
   }
-}
-
-/** CRC16-XMODEM slot of a hash tag (Redis Cluster's key slot). */
-function keyslot(tag: string): number {
-  let crc = 0;
-  for (const byte of Buffer.from(tag, 'utf8')) {
-    crc ^= byte << 8;
-    for (let i = 0; i < 8; i++) crc = crc & 0x8000 ? ((crc << 1) ^ 0x1021) & 0xffff : (crc << 1) & 0xffff;
-  }
-  return crc % 16384;
 }
 
 main().catch((err: unknown) => {

@@ -1,3 +1,4 @@
+import calculateSlot from 'cluster-key-slot';
 import {
   MAX_EVENT_PARTITIONS,
   consumedEventQueues,
@@ -6,16 +7,6 @@ import {
   eventQueues,
   fnv1a32,
 } from './index';
-
-/** CRC16-XMODEM slot of a hash tag, as Redis Cluster computes it (for the slot-spread claim below). */
-function slotOf(tag: string): number {
-  let crc = 0;
-  for (const byte of Buffer.from(tag, 'utf8')) {
-    crc ^= byte << 8;
-    for (let i = 0; i < 8; i++) crc = crc & 0x8000 ? ((crc << 1) ^ 0x1021) & 0xffff : (crc << 1) & 0xffff;
-  }
-  return crc % 16384;
-}
 
 describe('event queue partitions (docs/protocol.md "Event queue partitions")', () => {
   // The test vectors of docs/protocol.md: a producer in another language must compute the same.
@@ -60,7 +51,8 @@ describe('event queue partitions (docs/protocol.md "Event queue partitions")', (
       ['agent-events-1', 'ab:{bull:1}'],
       ['agent-events-2', 'ab:{bull:2}'],
     ]);
-    const thirds = qs.map((q) => Math.floor(slotOf(/\{(.*)\}/.exec(q.prefix)![1]!) / (16384 / 3)));
+    // The slot of a queue's keys is its hash tag's (calculateSlot honours the tag, as Redis does).
+    const thirds = qs.map((q) => Math.floor(calculateSlot(`${q.prefix}:wait`) / (16384 / 3)));
     expect(thirds).toEqual([0, 1, 2]);
     expect(eventQueueFor('ab', 'agent-events', 3, 'run-3').name).toBe('agent-events-2');
   });

@@ -6,6 +6,7 @@
   ARGV[1]  member
   ARGV[2]  expected score
   Returns  1 when removed, 0 otherwise
+  One read, then at most one write: there is no state in which a failure could leave it half done.
 ]]
 local score = redis.call('ZSCORE', KEYS[1], ARGV[1])
 if score and tonumber(score) == tonumber(ARGV[2]) then

@@ -1,9 +1,10 @@
 import { randomUUID } from 'node:crypto';
-import { type EventEnvelope, type KeyLayout, keyLayout } from '@agent-bridge/protocol';
+import { type EventEnvelope, InvalidRequestError, type KeyLayout, keyLayout } from '@agent-bridge/protocol';
 import { RedisCluster, type RedisServer, destroyAllRedis, startRedis, waitFor } from '@agent-bridge/testing';
 import { Cluster, Redis } from 'ioredis';
 import { unpack } from 'msgpackr';
 import type { RedisConnection } from '../connections';
+import { loadScript, luaFile, runScript } from '../lua';
 import {
   CommitRefusedError,
   type CommitLimits,
@@ -202,6 +203,23 @@ describe('commit script on a standalone Redis', () => {
     expect(await historySeqs(conn, keys, runId)).toEqual([1, 2, 3]);
     await waitFor('3 publishes', () => got.length >= 3);
     expect(got).toEqual([1, 2, 3]);
+  });
+
+  it('register-run: missing arguments write nothing; a record a stopped call left without status is completed by the retry', async () => {
+    const keys = keyLayout(`t-${randomUUID().slice(0, 8)}`);
+    const meta = keys.runMeta('run-p');
+    const script = loadScript(luaFile('register-run-1.lua'));
+    await expect(runScript(conn, script, [meta], ['run-p', 'u1', ''])).rejects.toThrow(
+      /REGISTERREFUSED ARGV\[4\] missing/,
+    );
+    expect(await conn.exists(meta)).toBe(0);
+    await expect(registerRun(conn, keys, { runId: 'run-p', owner: '' })).rejects.toThrow(InvalidRequestError);
+    // What an earlier version left when it failed after its first writes: owner set, no status.
+    await conn.hset(meta, 'runId', 'run-p', 'owner', 'u1', 'createdAt', '5');
+    const again = await registerRun(conn, keys, { runId: 'run-p', owner: 'u1', status: 'running' });
+    expect(again.created).toBe(false);
+    expect(await conn.hmget(meta, 'status', 'headSeq', 'createdAt')).toEqual(['running', '0', '5']);
+    expect(Number(await conn.hget(meta, 'updatedAt'))).toBeGreaterThan(0);
   });
 
   it('a publish the ACL refuses after the XADD: the next call adopts the entry and releases the buffer, nothing lost', async () => {

@@ -1,5 +1,6 @@
 import {
   ForbiddenError,
+  InvalidRequestError,
   type KeyLayout,
   type RunRecord,
   RunRecordSchema,
@@ -111,7 +112,13 @@ export async function registerRun(
     registerRunScript,
     [meta],
     [input.runId, input.owner, input.agent ?? '', input.status ?? ''],
-  )) as unknown[];
+  ).catch((err: unknown) => {
+    // The script refuses (nothing written) a run id or owner that is empty.
+    if (err instanceof Error && err.message.startsWith('REGISTERREFUSED ')) {
+      throw new InvalidRequestError(`register run ${input.runId}: ${err.message.slice(16)}`);
+    }
+    throw err;
+  })) as unknown[];
   if (res[0] === -1) throw new ForbiddenError(`run ${input.runId} belongs to another user`);
   const record = decodeRunRecord(pairsToObject(res.slice(1)));
   if (!record) throw new Error(`run ${input.runId}: registry record could not be read back`);
@@ -185,7 +192,7 @@ export async function expireUnattended(
   const ids = new Set<string>();
   let cursor = options.cursor;
   for (let i = 0; i + 1 < flat.length; i += 2) {
-    ids.add(flat[i]!);
+    ids.add(String(flat[i]));
     cursor = Number(flat[i + 1]);
   }
   // The next call continues after `cursor`: every run created in that same ms is taken now, so none is

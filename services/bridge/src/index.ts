@@ -4,15 +4,9 @@ export { createHttpServer } from './http/server';
 export { createAdminServer } from './http/admin-server';
 export type { AdminServerOptions } from './http/admin-server';
 export { LeaderElector } from './leader/leader-elector';
-export type {
-  ElectorState,
-  ElectorStatus,
-  LeaderAnnouncement,
-  LeaderContext,
-  LeaderDuty,
-  LeaderElectorOptions,
-  QuorumLostHook,
-} from './leader/leader-elector';
+export type { ElectorState, ElectorStatus, LeaderElectorOptions } from './leader/leader-elector';
+export type { LeaderContext, LeaderDuty, QuorumLostHook } from './leader/duty';
+export type { LeaderAnnouncement } from './leader/announcements';
 export { RedlockLeaseClient } from './leader/lease-client';
 export type { Lease, LeaseClient, LeaseFailure, LeaseResult, RedlockLeaseClientOptions } from './leader/lease-client';
 export { FencingStore } from './leader/fencing';

@@ -15,7 +15,7 @@ import {
 } from '@agent-bridge/redis';
 import { Lifecycle, type LifecycleState, closeAll } from '@agent-bridge/runtime';
 import type { Logger } from '@agent-bridge/telemetry';
-import { sleepUnlessAborted } from './leader/abortable';
+import { isAborted, sleepUnlessAborted } from './leader/abortable';
 import { IntegrationService } from './integration/integration-service';
 import { type ElectorStatus, LeaderElector } from './leader/leader-elector';
 import { RedlockLeaseClient } from './leader/lease-client';
@@ -111,7 +111,7 @@ export function createReplica(config: AppConfig, logger: Logger): Replica {
       try {
         await sweepGaps({ config, store, logger }, ctx.signal);
       } catch (err) {
-        if (!ctx.signal.aborted) logger.warn({ err }, 'gap sweep failed');
+        if (!isAborted(ctx.signal)) logger.warn({ err }, 'gap sweep failed');
       }
       await sleepUnlessAborted(every, ctx.signal);
     }
@@ -133,7 +133,7 @@ export function createReplica(config: AppConfig, logger: Logger): Replica {
         if (step.expired > 0) logger.debug({ expired: step.expired }, 'gave registrations without events a TTL');
         if (step.seen >= 500) continue;
       } catch (err) {
-        if (!ctx.signal.aborted) logger.warn({ err }, 'registration expiry sweep failed');
+        if (!isAborted(ctx.signal)) logger.warn({ err }, 'registration expiry sweep failed');
       }
       await sleepUnlessAborted(UNATTENDED_SWEEP_MS, ctx.signal);
     }
@@ -221,7 +221,9 @@ export function createReplica(config: AppConfig, logger: Logger): Replica {
     async isReady() {
       if (lifecycle.state !== 'running' || router.getStatus().state !== 'running') return false;
       try {
-        return (await connection.ping()) === 'PONG';
+        // ping() resolves PONG or rejects: the answer needs no check.
+        await connection.ping();
+        return true;
       } catch {
         return false;
       }

@@ -3,7 +3,8 @@ import type { PublishedResult } from '@agent-bridge/control-plane';
 import type { KeyLayout } from '@agent-bridge/protocol';
 import type { RedisConnection } from '@agent-bridge/redis';
 import type { Logger } from '@agent-bridge/telemetry';
-import type { LeaderContext, LeaderElector } from '../leader/leader-elector';
+import type { LeaderContext } from '../leader/duty';
+import type { LeaderElector } from '../leader/leader-elector';
 
 /** A standby's request for an ensure attempt, published on `keys.ensureRequestChannel`. */
 interface EnsureRequest {

@@ -1,7 +1,10 @@
 /** Resolves after `ms`, or as soon as `signal` aborts (never rejects). */
 export function sleepUnlessAborted(ms: number, signal?: AbortSignal): Promise<void> {
   return new Promise((resolve) => {
-    if (signal?.aborted) return resolve();
+    if (signal?.aborted) {
+      resolve();
+      return;
+    }
     const done = (): void => {
       clearTimeout(timer);
       signal?.removeEventListener('abort', done);
@@ -10,6 +13,16 @@ export function sleepUnlessAborted(ms: number, signal?: AbortSignal): Promise<vo
     const timer = setTimeout(done, Math.max(0, ms));
     signal?.addEventListener('abort', done, { once: true });
   });
+}
+
+/**
+ * Whether `signal` has aborted, read afresh. A loop that checks `signal.aborted`, awaits, and checks again
+ * needs this: TypeScript keeps the first check's narrowing across the await (it cannot see the abort that
+ * happened meanwhile), so the second `signal.aborted` would type as `false` and the strict lint would call
+ * it dead code.
+ */
+export function isAborted(signal: AbortSignal): boolean {
+  return signal.aborted;
 }
 
 /** A sleep that another party can cut short with `wake()`. */

@@ -50,7 +50,7 @@ export class FencingStore {
         ok: false,
         reason: 'held',
         holderEpoch: toNumber(res[1]),
-        holderId: String(res[2] ?? ''),
+        holderId: typeof res[2] === 'string' ? res[2] : '',
         pttlMs: toNumber(res[3]),
       };
     }

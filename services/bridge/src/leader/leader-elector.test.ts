@@ -4,7 +4,8 @@ import { keyLayout } from '@agent-bridge/protocol';
 import { type RedisConnection, closeRedis, createRedis } from '@agent-bridge/redis';
 import { silentLogger } from '@agent-bridge/telemetry';
 import { type RedisServer, destroyAllRedis, startRedis, waitFor } from '@agent-bridge/testing';
-import { type LeaderContext, LeaderElector } from './leader-elector';
+import type { LeaderContext } from './duty';
+import { LeaderElector } from './leader-elector';
 import { RedlockLeaseClient } from './lease-client';
 
 let server: RedisServer;
@@ -84,7 +85,7 @@ describe('LeaderElector (in process, real Redis)', () => {
     const ctx = await a.waitForLeadership(5_000);
     await connection().del(keyLayout(prefix).leaderLease);
     await waitFor('signal aborted', () => ctx.signal.aborted, { timeoutMs: 5_000 });
-    expect(String((ctx.signal.reason as Error).message)).toMatch(/lease extension failed \(lost\)/);
+    expect((ctx.signal.reason as Error).message).toMatch(/lease extension failed \(lost\)/);
     // It remains a candidate and leads again under a new epoch.
     const again = await a.waitForLeadership(5_000);
     expect(again.epoch).toBe(ctx.epoch + 1);

@@ -1,26 +1,15 @@
 import type { LeaderRecord } from '@agent-bridge/control-plane';
-import { FencedError, IllegalStateError, type KeyLayout } from '@agent-bridge/protocol';
+import type { KeyLayout } from '@agent-bridge/protocol';
 import type { RedisConnection } from '@agent-bridge/redis';
+import { Lifecycle } from '@agent-bridge/runtime';
 import { type Logger, metrics, withSpan } from '@agent-bridge/telemetry';
-import { Waker, sleepUnlessAborted } from './abortable';
+import { Waker } from './abortable';
+import { acquireLeadership } from './acquire';
+import { announcement, announcementEffect } from './announcements';
+import { type LeaderContext, type LeaderDuty, type QuorumLostHook, runDuty } from './duty';
 import { FencingStore } from './fencing';
-import type { Lease, LeaseClient } from './lease-client';
-
-/** What a leader-only duty gets: its fencing epoch and a signal that fires when leadership ends. */
-export interface LeaderContext {
-  readonly leaderId: string;
-  readonly epoch: number;
-  readonly signal: AbortSignal;
-}
-
-/** A leader-only duty: runs from the moment leadership starts until `ctx.signal` aborts. */
-export type LeaderDuty = (ctx: LeaderContext) => Promise<void>;
-
-/**
- * Called after leadership was lost for want of a lock quorum (no other replica can lead either), before
- * the record is resigned: the last moment the epoch is still valid for a fenced "why" note.
- */
-export type QuorumLostHook = (ctx: LeaderContext, reason: string) => Promise<void>;
+import type { LeaseClient } from './lease-client';
+import { type Term, keepExtending, newTerm } from './term';
 
 export type ElectorState = 'idle' | 'standby' | 'leader' | 'stepping-down' | 'closing' | 'closed';
 
@@ -64,24 +53,8 @@ export interface ElectorStatus {
   terms: number;
 }
 
-/** Message on `keys.leaderChannel`. */
-export interface LeaderAnnouncement {
-  type: 'elected' | 'released';
-  id: string;
-  epoch: number;
-  at: number;
-}
-
-interface Term {
-  lease: Lease;
-  epoch: number;
-  controller: AbortController;
-  duties: Promise<void>[];
-  ended: Promise<void>;
-  end: () => void;
-  lostReason: string | null;
-  quorumLost: boolean;
-}
+/** A started elector's role; the lifecycle says whether it is started or closing. */
+type Role = 'standby' | 'leader' | 'stepping-down';
 
 /**
  * Leader election over a {@link LeaseClient} (Redlock) with fencing epochs in the data Redis.
@@ -92,9 +65,15 @@ interface Term {
  * fails, the lease expires unextended (e.g. the process was paused) or a newer epoch is announced, the
  * duties' `AbortSignal` fires and the replica steps down (resigns the record, releases the lease) instead
  * of carrying on. `close()` hands over: stop duties, delete the record (CAS), release the lease, announce.
+ *
+ * Who does what: one acquisition attempt (lease, then epoch) in acquire.ts, the renew loop in term.ts,
+ * what an announcement means in announcements.ts; this class runs the loop, the duties and the status.
  */
 export class LeaderElector {
-  private state: ElectorState = 'idle';
+  // Close does not wait for a start stuck on the SUBSCRIBE: the replica's shutdown must go on.
+  private readonly lifecycle = new Lifecycle({ closeWaitsForStart: false });
+  private role: Role | null = null;
+  private notified: ElectorState = 'idle';
   private readonly fencing: FencingStore;
   private readonly duties = new Map<string, LeaderDuty>();
   private readonly listeners = new Set<(status: ElectorStatus) => void>();
@@ -102,7 +81,6 @@ export class LeaderElector {
   private readonly waker = new Waker();
   private term: Term | null = null;
   private loop: Promise<void> | null = null;
-  private closing: Promise<void> | null = null;
   private lastError: string | null = 'not started';
   private quorumUnavailable = false;
   private terms = 0;
@@ -132,14 +110,20 @@ export class LeaderElector {
     return () => this.listeners.delete(listener);
   }
 
-  /** Starts the election loop (does not wait for leadership). Idempotent. */
-  async start(): Promise<void> {
-    if (this.state === 'closing' || this.state === 'closed') throw new IllegalStateError(this.state, 'start');
-    if (this.loop) return;
-    this.options.subscriber.on('message', this.onMessage);
-    await this.options.subscriber.subscribe(this.options.keys.leaderChannel);
-    this.setState('standby');
-    this.loop = this.run();
+  /** Starts the election loop (does not wait for leadership). Idempotent; rejects once closing. */
+  start(): Promise<void> {
+    return this.lifecycle.start(async () => {
+      this.options.subscriber.on('message', this.onMessage);
+      await this.options.subscriber.subscribe(this.options.keys.leaderChannel);
+      if (this.lifecycle.isClosing) return;
+      this.setRole('standby');
+      this.loop = this.run();
+    });
+  }
+
+  private get state(): ElectorState {
+    if (this.lifecycle.isClosing) return this.lifecycle.state === 'closed' ? 'closed' : 'closing';
+    return this.role ?? 'idle';
   }
 
   get isLeader(): boolean {
@@ -154,10 +138,11 @@ export class LeaderElector {
   }
 
   getStatus(): ElectorStatus {
-    const t = this.state === 'leader' ? this.term : null;
+    const state = this.state;
+    const t = state === 'leader' ? this.term : null;
     return {
       id: this.options.id,
-      state: this.state,
+      state,
       isLeader: t !== null,
       epoch: t?.epoch ?? null,
       leaseRemainingMs: t ? Math.max(0, t.lease.expiresAt - Date.now()) : null,
@@ -196,9 +181,8 @@ export class LeaderElector {
    * released and the release announced so a standby acquires at once. Idempotent; never throws.
    */
   close(): Promise<void> {
-    this.closing ??= (async () => {
-      const wasStarted = this.loop !== null;
-      this.setState('closing');
+    const closed = this.lifecycle.close(async (was) => {
+      this.notify();
       this.waker.wake();
       const t = this.term;
       if (t) {
@@ -206,32 +190,30 @@ export class LeaderElector {
         await t.ended;
       }
       await this.loop?.catch(() => undefined);
-      if (wasStarted) {
+      if (was !== 'idle') {
         this.options.subscriber.off('message', this.onMessage);
         await this.options.subscriber.unsubscribe(this.options.keys.leaderChannel).catch(() => undefined);
       }
-      this.setState('closed');
-    })();
-    return this.closing;
+    });
+    return closed.finally(() => this.notify());
   }
 
-  private get stopping(): boolean {
-    return this.state === 'closing' || this.state === 'closed';
+  /** Whether close() was called (a method, not a getter: a loop re-reads it after each await). */
+  private stopping(): boolean {
+    return this.lifecycle.isClosing;
   }
 
   private async run(): Promise<void> {
     const o = this.options;
-    while (!this.stopping) {
-      let term: Term | null = null;
-      try {
-        term = await this.tryLead();
-      } catch (err) {
-        this.lastError = `acquisition failed: ${(err as Error).message}`;
+    while (!this.stopping()) {
+      const term = await this.tryLead().catch((err: unknown) => {
+        this.lastError = `acquisition failed: ${err instanceof Error ? err.message : String(err)}`;
         o.logger.warn({ err }, 'leader acquisition attempt failed');
-      }
+        return null;
+      });
       if (term) {
         await this.serve(term);
-        if (this.stopping) break;
+        if (this.stopping()) break;
       }
       await this.waker.sleep(o.retryDelayMs + Math.floor(Math.random() * (o.retryJitterMs + 1)));
     }
@@ -239,56 +221,32 @@ export class LeaderElector {
 
   private async tryLead(): Promise<Term | null> {
     const o = this.options;
-    const acquired = await o.lease.acquire(o.keys.leaderLease, o.leaseTtlMs);
-    if (!acquired.ok) {
-      this.quorumUnavailable = acquired.reason === 'unavailable';
-      this.lastError =
-        acquired.reason === 'unavailable'
-          ? `lock quorum unavailable: ${acquired.detail}`
-          : `lease held by another replica`;
+    const got = await acquireLeadership({
+      id: o.id,
+      lease: o.lease,
+      fencing: this.fencing,
+      leaseResource: o.keys.leaderLease,
+      leaseTtlMs: o.leaseTtlMs,
+      retryDelayMs: o.retryDelayMs,
+      stopping: () => this.stopping(),
+    });
+    if (!got.ok) {
+      this.quorumUnavailable = got.quorumUnavailable;
+      this.lastError = got.error;
       return null;
     }
     this.quorumUnavailable = false;
-    const lease = acquired.lease;
-    let issued = await this.fencing.issueEpoch(o.id, lease.token, o.leaseTtlMs, o.lease.sharesDataRedis);
-    // The previous leader's record outlives its lease by the few ms between its extend and record refresh.
-    if (!issued.ok && issued.reason === 'held' && issued.pttlMs >= 0 && issued.pttlMs < o.retryDelayMs) {
-      const waitMs = issued.pttlMs + 5;
-      await new Promise((r) => setTimeout(r, waitMs));
-      issued = await this.fencing.issueEpoch(o.id, lease.token, o.leaseTtlMs, o.lease.sharesDataRedis);
-    }
-    if (!issued.ok || this.stopping || lease.expiresAt <= Date.now()) {
-      await o.lease.release(lease);
-      this.lastError = issued.ok
-        ? 'lease expired while taking the epoch'
-        : issued.reason === 'held'
-          ? `leader record of ${issued.holderId} (epoch ${issued.holderEpoch}) still alive`
-          : 'lease lost before the epoch was issued';
-      if (issued.ok) await this.fencing.resign(lease.token, this.announcement('released', issued.epoch));
-      return null;
-    }
-    let end!: () => void;
-    const ended = new Promise<void>((r) => (end = r));
-    const term: Term = {
-      lease,
-      epoch: issued.epoch,
-      controller: new AbortController(),
-      duties: [],
-      ended,
-      end,
-      lostReason: null,
-      quorumLost: false,
-    };
+    const term = newTerm(got.lease, got.epoch);
     this.term = term;
     this.terms++;
     this.lastError = null;
-    this.setState('leader');
-    o.logger.info({ epoch: term.epoch, leaseRemainingMs: lease.expiresAt - Date.now() }, 'became leader');
+    this.setRole('leader');
+    o.logger.info({ epoch: term.epoch, leaseRemainingMs: term.lease.expiresAt - Date.now() }, 'became leader');
     metrics.leaderChanges.add(1, { change: 'acquired' });
     metrics.leaderEpoch.record(term.epoch);
     metrics.isLeader.record(1);
     await withSpan('leader.elected', { 'agent_bridge.leader_id': o.id, 'agent_bridge.epoch': term.epoch }, () =>
-      o.connection.publish(o.keys.leaderChannel, this.announcement('elected', term.epoch)).catch(() => 0),
+      o.connection.publish(o.keys.leaderChannel, announcement('elected', o.id, term.epoch)).catch(() => 0),
     );
     return term;
   }
@@ -297,63 +255,16 @@ export class LeaderElector {
   private async serve(term: Term): Promise<void> {
     const o = this.options;
     const ctx: LeaderContext = { leaderId: o.id, epoch: term.epoch, signal: term.controller.signal };
-    for (const [name, duty] of this.duties) {
-      term.duties.push(
-        (async () => {
-          try {
-            await duty(ctx);
-          } catch (err) {
-            if (err instanceof FencedError) this.lose(term, `duty ${name} was fenced: ${err.message}`, false);
-            else if (!term.controller.signal.aborted) o.logger.error({ err, duty: name }, 'leader duty failed');
-          }
-        })(),
-      );
-    }
-    await this.keepExtending(term);
+    const fenced = (reason: string): void => this.lose(term, reason, false);
+    for (const [name, duty] of this.duties) term.duties.push(runDuty(name, duty, ctx, fenced, o.logger));
+    await keepExtending(term, {
+      lease: o.lease,
+      fencing: this.fencing,
+      leaseTtlMs: o.leaseTtlMs,
+      extendBeforeMs: o.extendBeforeMs,
+      lose: (reason, quorumLost) => this.lose(term, reason, quorumLost),
+    });
     await this.stepDownTerm(term);
-  }
-
-  private async keepExtending(term: Term): Promise<void> {
-    const o = this.options;
-    const signal = term.controller.signal;
-    const watchdog = (): NodeJS.Timeout =>
-      setTimeout(
-        () => this.lose(term, 'lease expired without a successful extension (process paused or Redis slow)', false),
-        Math.max(0, term.lease.expiresAt - Date.now()),
-      );
-    let dog = watchdog();
-    try {
-      while (!signal.aborted) {
-        await sleepUnlessAborted(term.lease.expiresAt - o.extendBeforeMs - Date.now(), signal);
-        if (signal.aborted) return;
-        if (Date.now() >= term.lease.expiresAt) {
-          this.lose(term, 'lease expired before it could be extended (process paused?)', false);
-          return;
-        }
-        const r = await o.lease.extend(term.lease, o.leaseTtlMs);
-        if (signal.aborted) return;
-        if (!r.ok) {
-          this.lose(term, `lease extension failed (${r.reason}): ${r.detail}`, r.reason === 'unavailable');
-          return;
-        }
-        let mine = false;
-        try {
-          mine = await this.fencing.extendRecord(r.lease.token, term.epoch, o.leaseTtlMs);
-        } catch (err) {
-          this.lose(term, `leader record refresh failed: ${(err as Error).message}`, false);
-          return;
-        }
-        if (!mine) {
-          this.lose(term, 'leader record lost or taken over (newer epoch)', false);
-          return;
-        }
-        term.lease = r.lease;
-        clearTimeout(dog);
-        dog = watchdog();
-      }
-    } finally {
-      clearTimeout(dog);
-    }
   }
 
   /** Fires the term's signal (once) with the reason. */
@@ -361,7 +272,7 @@ export class LeaderElector {
     if (term.controller.signal.aborted) return;
     term.lostReason = reason;
     term.quorumLost = quorumLost;
-    if (this.state === 'leader') this.setState('stepping-down');
+    if (this.state === 'leader') this.setRole('stepping-down');
     this.options.logger.warn({ epoch: term.epoch, reason }, 'leadership ending');
     term.controller.abort(new Error(reason));
   }
@@ -382,7 +293,7 @@ export class LeaderElector {
     await o.lease.release(term.lease);
     try {
       await withSpan('leader.resign', { 'agent_bridge.epoch': term.epoch, 'agent_bridge.reason': reason }, () =>
-        this.fencing.resign(term.lease.token, this.announcement('released', term.epoch)),
+        this.fencing.resign(term.lease.token, announcement('released', o.id, term.epoch)),
       );
     } catch (err) {
       o.logger.warn({ err }, 'could not resign the leader record');
@@ -395,37 +306,30 @@ export class LeaderElector {
     this.quorumUnavailable = term.quorumLost;
     this.lastError = `stepped down: ${reason}`;
     o.logger.info({ epoch: term.epoch, reason }, 'stepped down');
-    metrics.leaderChanges.add(1, { change: this.stopping ? 'released' : 'lost' });
+    metrics.leaderChanges.add(1, { change: this.stopping() ? 'released' : 'lost' });
     metrics.isLeader.record(0);
-    if (!this.stopping) this.setState('standby');
+    this.setRole('standby');
     term.end();
   }
 
   private handleAnnouncement(channel: string, message: string): void {
     if (channel !== this.options.keys.leaderChannel) return;
-    let a: LeaderAnnouncement;
-    try {
-      a = JSON.parse(message) as LeaderAnnouncement;
-    } catch {
-      return;
-    }
-    if (a.id === this.options.id && a.type === 'released') return;
     const t = this.term;
-    if (a.type === 'elected' && t && a.epoch > t.epoch) {
-      this.lose(t, `replica ${a.id} was elected with newer epoch ${a.epoch}`, false);
-    }
-    if (a.type === 'released' && !t) this.waker.wake();
+    const effect = announcementEffect(message, this.options.id, t?.epoch ?? null);
+    if (effect.kind === 'lose' && t) this.lose(t, effect.reason, false);
+    if (effect.kind === 'wake') this.waker.wake();
   }
 
-  private announcement(type: LeaderAnnouncement['type'], epoch: number): string {
-    const a: LeaderAnnouncement = { type, id: this.options.id, epoch, at: Date.now() };
-    return JSON.stringify(a);
+  private setRole(role: Role): void {
+    this.role = role;
+    this.notify();
   }
 
-  private setState(state: ElectorState): void {
-    if (this.state === state) return;
-    this.state = state;
+  /** Tells the listeners when the state changed since they last heard. */
+  private notify(): void {
     const status = this.getStatus();
+    if (status.state === this.notified) return;
+    this.notified = status.state;
     for (const l of this.listeners) {
       try {
         l(status);

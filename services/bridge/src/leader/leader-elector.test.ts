@@ -68,6 +68,8 @@ describe('LeaderElector (in process, real Redis)', () => {
     await b.waitForLeadership(5_000);
     // Woken by the release announcement, not by its next poll (3 s) — generous for a slow machine.
     expect(Date.now() - closedAt).toBeLessThan(2_000);
+    // Leading starts before the duties do (the election is announced first): wait for b's duty to run.
+    await waitFor("b's duty started", () => seen.length === 2, { timeoutMs: 5_000 });
     expect(seen.map((c) => [c.leaderId, c.epoch])).toEqual([
       ['a', 1],
       ['b', 2],

@@ -247,7 +247,7 @@ describe('agent SDK: thinking deltas coalescing', () => {
         ),
       );
       expect(failure).toBeInstanceOf(AgentBridgeError);
-      expect((failure as AgentBridgeError).code).toBe('UNAVAILABLE');
+      expect(failure instanceof AgentBridgeError && failure.code).toBe('UNAVAILABLE');
       proxy.heal();
       await run.thinking('again');
       await run.flush();

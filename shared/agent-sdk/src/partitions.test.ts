@@ -8,7 +8,7 @@ import { AgentPublisher } from './index';
 
 afterAll(destroyAllRedis);
 
-let cluster: RedisCluster;
+let cluster: RedisCluster | undefined;
 beforeAll(async () => {
   cluster = await RedisCluster.start(3);
 });
@@ -21,7 +21,7 @@ describe('AgentPublisher with AB_EVENT_PARTITIONS=3 on a three-master Cluster', 
     const id = randomUUID().slice(0, 8);
     const env = {
       REDIS_MODE: 'cluster',
-      REDIS_CLUSTER_NODES: cluster.seeds.join(','),
+      REDIS_CLUSTER_NODES: cluster!.seeds.join(','),
       AB_KEY_PREFIX: `t-${id}`,
       AB_EVENT_PARTITIONS: '3',
       AB_THINKING_COALESCE_MS: '0',
@@ -54,8 +54,10 @@ describe('AgentPublisher with AB_EVENT_PARTITIONS=3 on a three-master Cluster', 
       // Each partition queue lives on its own master: the master holding its wait list's slot has keys there.
       const owners = await Promise.all(
         refs.map(async (r) => {
-          const slot = Number(await cluster.nodes[0]!.cli('cluster', 'keyslot', `${r.prefix}:${r.name}:wait`));
-          const counts = await Promise.all(cluster.nodes.map((n) => n.cli('cluster', 'countkeysinslot', String(slot))));
+          const slot = Number(await cluster!.nodes[0]!.cli('cluster', 'keyslot', `${r.prefix}:${r.name}:wait`));
+          const counts = await Promise.all(
+            cluster!.nodes.map((n) => n.cli('cluster', 'countkeysinslot', String(slot))),
+          );
           return counts.findIndex((c) => Number(c) > 0);
         }),
       );

@@ -31,7 +31,7 @@ function hs256(secret: string, header: Partial<JWTHeaderParameters> = {}, extra:
 async function reason(verifier: TokenVerifier, token: string): Promise<string> {
   return verifier.verify(token).then(
     () => 'accepted',
-    (err: Error) => err.message,
+    (err: unknown) => (err instanceof Error ? err.message : String(err)),
   );
 }
 
@@ -46,7 +46,7 @@ describe('TokenVerifier (jose)', () => {
     const verifier = new TokenVerifier(auth());
     const token = await signToken('alice', auth(), 60_000);
     const verified = await verifier.verify(token);
-    expect(verified).toEqual({ userId: 'alice', keyId: 'hs-1', expiresAtMs: expect.any(Number) });
+    expect(verified).toEqual({ userId: 'alice', keyId: 'hs-1', expiresAtMs: expect.any(Number) as number });
     expect(verified.expiresAtMs - Date.now()).toBeGreaterThan(50_000);
     expect(verified.expiresAtMs - Date.now()).toBeLessThanOrEqual(61_000);
   });

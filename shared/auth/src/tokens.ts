@@ -32,7 +32,7 @@ function readJwks(path: string): JSONWebKeySet {
     parsed = JSON.parse(readFileSync(path, 'utf8'));
   } catch (cause) {
     throw new ConfigError(`AB_JWT_PUBLIC_KEYS_FILE: cannot read a JSON Web Key Set from ${path}`, [
-      { key: 'AB_JWT_PUBLIC_KEYS_FILE', message: String((cause as Error).message) },
+      { key: 'AB_JWT_PUBLIC_KEYS_FILE', message: cause instanceof Error ? cause.message : String(cause) },
     ]);
   }
   const keys = (parsed as { keys?: unknown } | null)?.keys;

@@ -3,6 +3,7 @@ import {
   type ClientToServerEvents,
   ErrorCode,
   type EventEnvelope,
+  type ReauthAck,
   type ServerToClientEvents,
   type WireError,
 } from '@agent-bridge/protocol';
@@ -181,7 +182,9 @@ export class GatewayConnection {
         .then(token)
         .then((fresh) => socket.timeout(this.options.requestTimeoutMs).emitWithAck('reauth', { token: fresh }))
         .then(
-          (res) => {
+          // socket.io's types lose the ack's type through `timeout()` + `emitWithAck` (it comes back `any`):
+          // the event map says the gateway answers `reauth` with a ReauthAck.
+          (res: ReauthAck) => {
             if (res.ok && generation === this.generationValue) this.counters.reauths++;
           },
           () => undefined,

@@ -50,7 +50,7 @@ function readFile(path: string): Record<string, unknown> {
     text = readFileSync(path, 'utf8');
   } catch (cause) {
     throw new ConfigError(`${CONFIG_FILE_ENV}: cannot read config file ${path}`, [
-      { key: CONFIG_FILE_ENV, message: String((cause as Error).message) },
+      { key: CONFIG_FILE_ENV, message: cause instanceof Error ? cause.message : String(cause) },
     ]);
   }
   let parsed: unknown;
@@ -148,8 +148,13 @@ export function loadConfig(options: LoadConfigOptions = {}): AppConfig {
     }
   }
 
-  const config = result as AppConfig;
-  config.mode = production ? 'production' : 'development';
+  // Every leaf was parsed by its schema above (or a problem recorded, which throws below).
+  const parsed = result as ConfigOf<typeof configDefinition>;
+  const config: AppConfig = {
+    ...parsed,
+    instanceId: parsed.instanceId ?? `${hostname()}-${process.pid}`,
+    mode: production ? 'production' : 'development',
+  };
   if (problems.length === 0) crossChecks(config, problems);
   if (problems.length > 0) {
     throw new ConfigError(
@@ -180,7 +185,6 @@ export function loadConfig(options: LoadConfigOptions = {}): AppConfig {
       );
     }
   }
-  config.instanceId ??= `${hostname()}-${process.pid}`;
   return config;
 }
 

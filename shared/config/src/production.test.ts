@@ -65,7 +65,9 @@ describe('production mode (guarantee 7.1: production refuses default secrets and
     ]);
     expect(problems.find((p) => p.key === 'AB_JWT_SECRET')?.message).toMatch(/published default/);
     const short = problemsOf({ ...STRONG, NODE_ENV: 'production', AB_JWT_SECRET: 'sixteen-chars-ok!' }, 'gateway');
-    expect(short).toEqual([{ key: 'AB_JWT_SECRET', message: expect.stringMatching(/at least 32 characters/) }]);
+    expect(short).toEqual([
+      { key: 'AB_JWT_SECRET', message: expect.stringMatching(/at least 32 characters/) as string },
+    ]);
     const placeholder = problemsOf(
       { ...STRONG, NODE_ENV: 'production', AB_JWT_SECRET: 'CHANGE-ME-to-at-least-16-characters-long' },
       'gateway',
@@ -76,7 +78,7 @@ describe('production mode (guarantee 7.1: production refuses default secrets and
   it('refuses the gateway catch-up switched off (AB_GATEWAY_RESYNC=false, for demonstrating the fault only) in a production gateway', () => {
     const off = { ...STRONG, AB_GATEWAY_RESYNC: 'false' };
     expect(problemsOf({ ...off, NODE_ENV: 'production' }, 'gateway')).toEqual([
-      { key: 'AB_GATEWAY_RESYNC', message: expect.stringMatching(/must be on in production/) },
+      { key: 'AB_GATEWAY_RESYNC', message: expect.stringMatching(/must be on in production/) as string },
     ]);
     expect(problemsOf({ ...STRONG, NODE_ENV: 'production' }, 'gateway')).toEqual([]);
     expect(problemsOf(off, 'gateway')).toEqual([]);
@@ -85,7 +87,9 @@ describe('production mode (guarantee 7.1: production refuses default secrets and
   it('refuses a bridge admin token under 32 characters; development accepts 16', () => {
     const bridgeEnv = { ...STRONG, REDIS_URL: 'redis://bridge:0123456789abcdef0123456789abcdef@redis:6379' };
     const short = problemsOf({ ...bridgeEnv, NODE_ENV: 'production', AB_BRIDGE_ADMIN_TOKEN: 'a'.repeat(31) }, 'bridge');
-    expect(short).toEqual([{ key: 'AB_BRIDGE_ADMIN_TOKEN', message: expect.stringMatching(/at least 32 characters/) }]);
+    expect(short).toEqual([
+      { key: 'AB_BRIDGE_ADMIN_TOKEN', message: expect.stringMatching(/at least 32 characters/) as string },
+    ]);
     expect(
       problemsOf({ ...bridgeEnv, NODE_ENV: 'production', AB_BRIDGE_ADMIN_TOKEN: 'a'.repeat(32) }, 'bridge'),
     ).toEqual([]);

@@ -51,7 +51,7 @@ export type ConfigOf<T> = {
 };
 
 export function isSetting(node: Setting | SettingTree): node is Setting {
-  return (node as Setting).kind === 'setting';
+  return node.kind === 'setting';
 }
 
 // ---- schema helpers: values arrive as strings from the environment, typed from a file ----

@@ -20,7 +20,7 @@ export async function listMembers(conn: RedisConnection, keys: KeyLayout, role: 
   if (ids.length === 0) return [];
   const raws = await conn.hmget(keys.memberRecords(role), ...ids);
   return raws
-    .map((raw) => parseJson<MemberRecord>(raw))
+    .map((raw) => parseJson(raw) as MemberRecord | null)
     .filter((rec): rec is MemberRecord => rec !== null)
     .sort(byId);
 }
@@ -43,7 +43,7 @@ export async function readMembers(
   for (let i = 0; i + 1 < scores.length; i += 2) expiry.set(scores[i] as string, Number(scores[i + 1]));
   const out: MemberView[] = [];
   for (const raw of Object.values(records)) {
-    const rec = parseJson<MemberRecord>(raw);
+    const rec = parseJson(raw) as MemberRecord | null;
     if (!rec) continue;
     out.push({ ...rec, alive: (expiry.get(rec.id) ?? 0) > now, lastSeenAgoMs: Math.max(0, now - rec.lastSeen) });
   }

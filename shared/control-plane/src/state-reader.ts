@@ -74,7 +74,7 @@ export class IntegrationStateReader {
   private closed = false;
   private readonly onMessage = (channel: string, message: string): void => {
     if (channel !== this.options.keys.integrationChannel) return;
-    const t = parseJson<StateTransition>(message);
+    const t = parseJson(message) as StateTransition | null;
     if (!t) return;
     for (const w of this.watchers) w(t);
   };
@@ -83,7 +83,7 @@ export class IntegrationStateReader {
 
   /** The published state, or null when no leader published one yet. */
   async published(): Promise<PublishedState | null> {
-    return parseJson<PublishedState>(await this.options.connection.get(this.options.keys.integrationState));
+    return parseJson(await this.options.connection.get(this.options.keys.integrationState)) as PublishedState | null;
   }
 
   /** The current published state (UNINITIALIZED, epoch 0, when none was published yet). */
@@ -98,12 +98,12 @@ export class IntegrationStateReader {
 
   /** The latest health check the leader published, or null. */
   async latestHealth(): Promise<HealthStatus | null> {
-    return parseJson<HealthStatus>(await this.options.connection.get(this.options.keys.integrationHealth));
+    return parseJson(await this.options.connection.get(this.options.keys.integrationHealth)) as HealthStatus | null;
   }
 
   /** The latest ensureIntegration result the leader published, or null. */
   async latestResult(): Promise<PublishedResult | null> {
-    return parseJson<PublishedResult>(await this.options.connection.get(this.options.keys.integrationResult));
+    return parseJson(await this.options.connection.get(this.options.keys.integrationResult)) as PublishedResult | null;
   }
 
   /** The latest `limit` recovery outcomes, newest first. */
@@ -148,6 +148,6 @@ export class IntegrationStateReader {
   /** The first `limit` (at least one) readable JSON entries of a list, newest first. */
   private async list<T>(key: string, limit: number): Promise<T[]> {
     const raws = await this.options.connection.lrange(key, 0, Math.max(1, limit) - 1);
-    return raws.map((r) => parseJson<T>(r)).filter((t): t is T => t !== null);
+    return raws.map((r) => parseJson(r) as T | null).filter((t): t is T => t !== null);
   }
 }

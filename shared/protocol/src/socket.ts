@@ -123,7 +123,7 @@ export function runIdOfRoom(room: unknown): string | null {
   if (typeof room !== 'string') return null;
   if (room.startsWith('run:')) return room.slice(4);
   const sharded = /^\{run:([^{}]+)\}\.?$/.exec(room);
-  return sharded ? sharded[1]! : null;
+  return sharded?.[1] ?? null;
 }
 
 /** Status of a run in the registry (a plain union, so the published client's types need no zod). */

@@ -19,7 +19,8 @@ export function describeIssues(issues: readonly ValidationIssue[]): string {
 /** UTF-8 size of a value's JSON form; `Infinity` when it cannot be serialised. */
 export function jsonSize(value: unknown): number {
   try {
-    const json = JSON.stringify(value);
+    // Undefined for undefined, a function or a symbol; its type says string.
+    const json = JSON.stringify(value) as string | undefined;
     return json === undefined ? 0 : Buffer.byteLength(json, 'utf8');
   } catch {
     return Number.POSITIVE_INFINITY;

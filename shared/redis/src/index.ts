@@ -2,7 +2,7 @@ export { closeRedis, createLockClients, createRedis, waitUntilReady } from './co
 export type { CreateRedisOptions, RedisConnection, RedisRole } from './connections';
 export { MIN_REDIS_VERSION, RedisSetupError, checkRedis, infoField, versionAtLeast } from './startup-check';
 export type { RedisReport } from './startup-check';
-export { describeTopology, readTopology } from './topology';
+export { describeTopology, nodeAddress, readTopology } from './topology';
 export {
   PUBSUB_MODE_FIELD,
   SHARDED_PUBSUB_MIN_VERSION,

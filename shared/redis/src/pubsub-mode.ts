@@ -61,14 +61,17 @@ export async function checkPubSubAgreement(
     const raws = await conn.hmget(keys.memberRecords(role), ...ids);
     raws.forEach((raw, i) => {
       if (raw === null) return;
-      let rec: MemberRecord;
+      // Written by any version of either service: only `info` is read, and an older one may lack it.
+      let rec: Partial<Pick<MemberRecord, 'info'>>;
       try {
-        rec = JSON.parse(raw) as MemberRecord;
+        rec = JSON.parse(raw) as Partial<Pick<MemberRecord, 'info'>>;
       } catch {
         return;
       }
       const theirs = rec.info?.[PUBSUB_MODE_FIELD] ?? 'classic';
-      if (theirs !== mode) others.push(`${role} ${ids[i]} (${String(theirs)})`);
+      if (theirs !== mode) {
+        others.push(`${role} ${ids[i] ?? '?'} (${typeof theirs === 'string' ? theirs : JSON.stringify(theirs)})`);
+      }
     });
   }
   if (others.length > 0) {

@@ -1,6 +1,6 @@
 import type { AppConfig } from '@agent-bridge/config';
 import type { RedisConnection } from './connections';
-import { RedisSetupError, type RedisMasterInfo, type RedisTopology, readTopology } from './topology';
+import { RedisSetupError, type RedisMasterInfo, type RedisTopology, nodeAddress, readTopology } from './topology';
 
 export { infoField } from './info';
 export { RedisSetupError } from './topology';
@@ -33,8 +33,7 @@ export function versionAtLeast(version: string, min: readonly number[]): boolean
 /** The policy of a master from INFO, else CONFIG GET (null when neither may be read). */
 async function policyOf(master: RedisMasterInfo, conn: RedisConnection): Promise<string | null> {
   if (master.maxmemoryPolicy !== null) return master.maxmemoryPolicy;
-  const node =
-    'nodes' in conn ? conn.nodes('master').find((n) => `${n.options.host}:${n.options.port}` === master.address) : conn;
+  const node = 'nodes' in conn ? conn.nodes('master').find((n) => nodeAddress(n) === master.address) : conn;
   try {
     const res = await node?.config('GET', 'maxmemory-policy');
     return res?.[1] ?? null;
@@ -56,6 +55,9 @@ const where = (m: RedisMasterInfo, t: RedisTopology): string =>
  */
 export async function checkRedis(conn: RedisConnection, config: AppConfig): Promise<RedisReport> {
   const topology = await readTopology(conn, config);
+  const [first] = topology.masters;
+  // readTopology refuses a Cluster without masters and reads one server otherwise: never hit.
+  if (first === undefined) throw new RedisSetupError('no Redis master to check');
   const warnings: string[] = [];
   const tooOld = topology.masters.filter((m) => !versionAtLeast(m.version, MIN_REDIS_VERSION));
   if (tooOld.length > 0) {
@@ -90,13 +92,14 @@ export async function checkRedis(conn: RedisConnection, config: AppConfig): Prom
     }
     warnings.push(msg);
   }
-  const lowest = [...topology.masters].sort((a, b) =>
-    versionAtLeast(a.version, b.version.split('.').map(Number)) ? 1 : -1,
-  )[0]!;
+  const lowest = topology.masters.reduce(
+    (low, m) => (versionAtLeast(m.version, low.version.split('.').map(Number)) ? low : m),
+    first,
+  );
   const known = policies.filter((p): p is string => p !== null);
   return {
     version: lowest.version,
-    mode: topology.masters[0]!.redisMode,
+    mode: first.redisMode,
     maxmemoryPolicy: known.find((p) => p !== 'noeviction') ?? known[0] ?? null,
     warnings,
     topology,

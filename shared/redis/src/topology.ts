@@ -38,7 +38,10 @@ const CLUSTER_SLOTS = 16_384;
 /** Slots per master address in a Cluster client's slot map (its first node of a slot is the master). */
 function slotCounts(conn: Cluster): Map<string, number> {
   const counts = new Map<string, number>();
-  for (const nodes of conn.slots) {
+  // The slot map is sparse (a slot no master serves is a hole, which for-of yields as undefined); its
+  // type says every slot has nodes.
+  const slots: readonly (readonly string[] | undefined)[] = conn.slots;
+  for (const nodes of slots) {
     const master = nodes?.[0];
     if (master !== undefined) counts.set(master, (counts.get(master) ?? 0) + 1);
   }
@@ -57,6 +60,14 @@ interface MasterNode {
   node: Redis;
 }
 
+/**
+ * `host:port` of one server connection, as its options name it. ioredis fills in its defaults (localhost,
+ * 6379) when it builds the options, so the two are always set at run time; its type keeps them optional.
+ */
+export function nodeAddress(node: Redis): string {
+  return `${node.options.host ?? 'localhost'}:${node.options.port ?? 6379}`;
+}
+
 /** The master servers behind `conn`: every master of a Cluster, else the server the connection talks to. */
 async function masterNodes(conn: RedisConnection, config: AppConfig): Promise<MasterNode[]> {
   if (conn instanceof Cluster) {
@@ -67,16 +78,16 @@ async function masterNodes(conn: RedisConnection, config: AppConfig): Promise<Ma
       throw new RedisSetupError(`no Redis Cluster master known via ${config.redis.clusterNodes.join(', ')}`);
     }
     return masters
-      .map((node) => ({ address: `${node.options.host}:${node.options.port}`, node }))
+      .map((node) => ({ address: nodeAddress(node), node }))
       .sort((a, b) => a.address.localeCompare(b.address));
   }
   // Sentinel: the address the Sentinels resolved, read from the socket once connected.
   await waitUntilReady(conn, config.redis.connectTimeoutMs);
   const stream = (conn as unknown as { stream?: { remoteAddress?: string; remotePort?: number } }).stream;
   const address =
-    stream?.remoteAddress !== undefined
+    stream?.remoteAddress !== undefined && stream.remotePort !== undefined
       ? `${stream.remoteAddress}:${stream.remotePort}`
-      : `${conn.options.host}:${conn.options.port}`;
+      : nodeAddress(conn);
   return [{ address, node: conn }];
 }
 
@@ -84,8 +95,10 @@ async function masterNodes(conn: RedisConnection, config: AppConfig): Promise<Ma
 function replicasOf(info: string): string[] {
   const out: string[] = [];
   for (const m of info.matchAll(/^slave\d+:(.*)$/gm)) {
-    const fields = Object.fromEntries(m[1]!.split(',').map((kv) => kv.trim().split('=') as [string, string]));
-    if (fields['ip'] !== undefined) out.push(`${fields['ip']}:${fields['port']}`);
+    const fields = new Map((m[1] ?? '').split(',').map((kv) => kv.trim().split('=') as [string, string]));
+    const ip = fields.get('ip');
+    const port = fields.get('port');
+    if (ip !== undefined) out.push(`${ip}:${port ?? '?'}`);
   }
   return out;
 }
@@ -124,7 +137,10 @@ export async function readTopology(conn: RedisConnection, config: AppConfig): Pr
 export function describeTopology(t: RedisTopology): string {
   const replicas = t.masters.reduce((n, m) => n + m.replicas.length, 0);
   const masters = `${t.masters.length} master${t.masters.length === 1 ? '' : 's'} (${t.masters.map((m) => m.address).join(', ')})`;
-  const sentinels = t.mode === 'sentinel' ? `, ${t.sentinels.length} sentinels watching "${t.sentinelName}"` : '';
+  const sentinels =
+    t.mode === 'sentinel' && t.sentinelName !== null
+      ? `, ${t.sentinels.length} sentinels watching "${t.sentinelName}"`
+      : '';
   const slots = t.slotsCovered === null ? '' : `, ${t.slotsCovered}/${CLUSTER_SLOTS} slots covered`;
   return `${t.mode}: ${masters}, ${replicas} replica${replicas === 1 ? '' : 's'}${sentinels}${slots}`;
 }

@@ -74,8 +74,8 @@ export class Lifecycle {
   }
 }
 
-/** One named cleanup step of {@link closeAll}. */
-export type CloseStep = readonly [name: string, run: () => Promise<unknown> | unknown];
+/** One named cleanup step of {@link closeAll}: `run` may return a promise, which is awaited. */
+export type CloseStep = readonly [name: string, run: () => unknown];
 
 /**
  * Runs every step in order, each one even if an earlier one failed (a close must be total), and reports

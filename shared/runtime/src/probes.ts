@@ -23,7 +23,7 @@ export const PROBE_PATHS: ReadonlySet<string> = new Set(['/healthz', '/readyz', 
  *   to Prometheus (`OTEL_METRICS_EXPORTER`).
  */
 export function installProbes(app: FastifyInstance, options: ProbeOptions): void {
-  app.get('/healthz', async () => ({ ok: true, ...options.health?.() }));
+  app.get('/healthz', () => ({ ok: true, ...options.health?.() }));
   app.get('/readyz', async (_req, reply) => {
     try {
       const status = await options.ready();

@@ -26,13 +26,14 @@ describe('Lifecycle', () => {
       order.push('started');
     });
     const close = (): Promise<void> =>
-      life.close(async (was) => {
+      life.close((was) => {
         order.push(`closed from ${was}`);
+        return Promise.resolve();
       });
     await Promise.all([close(), close(), started]);
     expect(order).toEqual(['started', 'closed from starting']);
     expect(life.state).toBe('closed');
-    await expect(life.start(async () => undefined)).rejects.toBeInstanceOf(IllegalStateError);
+    await expect(life.start(() => Promise.resolve())).rejects.toBeInstanceOf(IllegalStateError);
     expect(() => life.assertRunning('work')).toThrow(IllegalStateError);
   });
 
@@ -67,7 +68,7 @@ describe('ShutdownManager', () => {
     shutdown.register('broken', () => {
       throw new Error('broken');
     });
-    shutdown.register('server', async () => void ran.push('server'));
+    shutdown.register('server', () => Promise.resolve().then(() => void ran.push('server')));
     expect(await Promise.all([shutdown.shutdown(), shutdown.shutdown()])).toEqual([true, true]);
     expect(ran).toEqual(['server', 'telemetry']);
   });

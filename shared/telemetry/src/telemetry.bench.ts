@@ -14,12 +14,12 @@ const N = 50_000;
 
 const dropSpans: SpanExporter = {
   export: (_spans, done) => done({ code: ExportResultCode.SUCCESS }),
-  shutdown: async () => undefined,
+  shutdown: () => Promise.resolve(),
 };
 const dropMetrics: PushMetricExporter = {
   export: (_m, done) => done({ code: ExportResultCode.SUCCESS }),
-  forceFlush: async () => undefined,
-  shutdown: async () => undefined,
+  forceFlush: () => Promise.resolve(),
+  shutdown: () => Promise.resolve(),
 };
 
 function eventPath(i: number): void {

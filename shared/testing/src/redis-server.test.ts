@@ -20,7 +20,7 @@ function roundTrip(port: number, payload: string, timeoutMs = 500): Promise<stri
 }
 
 describe('redis-server harness', () => {
-  let server: RedisServer;
+  let server: RedisServer | undefined;
   afterEach(async () => server?.destroy());
 
   it('starts a server on a free port in its own directory and tears it down', async () => {

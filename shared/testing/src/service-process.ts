@@ -81,7 +81,7 @@ export class ServiceProcess {
   /** Waits until the output matches `pattern`; returns the match. */
   async waitForOutput(pattern: RegExp, timeoutMs = 30_000): Promise<RegExpMatchArray> {
     return waitFor(
-      `${this.name} to print ${pattern}`,
+      `${this.name} to print ${String(pattern)}`,
       () => {
         if (!this.running && !pattern.test(this.output)) {
           throw new Error(`${this.name} exited; output:\n${this.output.slice(-4000)}`);

@@ -166,8 +166,8 @@ export class TcpProxy {
   private pump(lane: Lane): void {
     if (lane.timer) return;
     const now = Date.now();
-    while (lane.queue.length > 0 && lane.queue[0]!.due <= now) {
-      const chunk = lane.queue.shift()!;
+    for (let chunk = lane.queue[0]; chunk !== undefined && chunk.due <= now; chunk = lane.queue[0]) {
+      lane.queue.shift();
       if (this.passes(lane.conn)) lane.to.write(chunk.data);
     }
     const next = lane.queue[0];

@@ -34,12 +34,12 @@ async function expectedEvents(prompt: string): Promise<{ type: string; payload: 
 }
 
 describe('demo agent service (real Redis, BullMQ, a bridge replica process, the agent SDK)', () => {
-  let redis: RedisServer;
+  let redis: RedisServer | undefined;
   let config: AppConfig;
-  let conn: RedisConnection;
-  let bridge: ServiceProcess;
-  let publisher: AgentPublisher;
-  let queue: Queue;
+  let conn: RedisConnection | undefined;
+  let bridge: ServiceProcess | undefined;
+  let publisher: AgentPublisher | undefined;
+  let queue: Queue | undefined;
 
   beforeAll(async () => {
     redis = await startRedis();
@@ -70,16 +70,16 @@ describe('demo agent service (real Redis, BullMQ, a bridge replica process, the 
   async function startRun(prompt: string): Promise<string> {
     const runId = `run-${randomUUID()}`;
     const job: StartRunJob = { runId, userId: 'alice', prompt, agent: 'demo-agent', requestedAt: Date.now() };
-    await queue.add(JobName.StartRun, job, { jobId: runId });
+    await queue!.add(JobName.StartRun, job, { jobId: runId });
     return runId;
   }
 
   async function history(runId: string): Promise<EventEnvelope[]> {
-    return (await readHistory(conn, keyLayout(config.keyPrefix), runId, 0, 10_000)).events;
+    return (await readHistory(conn!, keyLayout(config.keyPrefix), runId, 0, 10_000)).events;
   }
 
   it('a start_run job produces the expected event sequence in the run history (seq 1..N, in plan order)', async () => {
-    const service = new DemoAgentService({ config, logger: silentLogger(), publisher, paceMs: 0 });
+    const service = new DemoAgentService({ config, logger: silentLogger(), publisher: publisher!, paceMs: 0 });
     await service.start();
     try {
       const prompt = 'What is 17 * 23 + 4, and how does gateway failover work?';
@@ -100,10 +100,10 @@ describe('demo agent service (real Redis, BullMQ, a bridge replica process, the 
         output: {
           answer: expect.stringMatching(
             /^17 \* 23 \+ 4 = 395\.\n\nFrom the knowledge base:\n- Gateways and failover: /,
-          ),
+          ) as string,
         },
       });
-      const run = await getRun(conn, keyLayout(config.keyPrefix), runId);
+      const run = await getRun(conn!, keyLayout(config.keyPrefix), runId);
       expect(run).toMatchObject({ runId, owner: 'alice', agent: 'demo-agent', status: 'completed' });
       expect(service.getStatus()).toMatchObject({ state: 'running', completed: 1, cancelled: 0, failed: 0, active: 0 });
     } finally {
@@ -113,14 +113,14 @@ describe('demo agent service (real Redis, BullMQ, a bridge replica process, the 
 
   it('cancel_run stops the run at its next event and records it as cancelled (no agent_completed)', async () => {
     // Paced, so the run is still streaming when the cancel arrives.
-    const service = new DemoAgentService({ config, logger: silentLogger(), publisher, paceMs: 50 });
+    const service = new DemoAgentService({ config, logger: silentLogger(), publisher: publisher!, paceMs: 50 });
     await service.start();
     try {
       const runId = await startRun('Tell me how ordering, leadership, limits and redis persistence work together.');
       await waitFor('some thinking to be committed', async () => (await history(runId)).length >= 5, {
         timeoutMs: 30_000,
       });
-      expect(await requestCancel(conn, keyLayout(config.keyPrefix), runId)).toBe(true);
+      expect(await requestCancel(conn!, keyLayout(config.keyPrefix), runId)).toBe(true);
       const events = await waitFor(
         'the cancellation to be committed',
         async () => {
@@ -137,7 +137,7 @@ describe('demo agent service (real Redis, BullMQ, a bridge replica process, the 
         'Tell me how ordering, leadership, limits and redis persistence work together.',
       );
       expect(events.length).toBeLessThan(whole.length);
-      expect((await getRun(conn, keyLayout(config.keyPrefix), runId))?.status).toBe('cancelled');
+      expect((await getRun(conn!, keyLayout(config.keyPrefix), runId))?.status).toBe('cancelled');
       // Nothing more arrives after the cancellation.
       await new Promise((r) => setTimeout(r, 500));
       expect((await history(runId)).length).toBe(events.length);
@@ -153,18 +153,18 @@ describe('demo agent service (real Redis, BullMQ, a bridge replica process, the 
     // The "dead" process: it registered the run and published the first 4 events of the plan, then vanished.
     const first = planRun(prompt)[0];
     if (first?.kind !== 'think') throw new Error('the plan starts with a thought');
-    const dead = await publisher.startRun({ userId: 'alice', agent: 'demo-agent', runId });
+    const dead = await publisher!.startRun({ userId: 'alice', agent: 'demo-agent', runId });
     await dead.started({ prompt });
     for (const delta of thinkingDeltas(`${first.text}\n`).slice(0, 3)) await dead.thinking(delta);
     dead.close();
     await waitFor('the first 4 events to be committed', async () => (await history(runId)).length === 4);
 
-    const service = new DemoAgentService({ config, logger: silentLogger(), publisher, paceMs: 0 });
+    const service = new DemoAgentService({ config, logger: silentLogger(), publisher: publisher!, paceMs: 0 });
     await service.start();
     try {
       // BullMQ hands the run's job to a live worker (here: the job is simply enqueued again).
       const job: StartRunJob = { runId, userId: 'alice', prompt, agent: 'demo-agent', requestedAt: Date.now() };
-      await queue.add(JobName.StartRun, job, { jobId: `${runId}-retry` });
+      await queue!.add(JobName.StartRun, job, { jobId: `${runId}-retry` });
       const events = await waitFor(
         'the resumed run to complete',
         async () => {
@@ -182,10 +182,10 @@ describe('demo agent service (real Redis, BullMQ, a bridge replica process, the 
   }, 60_000);
 
   it('an invalid start_run job fails visibly without crashing the worker', async () => {
-    const service = new DemoAgentService({ config, logger: silentLogger(), publisher, paceMs: 0 });
+    const service = new DemoAgentService({ config, logger: silentLogger(), publisher: publisher!, paceMs: 0 });
     await service.start();
     try {
-      const job = await queue.add(
+      const job = await queue!.add(
         JobName.StartRun,
         { runId: 'bad:id', prompt: '' },
         {
@@ -194,7 +194,7 @@ describe('demo agent service (real Redis, BullMQ, a bridge replica process, the 
       );
       const failedReason = await waitFor(
         'the job to fail',
-        async () => (await queue.getJob(job.id ?? ''))?.failedReason,
+        async () => (await queue!.getJob(job.id ?? ''))?.failedReason,
       );
       expect(failedReason).toMatch(/^invalid start_run job: /);
       // The worker still serves the next run.

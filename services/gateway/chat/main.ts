@@ -83,7 +83,7 @@ function connect(session: Session): void {
       lost = null;
     } else if (s === 'reconnecting') {
       if (lost === null && byId('conn').dataset.state === 'connected') {
-        lost = (byId('conn-text').textContent ?? '').replace(/^connected · /, '');
+        lost = byId('conn-text').textContent.replace(/^connected · /, '');
       }
       setConn('reconnecting', `reconnecting · trying ${describe(client.url)}`);
     } else if (s === 'unauthorized') signOut('Your session expired. Please sign in again.');
@@ -271,7 +271,7 @@ async function main(): Promise<void> {
     showNewRun();
   });
   for (const chip of document.querySelectorAll('.chip')) {
-    chip.addEventListener('click', () => void send(chip.textContent ?? ''));
+    chip.addEventListener('click', () => void send(chip.textContent));
   }
 
   const saved = loadSession();

@@ -46,7 +46,7 @@ export async function installHttpRoutes(app: FastifyInstance, deps: HttpRoutesDe
         scriptSrc: ["'self'"],
         styleSrc: ["'self'"],
         imgSrc: ["'self'", 'data:'],
-        connectSrc: [(req) => connectSources(req as IncomingMessage)],
+        connectSrc: [(req) => connectSources(req)],
         objectSrc: ["'none'"],
         baseUri: ["'self'"],
         formAction: ["'self'"],

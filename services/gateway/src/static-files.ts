@@ -30,16 +30,20 @@ export function serveStatic(app: FastifyInstance, root: string): void {
     }
     const file = normalize(join(base, rel));
     if (!file.startsWith(base)) return reply.code(404).send({ error: 'not found' });
-    try {
-      const info = await stat(file);
-      if (!info.isFile()) return reply.code(404).send({ error: 'not found' });
-      const body = await readFile(file);
-      return reply
-        .header('content-type', CONTENT_TYPES[extname(file)] ?? 'application/octet-stream')
-        .header('cache-control', 'no-cache')
-        .send(body);
-    } catch {
-      return reply.code(404).send({ error: 'not found' });
-    }
+    const body = await readRegularFile(file);
+    if (body === null) return reply.code(404).send({ error: 'not found' });
+    return reply
+      .header('content-type', CONTENT_TYPES[extname(file)] ?? 'application/octet-stream')
+      .header('cache-control', 'no-cache')
+      .send(body);
   });
+}
+
+/** The content of `file` when it is a regular file that can be read, else null. */
+async function readRegularFile(file: string): Promise<Buffer | null> {
+  try {
+    return (await stat(file)).isFile() ? await readFile(file) : null;
+  } catch {
+    return null;
+  }
 }

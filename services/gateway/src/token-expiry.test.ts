@@ -103,7 +103,7 @@ describe('token expiry on live connections (guarantee 7.3)', () => {
     await waitFor('token_expiring', () => t.expiring.length === 1, { timeoutMs: 10_000 });
     const firstExpiry = t.expiring[0]!.expiresAt;
     const ack = (await s.emitWithAck('reauth', { token: await signToken('alice', config.auth, 60_000) })) as ReauthAck;
-    expect(ack).toEqual({ ok: true, expiresAt: expect.any(Number) });
+    expect(ack).toEqual({ ok: true, expiresAt: expect.any(Number) as number });
     expect(ack.ok && ack.expiresAt > firstExpiry + 50_000).toBe(true);
     // Well past the first token's expiry the socket is still connected and still served.
     await new Promise((r) => setTimeout(r, Math.max(0, firstExpiry - Date.now()) + 1_500));

@@ -46,7 +46,7 @@ export class ClientLimits {
   }
 
   private window(name: string, scope: LimitScope, points: number, windowMs: number): Window {
-    if (points === 0) return { consume: async () => undefined };
+    if (points === 0) return { consume: () => Promise.resolve() };
     const duration = windowMs / 1_000;
     const limiter = new RateLimiterRedis({
       storeClient: this.connection,
@@ -95,10 +95,9 @@ export class ClientLimits {
     const release = async (): Promise<void> => {
       await this.connection.zrem(key, runId);
     };
-    if (limit === 0) return async () => undefined;
-    runSlotScript ??= loadScript(join(__dirname, '..', '..', 'lua', 'acquire-run-slot-1.lua'));
-    const take = (): Promise<unknown> =>
-      runScript(this.connection, runSlotScript!, [key], [runId, limit, runSlotTtlMs]);
+    if (limit === 0) return () => Promise.resolve();
+    const script = (runSlotScript ??= loadScript(join(__dirname, '..', '..', 'lua', 'acquire-run-slot-1.lua')));
+    const take = (): Promise<unknown> => runScript(this.connection, script, [key], [runId, limit, runSlotTtlMs]);
     if ((await take()) === 1) return release;
     if ((await this.pruneFinished(key)) === 0 || (await take()) !== 1) throw new TooManyRunsError(limit);
     return release;

@@ -183,7 +183,7 @@ describe('limits per user and per IP over all gateways (guarantee 5.6)', () => {
     expect([r1.ok, r2.ok]).toEqual([true, true]);
     expect(await sa.emitWithAck('start_run', { prompt: 'three' })).toEqual({
       ok: false,
-      error: { code: 'TOO_MANY_RUNS', message: expect.stringContaining('limit 2'), details: { limit: 2 } },
+      error: { code: 'TOO_MANY_RUNS', message: expect.stringContaining('limit 2') as string, details: { limit: 2 } },
     });
     const bob = (await connectAs(b, config, 'bob')).socket;
     expect(await bob.emitWithAck('start_run', { prompt: 'bob' })).toMatchObject({ ok: true });

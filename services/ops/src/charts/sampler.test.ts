@@ -8,8 +8,8 @@ import { DeadLetters } from '../dlq/dead-letters';
 import { StatusReader } from '../status/status-reader';
 import { OpsSampler } from './sampler';
 
-let redis: RedisServer;
-let conn: RedisConnection;
+let redis: RedisServer | undefined;
+let conn: RedisConnection | undefined;
 
 beforeAll(async () => {
   redis = await startRedis();
@@ -26,9 +26,9 @@ interface Replica {
 
 /** One ops replica's sampler (its own reader and DLQ objects) on the shared test connection. */
 function replica(config: AppConfig, keys: KeyLayout, window: { intervalMs?: number; windowMs?: number } = {}): Replica {
-  const reader = new StatusReader(config, keys, conn);
-  const deadLetters = new DeadLetters(config, keys, conn);
-  const sampler = new OpsSampler({ config, keys, conn, reader, deadLetters, logger: silentLogger(), ...window });
+  const reader = new StatusReader(config, keys, conn!);
+  const deadLetters = new DeadLetters(config, keys, conn!);
+  const sampler = new OpsSampler({ config, keys, conn: conn!, reader, deadLetters, logger: silentLogger(), ...window });
   return {
     sampler,
     close: async () => {
@@ -42,7 +42,7 @@ function setup(): { config: AppConfig; keys: KeyLayout } {
   const prefix = `t${randomUUID().slice(0, 8)}`;
   const config = loadConfig({
     env: {},
-    overrides: { REDIS_URL: redis.url, AB_KEY_PREFIX: prefix, AB_OPS_SAMPLE_INTERVAL_MS: 1000 },
+    overrides: { REDIS_URL: redis!.url, AB_KEY_PREFIX: prefix, AB_OPS_SAMPLE_INTERVAL_MS: 1000 },
   });
   conn ??= createRedis(config, 'command');
   return { config, keys: keyLayout(prefix) };
@@ -78,7 +78,7 @@ describe('OpsSampler: one sample per bucket cluster-wide, bounded to the window'
       const samples = await sampler.ring.since(0);
       expect(samples[0]?.at).toBe(base + 14_000);
       expect(samples).toHaveLength(11);
-      const ttl = await conn.pttl(keys.opsSamples);
+      const ttl = await conn!.pttl(keys.opsSamples);
       expect(ttl).toBeGreaterThan(0);
       expect(ttl).toBeLessThanOrEqual(20_000);
     } finally {
@@ -90,7 +90,7 @@ describe('OpsSampler: one sample per bucket cluster-wide, bounded to the window'
     const { config, keys } = setup();
     const stats = new DeliveryStats();
     const heartbeat = new MemberHeartbeat({
-      connection: conn,
+      connection: conn!,
       keys,
       role: 'gateway',
       id: 'gw-1',

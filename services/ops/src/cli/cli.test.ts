@@ -9,8 +9,8 @@ import { Queue } from 'bullmq';
 import { renderConfigDoc } from './config-doc';
 import { runCli } from './index';
 
-let redis: RedisServer;
-let conn: RedisConnection;
+let redis: RedisServer | undefined;
+let conn: RedisConnection | undefined;
 
 beforeAll(async () => {
   redis = await startRedis();
@@ -34,10 +34,10 @@ function cli(env: Record<string, string>) {
   };
 }
 
-async function setup(): Promise<{ env: Record<string, string>; keys: KeyLayout; run: ReturnType<typeof cli> }> {
+function setup(): { env: Record<string, string>; keys: KeyLayout; run: ReturnType<typeof cli> } {
   const prefix = `c${randomUUID().slice(0, 8)}`;
   const env = {
-    REDIS_URL: `redis://127.0.0.1:${redis.port}`,
+    REDIS_URL: `redis://127.0.0.1:${redis!.port}`,
     AB_KEY_PREFIX: prefix,
     AB_OPS_PASSWORD: 'super-secret-pw',
   };
@@ -76,7 +76,7 @@ function publish(keys: KeyLayout, state: PublishedState['state'], checkedAgoMs =
     replicas: [],
     gateways: [],
   };
-  return conn
+  return conn!
     .multi()
     .set(keys.integrationState, JSON.stringify(published))
     .set(keys.integrationHealth, JSON.stringify(health))
@@ -87,7 +87,7 @@ function publish(keys: KeyLayout, state: PublishedState['state'], checkedAgoMs =
 
 describe('agent-bridge CLI', () => {
   test('status: human table and --json (same data), exit 0', async () => {
-    const { keys, run } = await setup();
+    const { keys, run } = setup();
     await publish(keys, 'ACTIVE');
     const human = await run('status');
     expect(human.code).toBe(0);
@@ -103,7 +103,7 @@ describe('agent-bridge CLI', () => {
   });
 
   test('health: exit 0 ACTIVE, 2 DEGRADED, 1 FAILED, 1 when the last check is stale or missing', async () => {
-    const { keys, run } = await setup();
+    const { keys, run } = setup();
     expect((await run('health')).code).toBe(1);
     await publish(keys, 'ACTIVE');
     const ok = await run('health');
@@ -122,12 +122,12 @@ describe('agent-bridge CLI', () => {
   });
 
   test('recover: enqueues one recovery job per incident on the control queue (a second request is not added twice)', async () => {
-    const { keys, run, env } = await setup();
+    const { keys, run, env } = setup();
     await publish(keys, 'DEGRADED');
     const first = await run('recover', '--json', '--reason', 'test incident');
     expect(first.code).toBe(0);
     const res = JSON.parse(first.out) as { incidentId: string; jobId: string; enqueued: boolean; stateBefore: string };
-    const since = (JSON.parse((await conn.get(keys.integrationState))!) as PublishedState).since;
+    const since = (JSON.parse((await conn!.get(keys.integrationState))!) as PublishedState).since;
     expect(res).toMatchObject({
       incidentId: `degraded-${since}`,
       jobId: `recover-degraded-${since}`,
@@ -137,7 +137,7 @@ describe('agent-bridge CLI', () => {
     expect(second.code).toBe(0);
     expect(second.out).toContain(`recovery already in flight for incident degraded-${since}`);
     const config = loadConfig({ env });
-    const control = new Queue(config.queues.control, { connection: conn, prefix: keys.bullPrefix });
+    const control = new Queue(config.queues.control, { connection: conn!, prefix: keys.bullPrefix });
     const jobs = await control.getJobs(['waiting', 'delayed', 'prioritized']);
     expect(jobs.map((j) => [j.id, j.name, (j.data as { reason: string }).reason, j.opts.attempts])).toEqual([
       [res.jobId, 'recover', 'test incident', config.recovery.attempts],
@@ -146,9 +146,9 @@ describe('agent-bridge CLI', () => {
   });
 
   test('runs [--user] and replay <runId> [--after N], both output forms', async () => {
-    const { keys, run } = await setup();
-    await registerRun(conn, keys, { runId: 'run-a', owner: 'alice', agent: 'demo' });
-    await registerRun(conn, keys, { runId: 'run-b', owner: 'bob', agent: 'demo' });
+    const { keys, run } = setup();
+    await registerRun(conn!, keys, { runId: 'run-a', owner: 'alice', agent: 'demo' });
+    await registerRun(conn!, keys, { runId: 'run-b', owner: 'bob', agent: 'demo' });
     for (let seq = 1; seq <= 5; seq++) {
       const e = {
         id: `e${seq}`,
@@ -159,9 +159,9 @@ describe('agent-bridge CLI', () => {
         ts: 1_700_000_000_000 + seq,
         payload: { delta: `d${seq}` },
       };
-      await conn.xadd(keys.runHistory('run-a'), `${seq}-0`, 'e', JSON.stringify(e));
+      await conn!.xadd(keys.runHistory('run-a'), `${seq}-0`, 'e', JSON.stringify(e));
     }
-    await conn.hset(keys.runMeta('run-a'), 'headSeq', '5', 'epoch', '1');
+    await conn!.hset(keys.runMeta('run-a'), 'headSeq', '5', 'epoch', '1');
 
     const all = await run('runs');
     expect(all.code).toBe(0);
@@ -189,7 +189,7 @@ describe('agent-bridge CLI', () => {
   });
 
   test('config: effective config with secrets redacted; --explain lists every key; invalid config exits 1 naming the key', async () => {
-    const { env, run } = await setup();
+    const { env, run } = setup();
     const human = await run('config');
     expect(human.code).toBe(0);
     expect(human.out).toMatch(/^ops\.password +\*\*\*$/m);

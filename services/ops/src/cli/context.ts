@@ -32,7 +32,7 @@ export function cliConfig(ctx: CliContext): AppConfig {
 
 /** Whether `--json` was given (a program-level option, accepted before or after the command). */
 export function wantsJson(command: Command): boolean {
-  return Boolean((command.optsWithGlobals() as { json?: boolean }).json);
+  return Boolean(command.optsWithGlobals<{ json?: boolean }>().json);
 }
 
 /** Writes `value` as JSON (one document, pretty-printed). */

@@ -1,5 +1,8 @@
+/** A value a table shows: null and undefined as `-`. */
+type Cell = string | number | boolean | null | undefined;
+
 /** Renders rows as an aligned plain-text table with a header line. */
-export function table(headers: readonly string[], rows: readonly (readonly unknown[])[]): string {
+export function table(headers: readonly string[], rows: readonly (readonly Cell[])[]): string {
   const cells = rows.map((r) => r.map((c) => (c === null || c === undefined ? '-' : String(c))));
   const widths = headers.map((h, i) => Math.max(h.length, ...cells.map((r) => (r[i] ?? '').length)));
   const line = (r: readonly string[]): string =>
@@ -31,6 +34,7 @@ export function duration(ms: number | null | undefined): string {
 
 /** A payload as one JSON line, cut at `max` characters. */
 export function short(payload: unknown, max = 100): string {
-  const s = JSON.stringify(payload) ?? '';
+  // JSON.stringify answers undefined for undefined (a payload-less event); its type says string.
+  const s = (JSON.stringify(payload) as string | undefined) ?? '';
   return s.length > max ? `${s.slice(0, max - 1)}…` : s;
 }

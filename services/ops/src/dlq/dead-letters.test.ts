@@ -14,12 +14,12 @@ import { type RedisServer, startRedis } from '@agent-bridge/testing';
 import { Queue } from 'bullmq';
 import { DeadLetters } from './dead-letters';
 
-let redis: RedisServer;
-let conn: RedisConnection;
+let redis: RedisServer | undefined;
+let conn: RedisConnection | undefined;
 let config: AppConfig;
 let keys: KeyLayout;
-let dlqQueue: Queue;
-let eventsQueue: Queue;
+let dlqQueue: Queue | undefined;
+let eventsQueue: Queue | undefined;
 
 beforeAll(async () => {
   redis = await startRedis();
@@ -50,14 +50,14 @@ async function deadLetter(id: string, record: Partial<DeadLetterRecord>): Promis
     deadLetteredAt: Date.now(),
     ...record,
   };
-  await dlqQueue.add('dead_letter', full, { jobId: id });
+  await dlqQueue!.add('dead_letter', full, { jobId: id });
 }
 
 describe('DeadLetters: the one module behind the status page DLQ view and `agent-bridge dlq`', () => {
   it('lists newest first with reasons and run/seq, shows one in full, pages with limit/offset', async () => {
     await deadLetter('dlq-a', { batchIndex: 0, deadLetteredAt: 1_000 });
     await deadLetter('dlq-b', { name: JobName.Event, data: { hello: 'world' }, jobId: 'job-2' });
-    const dlq = new DeadLetters(config, keys, conn, { readOnly: true });
+    const dlq = new DeadLetters(config, keys, conn!, { readOnly: true });
     try {
       const all = await dlq.list();
       expect(all.total).toBe(2);
@@ -82,19 +82,19 @@ describe('DeadLetters: the one module behind the status page DLQ view and `agent
   });
 
   it('read-only (the default, AB_OPS_READ_ONLY=true) refuses requeue with ForbiddenError and changes nothing', async () => {
-    const dlq = new DeadLetters(config, keys, conn);
+    const dlq = new DeadLetters(config, keys, conn!);
     try {
       expect(dlq.isReadOnly).toBe(true);
       await expect(dlq.requeue('dlq-a')).rejects.toThrow(ForbiddenError);
       expect(await dlq.count()).toBe(2);
-      expect(await eventsQueue.getJob('requeue-dlq-a')).toBeUndefined();
+      expect(await eventsQueue!.getJob('requeue-dlq-a')).toBeUndefined();
     } finally {
       await dlq.close();
     }
   });
 
   it('write mode: a batch event goes back as a single event job, a whole job under its name; the record is removed', async () => {
-    const dlq = new DeadLetters(config, keys, conn, { readOnly: false });
+    const dlq = new DeadLetters(config, keys, conn!, { readOnly: false });
     try {
       expect(await dlq.requeue('dlq-a')).toEqual({
         id: 'dlq-a',
@@ -102,7 +102,7 @@ describe('DeadLetters: the one module behind the status page DLQ view and `agent
         jobId: 'requeue-dlq-a',
         name: JobName.Event,
       });
-      const job = await eventsQueue.getJob('requeue-dlq-a');
+      const job = await eventsQueue!.getJob('requeue-dlq-a');
       expect(job?.name).toBe(JobName.Event);
       expect(job?.data).toEqual(event);
       expect(job?.opts.attempts).toBe(config.events.jobAttempts);
@@ -116,7 +116,7 @@ describe('DeadLetters: the one module behind the status page DLQ view and `agent
 
   it('a record that keeps only a preview of an oversized job cannot be requeued (InvalidRequestError)', async () => {
     await deadLetter('dlq-big', { data: { truncated: true, sizeBytes: 9_999_999, preview: '{"id":' } });
-    const dlq = new DeadLetters(config, keys, conn, { readOnly: false });
+    const dlq = new DeadLetters(config, keys, conn!, { readOnly: false });
     try {
       expect((await dlq.get('dlq-big')).requeueable).toBe(false);
       await expect(dlq.requeue('dlq-big')).rejects.toThrow(InvalidRequestError);

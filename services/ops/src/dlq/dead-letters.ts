@@ -1,6 +1,8 @@
 import type { AppConfig } from '@agent-bridge/config';
 import {
+  AgentBridgeError,
   type DeadLetterRecord,
+  ErrorCode,
   ForbiddenError,
   InvalidRequestError,
   JobName,
@@ -144,7 +146,15 @@ export class DeadLetters {
     const jobId = `requeue-${id}`;
     // To its run's partition, as a producer would (any partition would do for order — the bridge consumes
     // them all and orders by seq — but this keeps a run's jobs where its backlog is).
-    const events = this.events[summary.runId ? eventPartition(summary.runId, this.events.length) : 0]!;
+    const partition = summary.runId ? eventPartition(summary.runId, this.events.length) : 0;
+    const events = this.events[partition];
+    // eventPartition answers below the count it is given: never hit.
+    if (!events) {
+      throw new AgentBridgeError(
+        ErrorCode.Internal,
+        `no events queue for partition ${partition} of ${this.events.length}`,
+      );
+    }
     await events.add(name, rec.data, {
       jobId,
       attempts: this.config.events.jobAttempts,
@@ -187,7 +197,7 @@ function summarize(job: Job): DeadLetterSummary {
     reason: rec?.reason
       ? { code: rec.reason.code, message: rec.reason.message }
       : { code: 'UNKNOWN', message: 'dead-lettered' },
-    deadLetteredAt: rec?.deadLetteredAt ?? job.timestamp ?? null,
+    deadLetteredAt: rec?.deadLetteredAt ?? job.timestamp,
     requeueable: !(data && data['truncated'] === true),
   };
 }

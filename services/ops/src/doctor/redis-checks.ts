@@ -1,5 +1,5 @@
 import type { AppConfig } from '@agent-bridge/config';
-import { MIN_REDIS_VERSION, type RedisConnection, infoField, versionAtLeast } from '@agent-bridge/redis';
+import { MIN_REDIS_VERSION, type RedisConnection, infoField, nodeAddress, versionAtLeast } from '@agent-bridge/redis';
 import type { Finding } from './doctor';
 
 /** One Redis server the doctor reads INFO from (every master of a Cluster). */
@@ -17,7 +17,7 @@ const CLUSTER_SLOTS = 16_384;
 export function redisNodes(conn: RedisConnection): RedisNode[] {
   if ('nodes' in conn && typeof conn.nodes === 'function') {
     return conn.nodes('master').map((n) => ({
-      label: `${n.options.host}:${n.options.port}`,
+      label: nodeAddress(n),
       info: () => n.info(),
       clusterInfo: async () => String(await n.call('CLUSTER', 'INFO')),
     }));
@@ -127,7 +127,7 @@ export async function checkAcl(conn: RedisConnection, config: AppConfig): Promis
       {
         check: 'acl users',
         level: 'skip',
-        detail: `connected as "${whoami}", which may not list users (${errorText(err).split('\n')[0]}); run doctor as an admin user to check them`,
+        detail: `connected as "${whoami}", which may not list users (${errorText(err).split('\n')[0] ?? ''}); run doctor as an admin user to check them`,
       },
     ];
   }

@@ -49,8 +49,7 @@ export function superviseCluster(c: SupervisedCluster): Supervisor[] {
   if (redis && life) {
     const restart = async (): Promise<Life> => {
       if (!c.isReady()) throw new Error('launcher is stopping');
-      await redis.start();
-      return redis.life!;
+      return redis.start();
     };
     const sup = new Supervisor('redis', c.policy, restart, report('redis'));
     supervisors.push(sup);

@@ -81,9 +81,9 @@ export class EmbeddedRedis {
 
   /**
    * Starts the server (again, after it died: same port, same data folder) and waits until it answers
-   * PING. Throws {@link RedisNotInstalledError} if absent.
+   * PING; returns that process (the new {@link life}). Throws {@link RedisNotInstalledError} if absent.
    */
-  async start(): Promise<void> {
+  async start(): Promise<Life> {
     mkdirSync(this.options.dir, { recursive: true });
     const o = this.options;
     const args = [
@@ -131,7 +131,7 @@ export class EmbeddedRedis {
           `redis-server exited during start: ${why[0] ?? 'see its output'}\n${child.output.slice(-2000)}`,
         );
       }
-      if (child.pid !== undefined && (await ping(o.port))) return;
+      if (child.pid !== undefined && (await ping(o.port))) return child;
       if (Date.now() > deadline) throw new Error(`redis-server did not answer on port ${o.port}`);
       await new Promise((r) => setTimeout(r, 50));
     }

@@ -89,7 +89,7 @@ export class ManagedChild {
       };
       const timer = setTimeout(() => {
         cleanup();
-        reject(new Error(`${this.name} did not print ${pattern} within ${timeoutMs} ms`));
+        reject(new Error(`${this.name} did not print ${String(pattern)} within ${timeoutMs} ms`));
       }, timeoutMs);
       const cleanup = (): void => {
         clearTimeout(timer);
@@ -102,7 +102,9 @@ export class ManagedChild {
       void this.exited.then(({ code, signal }) => {
         if (check(this.recent)) return;
         cleanup();
-        reject(new Error(`${this.name} exited (${signal ?? `code ${code}`}) before printing ${pattern}`));
+        reject(
+          new Error(`${this.name} exited (${signal ?? `code ${String(code)}`}) before printing ${String(pattern)}`),
+        );
       });
     });
   }
@@ -129,6 +131,7 @@ export class ManagedChild {
       });
       const result = await Promise.race([this.exited.then(() => 'exited' as const), deadline]);
       clearTimeout(timer);
+      // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- TS keeps `running` narrowed across the await; the process may exit meanwhile
       if (result === 'timeout' && this.running) {
         this.writer.line(`did not stop within ${graceMs} ms; killing it`);
         this.child.kill('SIGKILL');

@@ -25,6 +25,12 @@ export function paint(sink: OutputSink, code: number, text: string): string {
   return sink.colour ? `\u001b[${code}m${text}\u001b[0m` : text;
 }
 
+/** pino's `msg`: a string, or absent; anything else as JSON. */
+function messageText(msg: unknown): string {
+  if (msg === undefined || msg === null) return '';
+  return typeof msg === 'string' ? msg : JSON.stringify(msg);
+}
+
 /** Shortens one pino JSON line; any other line is returned unchanged. */
 export function formatLogLine(line: string, sink: OutputSink): string {
   if (!line.startsWith('{')) return line;
@@ -42,7 +48,7 @@ export function formatLogLine(line: string, sink: OutputSink): string {
     .map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`)
     .join(' ');
   const short = extras.length > 400 ? `${extras.slice(0, 400)}...` : extras;
-  return `${paint(sink, 90, time)} ${paint(sink, level.colour, level.name)} ${String(rec.msg ?? '')}${short ? ` ${paint(sink, 90, short)}` : ''}`;
+  return `${paint(sink, 90, time)} ${paint(sink, level.colour, level.name)} ${messageText(rec.msg)}${short ? ` ${paint(sink, 90, short)}` : ''}`;
 }
 
 /** Writes the lines of one source with its coloured, padded name in front. */

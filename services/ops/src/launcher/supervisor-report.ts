@@ -8,7 +8,7 @@ export function describeSupervisorEvent(e: SupervisorEvent): { text: string; lou
     case 'restarting':
       return { text: `restarting ${e.name} in ${e.delayMs} ms (try ${e.attempt} of ${e.of})`, loud: false };
     case 'restart-failed':
-      return { text: `restart ${e.attempt} of ${e.name} failed: ${e.error.message.split('\n')[0]}`, loud: true };
+      return { text: `restart ${e.attempt} of ${e.name} failed: ${e.error.message.split('\n')[0] ?? ''}`, loud: true };
     case 'restarted':
       return { text: `${e.name} restarted (pid ${e.pid ?? '?'}, try ${e.attempt})`, loud: false };
     case 'gave-up':

@@ -66,7 +66,7 @@ describe('launcher supervisor (guarantee 9.2)', () => {
     expect(events.slice(0, 3)).toEqual([
       { type: 'died', name: 'svc', pid: first.pid, exit: 'killed by SIGKILL' },
       { type: 'restarting', name: 'svc', attempt: 1, of: 5, delayMs: 50 },
-      { type: 'restarted', name: 'svc', attempt: 1, pid: expect.any(Number) },
+      { type: 'restarted', name: 'svc', attempt: 1, pid: expect.any(Number) as number },
     ]);
     const second = live[live.length - 1]!;
     expect(second.pid).not.toBe(first.pid);

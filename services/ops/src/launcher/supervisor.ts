@@ -59,7 +59,7 @@ export class SupervisionGaveUpError extends Error {
 }
 
 const describeExit = (e: { code: number | null; signal: NodeJS.Signals | null }): string =>
-  e.signal ? `killed by ${e.signal}` : `exit code ${e.code}`;
+  e.signal ? `killed by ${e.signal}` : `exit code ${String(e.code)}`;
 
 /**
  * Keeps one process alive: when its current life ends (while supervision is on), it reports the death,
@@ -115,9 +115,11 @@ export class Supervisor {
         delayMs,
       });
       await this.sleep(delayMs);
+      // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- TS keeps `stopped` narrowed across the await; stop() may run meanwhile
       if (this.stopped) return;
       try {
         const life = await this.restart();
+        // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- as above, across the restart
         if (this.stopped) return;
         this.report({ type: 'restarted', name: this.name, attempt: this.failures, pid: life.pid });
         this.watch(life);

@@ -250,7 +250,7 @@ export class StatusReader {
           jobId: job.id ?? null,
           name: job.name,
           reason: job.failedReason || 'failed',
-          at: job.finishedOn ?? job.processedOn ?? job.timestamp ?? null,
+          at: job.finishedOn ?? job.processedOn ?? job.timestamp,
         });
       }
     });
@@ -280,7 +280,7 @@ function deadLetterView(job: Job, queue: string): FailureView {
     jobId: rec?.jobId ?? job.id ?? null,
     name: rec?.name ?? job.name,
     reason,
-    at: rec?.deadLetteredAt ?? job.timestamp ?? null,
+    at: rec?.deadLetteredAt ?? job.timestamp,
   };
 }
 
@@ -292,5 +292,5 @@ function compactDelivery(member: MemberView): MemberView {
   const delivery = member.info['delivery'] as { delivered?: unknown } | undefined;
   if (delivery === undefined) return member;
   const { delivery: _omitted, ...info } = member.info;
-  return { ...member, info: { ...info, delivered: delivery?.delivered } };
+  return { ...member, info: { ...info, delivered: delivery.delivered } };
 }

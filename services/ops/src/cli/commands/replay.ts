@@ -44,7 +44,7 @@ export function registerReplay(program: Command, ctx: CliContext): void {
         `run ${runId}  owner ${result.run?.owner ?? '-'}  status ${result.run?.status ?? '-'}  epoch ${result.epoch}  head ${result.headSeq}\n`,
       );
       if (!result.recovered)
-        ctx.err(`warning: events after seq ${after} were trimmed; history starts at ${result.firstSeq}\n`);
+        ctx.err(`warning: events after seq ${after} were trimmed; history starts at ${result.firstSeq ?? '-'}\n`);
       for (const e of result.events)
         ctx.out(`${String(e.seq).padStart(6)}  ${iso(e.ts)}  ${e.type.padEnd(16)} ${short(e.payload)}\n`);
       ctx.out(`${result.events.length} event(s)\n`);

@@ -138,7 +138,7 @@ async function phase(
       ),
     );
     const producersDone = Date.now();
-    const sent: Record<string, number> = Object.assign({}, ...reports.map((r) => r.sent));
+    const sent: Record<string, number> = Object.fromEntries(reports.flatMap((r) => Object.entries(r.sent)));
     const total = Object.values(sent).reduce((a, b) => a + b, 0);
     const deadline = Date.now() + DRAIN_MS;
     while (tally.unique < total && Date.now() < deadline) await sleep(20);
@@ -204,6 +204,8 @@ function startHog(): { stop(): void } {
 }
 
 let stopping = false;
+// Read through a call: TypeScript would keep the flag narrowed across the awaits the signal handlers interleave with.
+const stopRequested = (): boolean => stopping;
 // Ctrl-C / SIGTERM: stop at the end of the current phase; the JSON keeps what was measured.
 for (const sig of ['SIGINT', 'SIGTERM'] as const) {
   process.once(sig, () => {
@@ -262,18 +264,18 @@ async function main(): Promise<void> {
         `phase, rates ${RATES.join(',')}, replicas ${REPLICAS.join(',')}, hog ${args.hog}, ${ROUNDS} round(s)`,
     );
     for (const replicas of REPLICAS) {
-      if (stopping) break;
+      if (stopRequested()) break;
       await stack.scaleWorkers(replicas);
       // Warm-up, not recorded: JIT, connections and BullMQ scripts of every process, both sides.
       for (const side of ['ours', 'naive'] as const)
-        if (!stopping) await phase(side, 'max', -1, replicas, false, quick ? 1 : 2);
+        if (!stopRequested()) await phase(side, 'max', -1, replicas, false, quick ? 1 : 2);
       for (const hog of HOGS) {
         hogProc?.stop();
         hogProc = hog ? startHog() : null;
-        for (let round = 0; round < ROUNDS && !stopping; round++) {
+        for (let round = 0; round < ROUNDS && !stopRequested(); round++) {
           for (const scenario of RATES) {
             const sides: Side[] = round % 2 === 0 ? ['ours', 'naive'] : ['naive', 'ours'];
-            for (const side of sides.filter(() => !stopping)) {
+            for (const side of sides.filter(() => !stopRequested())) {
               const row = await phase(side, scenario, round, replicas, hog);
               rows.push(row);
               writeResult(rows, started, true); // a stopped run keeps what it measured

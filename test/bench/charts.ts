@@ -23,8 +23,10 @@ const { values, positionals } = parseArgs({
     'tables-only': { type: 'boolean', default: false },
   },
 });
-const input = positionals[0];
-if (!input) throw new Error('usage: charts.ts <agents.json> [out-dir]');
+const usage = (): never => {
+  throw new Error('usage: charts.ts <agents.json> [out-dir]');
+};
+const input = positionals[0] || usage();
 const outDir = resolve(positionals[1] ?? 'docs/images/bench');
 const { summary, meta } = JSON.parse(readFileSync(input, 'utf8')) as {
   summary: SummaryRow[];
@@ -156,7 +158,7 @@ function replicaChart(): string | null {
       const v = s.metrics.deliveredPerSec;
       const bx = M.l + slot * i + slot * 0.15 + j * slot * 0.36;
       const y = M.t + ph * (1 - v.median / yMax);
-      body += `<rect x="${bx}" y="${y}" width="${slot * 0.32}" height="${M.t + ph - y}" fill="${COLORS[side]}"/>`;
+      body += `<rect x="${bx}" y="${y}" width="${slot * 0.32}" height="${M.t + ph - y}" fill="${COLORS[side]!}"/>`;
       body += `<line x1="${bx + slot * 0.16}" x2="${bx + slot * 0.16}" y1="${M.t + ph * (1 - v.min / yMax)}" y2="${M.t + ph * (1 - v.max / yMax)}" stroke="black"/>`;
       body += `<text x="${bx + slot * 0.16}" y="${y - 4}" text-anchor="middle" font-size="10">${Math.round(v.median).toLocaleString('en')}</text>`;
     });
@@ -168,7 +170,7 @@ function replicaChart(): string | null {
     reps.map((r) => `${r} replica${r > 1 ? 's' : ''}`),
     body,
     ['ours', 'naive'].map(
-      (s) => `<rect width="14" height="10" y="-8" fill="${COLORS[s]}"/><text x="20" y="1">${sideName(s)}</text>`,
+      (s) => `<rect width="14" height="10" y="-8" fill="${COLORS[s]!}"/><text x="20" y="1">${sideName(s)}</text>`,
     ),
   );
   return svg.replace(/target rate \(units\/s;[^<]*/, 'replicas');

@@ -16,9 +16,10 @@ const io = new Server();
 io.adapter(createAdapter(pub, sub, { key: process.env['NAIVE_KEY'] ?? 'naive:socket.io' }));
 const worker = new Worker(
   process.env['NAIVE_QUEUE'] ?? 'naive-events',
-  async (job) => {
+  (job) => {
     const event = job.data as { runId: string };
     io.to(`run:${event.runId}`).emit('agent_event', event);
+    return Promise.resolve();
   },
   {
     connection: conn(),

@@ -29,11 +29,11 @@ const keys = keyLayout(PREFIX);
 const JWT_SECRET = randomBytes(32).toString('hex');
 const OPS_PASSWORD = randomBytes(12).toString('hex');
 
-let redis: RedisServer;
+let redis: RedisServer | undefined;
 const processes: ServiceProcess[] = [];
 const conns: RedisConnection[] = [];
 const clients: BridgeClient[] = [];
-let publisher: AgentPublisher;
+let publisher: AgentPublisher | undefined;
 let gatewayUrls: string[] = [];
 let opsUrl = '';
 
@@ -49,7 +49,7 @@ function renderAcl(): string {
   return out;
 }
 
-const urlOf = (role: Role): string => `redis://${role}:${PASSWORDS[role]}@127.0.0.1:${redis.port}`;
+const urlOf = (role: Role): string => `redis://${role}:${PASSWORDS[role]}@127.0.0.1:${redis!.port}`;
 
 /** Environment of a service process: its own Redis user, nothing inherited from the developer's shell. */
 function envOf(role: Role, extra: Record<string, string> = {}): Record<string, string | undefined> {
@@ -108,8 +108,8 @@ beforeAll(async () => {
     start('ops', 'services/ops/src/main.ts', 'ops', /ops ready on port (\d+)/),
     start('demo-agent', 'services/demo-agent/src/main.ts', 'agent', /demo-agent ready/),
   ]);
-  gatewayUrls = [g1, g2].map((m) => `http://127.0.0.1:${m[1]}`);
-  opsUrl = `http://127.0.0.1:${ops[1]}`;
+  gatewayUrls = [g1, g2].map((m) => `http://127.0.0.1:${m[1]!}`);
+  opsUrl = `http://127.0.0.1:${ops[1]!}`;
   publisher = await AgentPublisher.create({ config: configOf('agent') });
   const bridge = connectAs('bridge');
   await waitFor('integration ACTIVE', async () => (await bridge.get(keys.integrationState))?.includes('"ACTIVE"'), {
@@ -133,7 +133,7 @@ describe('the cluster works under its own users', () => {
     const expected = new Map<string, string[]>();
     const runs = Array.from({ length: 12 }, (_, i) => ({ runId: `acl-run-${i}`, owner: `user-${i % 3}` }));
     const handles = await Promise.all(
-      runs.map((r) => publisher.startRun({ runId: r.runId, userId: r.owner, agent: 'acl-test' })),
+      runs.map((r) => publisher!.startRun({ runId: r.runId, userId: r.owner, agent: 'acl-test' })),
     );
     await Promise.all(runs.map((r, i) => client(r.owner, i % 2).subscribe(r.runId, received.handler(r.runId)).ready));
     for (const [i, h] of handles.entries()) {

@@ -63,7 +63,7 @@ describe('Kubernetes deployment (infra/k8s, rendered by kustomize)', () => {
     const results = validate([file]);
     expect(results.filter((r) => !r.ok)).toEqual([]);
     const scaling = variant === 'base' ? 'HorizontalPodAutoscaler' : 'ScaledObject';
-    expect(results.map((r) => `${r.kind}/${r.name}`).sort()).toEqual(
+    expect(results.map((r) => `${r.kind!}/${r.name!}`).sort()).toEqual(
       [
         'Namespace/agent-bridge',
         'ConfigMap/agent-bridge-config',

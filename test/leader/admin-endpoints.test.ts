@@ -58,7 +58,10 @@ describe('bridge admin endpoints: authenticated, on their own loopback listener'
     }
     const res = await admin('/integration/recover', `Bearer ${TOKEN}`);
     expect(res.status).toBe(200);
-    expect(await res.json()).toMatchObject({ jobId: expect.any(String), incidentId: expect.any(String) });
+    expect(await res.json()).toMatchObject({
+      jobId: expect.any(String) as string,
+      incidentId: expect.any(String) as string,
+    });
   });
 
   it('an unknown admin path without a token is 401 too (nothing is revealed before authentication)', async () => {

@@ -107,7 +107,7 @@ describe('ensureIntegration / recovery (real bridge and gateway processes)', () 
     const last = entries[entries.length - 1];
     expect(last?.outcome).toBe('recovered');
     expect(entries.slice(0, -1).every((e) => e.outcome === 'still-failing')).toBe(true);
-    expect(new Set(entries.map((e) => e.jobId))).toEqual(new Set([`recover-failed-${failed?.since}`]));
+    expect(new Set(entries.map((e) => e.jobId))).toEqual(new Set([`recover-failed-${failed!.since}`]));
     expect(entries.map((e) => e.attempt)).toEqual(entries.map((_, i) => i + 1));
     const gaps = entries.slice(1).map((e, i) => e.at - (entries[i]?.at ?? 0));
     for (let i = 1; i < gaps.length; i++) expect(gaps[i]).toBeGreaterThan(gaps[i - 1] ?? Infinity);

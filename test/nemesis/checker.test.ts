@@ -55,7 +55,10 @@ describe('nemesis checker (fed recorded bad histories)', () => {
       kind: 'lost',
       detail: '1 of 6 never delivered, first agent_thinking e2 (#2)',
     });
-    expect(checkDelivery(emitted, [])).toMatchObject({ kind: 'lost', detail: expect.stringContaining('6 of 6') });
+    expect(checkDelivery(emitted, [])).toMatchObject({
+      kind: 'lost',
+      detail: expect.stringContaining('6 of 6') as string,
+    });
   });
 
   it('catches duplication', () => {
@@ -69,7 +72,10 @@ describe('nemesis checker (fed recorded bad histories)', () => {
   it('catches reordering, and a seq that is not the emit position', () => {
     const log = all();
     [log[1], log[2]] = [log[2]!, log[1]!];
-    expect(checkDelivery(emitted, log)).toMatchObject({ kind: 'reordered', detail: expect.stringContaining('e2@2') });
+    expect(checkDelivery(emitted, log)).toMatchObject({
+      kind: 'reordered',
+      detail: expect.stringContaining('e2@2') as string,
+    });
     const badSeq = all();
     badSeq[4] = ev(4, { seq: 9 });
     expect(checkDelivery(emitted, badSeq)).toMatchObject({
@@ -106,7 +112,7 @@ describe('nemesis checker (fed recorded bad histories)', () => {
       checkStored(emitted, [...stored.slice(0, 2), seen(2, { payload: '{"delta":"x"}' }), ...stored.slice(3)]),
     ).toMatchObject({
       kind: 'stored-mismatch',
-      detail: expect.stringContaining('#3'),
+      detail: expect.stringContaining('#3') as string,
     });
     expect(checkStored(emitted, null)).toMatchObject({ detail: 'the run record is gone' });
     expect(checkHistory(history(all(), stored.slice(1)))).toEqual([
@@ -121,7 +127,10 @@ describe('nemesis checker (fed recorded bad histories)', () => {
         { at: 2, leaderId: 'b2', epoch: 3, source: 'transition' },
       ]),
     ).toEqual([
-      expect.objectContaining({ kind: 'two-leaders', detail: expect.stringContaining('epoch 3 held by b1 and b2') }),
+      expect.objectContaining({
+        kind: 'two-leaders',
+        detail: expect.stringContaining('epoch 3 held by b1 and b2') as string,
+      }),
     ]);
     expect(
       checkLeaders([

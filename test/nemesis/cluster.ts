@@ -110,19 +110,20 @@ export class NemesisCluster {
       for (const [role, name] of specs) {
         const proxy = await TcpProxy.start(redis.port);
         const port = role === 'gateway' ? await freePort() : 0;
+        // Its first life starts here, so every member has a process (stop() after a failure kills it).
         const member: Member = {
           role,
           name,
           proxy,
           port,
-          process: null as unknown as ServiceProcess,
-          lives: 0,
+          process: cluster.spawn(role, name, proxy, port, 1),
+          lives: 1,
           frozen: false,
           restarting: null,
         };
         cluster.members.push(member);
       }
-      await Promise.all(cluster.members.map((m) => cluster.launch(m)));
+      await Promise.all(cluster.members.map((m) => cluster.ready(m)));
     } catch (err) {
       await cluster.stop();
       throw err;
@@ -145,18 +146,28 @@ export class NemesisCluster {
   /** Starts (again) a member and waits until it is ready. */
   async launch(m: Member, timeoutMs = 90_000): Promise<void> {
     m.lives++;
-    m.process = ServiceProcess.start({
-      entry: m.role === 'bridge' ? BRIDGE_ENTRY : GATEWAY_ENTRY,
-      name: `${m.name}#${m.lives}`,
+    m.process = this.spawn(m.role, m.name, m.proxy, m.port, m.lives);
+    m.frozen = false;
+    await this.ready(m, timeoutMs);
+  }
+
+  /** Starts life `life` of a member's process (without waiting for it). */
+  private spawn(role: Member['role'], name: string, proxy: TcpProxy, port: number, life: number): ServiceProcess {
+    return ServiceProcess.start({
+      entry: role === 'bridge' ? BRIDGE_ENTRY : GATEWAY_ENTRY,
+      name: `${name}#${life}`,
       echo: this.echo,
       env: {
         ...this.env,
-        REDIS_URL: m.proxy.url,
-        PORT: String(m.port),
-        AB_INSTANCE_ID: `${this.prefix}-${m.name}-${m.lives}`,
+        REDIS_URL: proxy.url,
+        PORT: String(port),
+        AB_INSTANCE_ID: `${this.prefix}-${name}-${life}`,
       },
     });
-    m.frozen = false;
+  }
+
+  /** Waits until a member's current process says it is ready. */
+  private async ready(m: Member, timeoutMs = 90_000): Promise<void> {
     await m.process.waitForOutput(m.role === 'bridge' ? /bridge ready/ : /gateway ready on port/, timeoutMs);
   }
 
@@ -177,7 +188,7 @@ export class NemesisCluster {
 
   /** Heals every proxy, thaws every process and starts every dead member again. */
   async heal(): Promise<void> {
-    await Promise.all(this.members.map((m) => m.restarting));
+    await Promise.all(this.members.map((m) => m.restarting).filter((p) => p !== null));
     for (const m of this.members) {
       m.proxy.heal();
       if (m.frozen) m.process.signal('SIGCONT');
@@ -191,7 +202,7 @@ export class NemesisCluster {
   }
 
   async stop(): Promise<void> {
-    await Promise.all(this.members.filter((m) => m.process).map((m) => m.process.kill()));
+    await Promise.all(this.members.map((m) => m.process.kill()));
     await Promise.all(this.members.map((m) => m.proxy.close()));
     await Promise.all((this.sentinels?.sentinels ?? []).map((x) => x.destroy()));
     await Promise.all((this.sentinels?.replicas ?? []).map((x) => x.destroy()));

@@ -44,7 +44,14 @@ export class ChartLoad {
     const clients = cluster.gateways.map((g) => connect([g.url], { token: () => tokenFor(cluster, userId) }));
     const load = new ChartLoad(publisher, handles, clients);
     await Promise.all(
-      clients.flatMap((c) => handles.map((h) => c.subscribe(h.runId, () => void load.delivered++).ready)),
+      clients.flatMap((c) =>
+        handles.map(
+          (h) =>
+            c.subscribe(h.runId, () => {
+              load.delivered++;
+            }).ready,
+        ),
+      ),
     );
     // Emit in ticks of 100 ms, spread over the runs.
     const perTick = Math.max(1, Math.round(perSecond / 10));
@@ -54,7 +61,9 @@ export class ChartLoad {
         const h = handles[n++ % handles.length];
         if (!h) continue;
         const p = h.emit('tool_executing', { toolCallId: `call-${n}`, tool: 'search', args: { q: `query ${n}` } }).then(
-          () => void load.emitted++,
+          () => {
+            load.emitted++;
+          },
           () => undefined,
         );
         load.inFlight.push(p);

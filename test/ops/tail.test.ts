@@ -10,7 +10,7 @@ import { E2ECluster, ROOT } from '../e2e/harness';
 
 const CLI = join(ROOT, 'services/ops/src/cli/main.ts');
 
-let cluster: E2ECluster;
+let cluster: E2ECluster | undefined;
 let publisher: AgentPublisher | undefined;
 let child: ChildProcess | undefined;
 
@@ -28,7 +28,7 @@ afterAll(async () => {
 
 test('tail prints every event once, in order, across a gateway killed and restarted mid-run', async () => {
   const run = await publisher!.startRun({ userId: 'user-tail', agent: 'tail-test' });
-  const gateway = cluster.gateways[0]!;
+  const gateway = cluster!.gateways[0]!;
   let out = '';
   let err = '';
   const proc = spawn(
@@ -44,7 +44,7 @@ test('tail prints every event once, in order, across a gateway killed and restar
       gateway.url,
       '--json',
     ],
-    { env: { ...process.env, ...cluster.env, FORCE_COLOR: '0' }, stdio: ['ignore', 'pipe', 'pipe'] },
+    { env: { ...process.env, ...cluster!.env, FORCE_COLOR: '0' }, stdio: ['ignore', 'pipe', 'pipe'] },
   );
   child = proc;
   proc.stdout.on('data', (d: Buffer) => (out += d.toString()));
@@ -65,7 +65,7 @@ test('tail prints every event once, in order, across a gateway killed and restar
   await waitFor('tail to notice', () => err.includes('[reconnecting]'), { timeoutMs: 60_000 });
   // Committed while no gateway runs: tail can only get these by resuming from the history.
   for (let i = 0; i < 10; i++) await run.thinking(`during-${i} `);
-  await cluster.startGateway('gateway-1-again', { PORT: String(gateway.port) });
+  await cluster!.startGateway('gateway-1-again', { PORT: String(gateway.port) });
   for (let i = 0; i < 10; i++) await run.thinking(`after-${i} `);
   await run.complete({ answer: 'done' });
 

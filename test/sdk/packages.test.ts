@@ -12,8 +12,8 @@ import { E2ECluster, tokenFor } from '../e2e/harness';
 import { NodeChild, type StrangerProject, inProject, makeStrangerProject } from './stranger';
 
 const USER = 'user-stranger';
-let project: StrangerProject;
-let cluster: E2ECluster;
+let project: StrangerProject | undefined;
+let cluster: E2ECluster | undefined;
 
 beforeAll(async () => {
   [project, cluster] = await Promise.all([makeStrangerProject(), E2ECluster.start({ bridges: 1, gateways: 1 })]);
@@ -38,13 +38,13 @@ function expectMinimalRun(events: Pick<EventEnvelope, 'seq' | 'type' | 'payload'
 }
 
 function agentEnv(runId: string): Record<string, string> {
-  return { REDIS_URL: cluster.redis.url, AB_KEY_PREFIX: cluster.prefix, USER_ID: USER, RUN_ID: runId };
+  return { REDIS_URL: cluster!.redis.url, AB_KEY_PREFIX: cluster!.prefix, USER_ID: USER, RUN_ID: runId };
 }
 
 describe('SDK packages installed outside the workspace', () => {
   test('the tarballs hold the builds, types and Lua scripts, and load as ESM and CommonJS', async () => {
-    expect(project.tarballs.sort()).toEqual(['agent-bridge-agent-sdk-0.1.0.tgz', 'agent-bridge-client-0.1.0.tgz']);
-    const sdk = join(project.dir, 'node_modules', '@agent-bridge', 'agent-sdk');
+    expect(project!.tarballs.sort()).toEqual(['agent-bridge-agent-sdk-0.1.0.tgz', 'agent-bridge-client-0.1.0.tgz']);
+    const sdk = join(project!.dir, 'node_modules', '@agent-bridge', 'agent-sdk');
     for (const file of [
       'lib/index.mjs',
       'lib/index.js',
@@ -55,8 +55,8 @@ describe('SDK packages installed outside the workspace', () => {
       expect(existsSync(join(sdk, file))).toBe(true);
     }
     // Nothing of the workspace leaked in: every import of the builds is a declared dependency or built in.
-    expect(existsSync(join(project.dir, 'node_modules', '@agent-bridge', 'protocol'))).toBe(false);
-    const loaded = await inProject(project, process.execPath, [
+    expect(existsSync(join(project!.dir, 'node_modules', '@agent-bridge', 'protocol'))).toBe(false);
+    const loaded = await inProject(project!, process.execPath, [
       '-e',
       `const sdk = require('@agent-bridge/agent-sdk'); const client = require('@agent-bridge/client');
        import('@agent-bridge/client').then((esm) => console.log(typeof sdk.AgentPublisher.create, typeof client.connect,
@@ -66,13 +66,13 @@ describe('SDK packages installed outside the workspace', () => {
   });
 
   test('a TypeScript agent and a Node client compiled against the tarballs stream a run in order', async () => {
-    await inProject(project, process.execPath, ['node_modules/typescript/bin/tsc', '-p', '.']);
-    const token = await tokenFor(cluster, USER);
-    const watcher = new NodeChild(project, 'dist/watch.js', { GATEWAY_URL: cluster.gateways[0]!.url, TOKEN: token });
+    await inProject(project!, process.execPath, ['node_modules/typescript/bin/tsc', '-p', '.']);
+    const token = await tokenFor(cluster!, USER);
+    const watcher = new NodeChild(project!, 'dist/watch.js', { GATEWAY_URL: cluster!.gateways[0]!.url, TOKEN: token });
     try {
       const first = await waitFor('the watcher to print its run id', () => watcher.lines()[0], { timeoutMs: 60_000 });
       const { runId } = JSON.parse(first) as { runId: string };
-      const agent = new NodeChild(project, 'dist/agent.js', agentEnv(runId));
+      const agent = new NodeChild(project!, 'dist/agent.js', agentEnv(runId));
       expect(await agent.exited).toBe(0);
       expect(agent.stdout).toContain(`run ${runId} published`);
       const code = await Promise.race([watcher.exited, new Promise((r) => setTimeout(() => r('timeout'), 60_000))]);
@@ -89,10 +89,10 @@ describe('SDK packages installed outside the workspace', () => {
   }, 180_000);
 
   test('a page built with Vite from the client package streams a run in Chromium', async () => {
-    const page = join(project.dir, 'page');
-    await inProject(project, process.execPath, ['../node_modules/typescript/bin/tsc', '-p', '.'], page);
+    const page = join(project!.dir, 'page');
+    await inProject(project!, process.execPath, ['../node_modules/typescript/bin/tsc', '-p', '.'], page);
     await inProject(
-      project,
+      project!,
       process.execPath,
       ['../node_modules/vite/bin/vite.js', 'build', '--logLevel', 'warn'],
       page,
@@ -108,22 +108,22 @@ describe('SDK packages installed outside the workspace', () => {
       const tab = await browser.newPage();
       const errors: string[] = [];
       tab.on('pageerror', (err) => errors.push(err.message));
-      const query = new URLSearchParams({ gateway: cluster.gateways[0]!.url, token: await tokenFor(cluster, USER) });
+      const query = new URLSearchParams({ gateway: cluster!.gateways[0]!.url, token: await tokenFor(cluster!, USER) });
       await tab.goto(`${server.url}/?${query.toString()}`);
-      await tab.waitForFunction(() => document.getElementById('run')?.textContent?.startsWith('run-'), undefined, {
+      await tab.waitForFunction(() => document.getElementById('run')?.textContent.startsWith('run-'), undefined, {
         timeout: 60_000,
       });
       const runId = (await tab.textContent('#run'))!;
-      const agent = new NodeChild(project, 'dist/agent.js', agentEnv(runId));
+      const agent = new NodeChild(project!, 'dist/agent.js', agentEnv(runId));
       expect(await agent.exited).toBe(0);
       await tab.waitForFunction(
-        () => document.querySelector('#events')?.textContent?.includes('agent_completed'),
+        () => document.querySelector('#events')?.textContent.includes('agent_completed'),
         undefined,
         {
           timeout: 60_000,
         },
       );
-      const shown = await tab.$$eval('#events li', (items) => items.map((li) => li.textContent ?? ''));
+      const shown = await tab.$$eval('#events li', (items) => items.map((li) => li.textContent));
       const events = shown.map((line) => {
         const [seq, type, ...payload] = line.split(' ');
         return { seq: Number(seq), type: type!, payload: JSON.parse(payload.join(' ')) as unknown };

@@ -55,8 +55,8 @@ async function renderedSeqs(page: Page): Promise<number[]> {
 
 describe('npm start: the whole cluster on one machine, and the chat page in a browser', () => {
   let stateDir: string;
-  let run: NpmStart;
-  let browser: Browser;
+  let run: NpmStart | undefined;
+  let browser: Browser | undefined;
   let page: Page;
   let chatUrl: string;
   const seenPids = new Set<number>();
@@ -99,14 +99,14 @@ describe('npm start: the whole cluster on one machine, and the chat page in a br
   });
 
   it('reaches ready (integration ACTIVE) and prints the URLs and demo credentials', async () => {
-    const out = run.output;
+    const out = run!.output;
     expect(out).toContain('agent-bridge is ready - integration ACTIVE');
     expect(chatUrl).toMatch(/^http:\/\/localhost:\d+\/$/);
     expect(out).toMatch(/Status page\s+http:\/\/localhost:\d+\/status/);
     expect(out).toMatch(/Bull Board\s+http:\/\/localhost:\d+\/board/);
     expect(out).toMatch(/Demo sign-in\s+on the chat page, any user name/);
     expect(out).toMatch(/Ops login\s+user "ops", password "change-me-ops"/);
-    expect([...run.reportedPids().keys()].sort()).toEqual([
+    expect([...run!.reportedPids().keys()].sort()).toEqual([
       'bridge-1',
       'bridge-2',
       'demo-agent',
@@ -115,22 +115,22 @@ describe('npm start: the whole cluster on one machine, and the chat page in a br
       'ops',
       'redis',
     ]);
-    const redisPid = run.reportedPids().get('redis') as number;
+    const redisPid = run!.reportedPids().get('redis') as number;
     expect(commandLine(redisPid)).toMatch(/^redis-server 127\.0\.0\.1:\d+/);
     const page = await fetch(chatUrl);
     expect(page.status).toBe(200);
     expect(await page.text()).toContain('<title>agent-bridge · demo chat</title>');
-    const status = run.output.match(/Status page\s+(\S+)/)?.[1] ?? '';
+    const status = run!.output.match(/Status page\s+(\S+)/)?.[1] ?? '';
     expect((await fetch(status)).status).toBe(401); // behind basic auth
   });
 
   describe('chat page', () => {
     beforeAll(async () => {
-      page = await browser.newPage({ viewport: { width: 1280, height: 860 } });
+      page = await browser!.newPage({ viewport: { width: 1280, height: 860 } });
       // The gateway list in the query string: another cluster started from this checkout at the same
       // time (another test) would overwrite the dist/config.json that the plain URL reads.
-      const ports = run.reportedPorts();
-      await page.goto(`${chatUrl}?gateways=${ports.get('gateway-1')},${ports.get('gateway-2')}`);
+      const ports = run!.reportedPorts();
+      await page.goto(`${chatUrl}?gateways=${ports.get('gateway-1')!},${ports.get('gateway-2')!}`);
       await page.fill('#user-id', 'alice');
       await page.click('#sign-in-button');
       await page.waitForSelector('#conn[data-state=connected]', { timeout: 30_000 });
@@ -185,9 +185,9 @@ describe('npm start: the whole cluster on one machine, and the chat page in a br
       const before = await pageRun(page);
       expect(before.connection).toBe('connected');
       const port = Number(new URL(before.gateway as string).port);
-      const victim = [...run.reportedPorts()].find(([, p]) => p === port)?.[0] as string;
+      const victim = [...run!.reportedPorts()].find(([, p]) => p === port)?.[0] as string;
       expect(victim).toMatch(/^gateway-\d$/);
-      const pid = run.reportedPids().get(victim) as number;
+      const pid = run!.reportedPids().get(victim) as number;
       const seqsAtKill = before.seqs.length;
       process.kill(pid, 'SIGKILL');
       await waitFor('the killed gateway to be gone', () => !isAlive(pid), { timeoutMs: 10_000 });
@@ -254,17 +254,17 @@ describe('npm start: the whole cluster on one machine, and the chat page in a br
   });
 
   it('Ctrl-C (SIGINT) stops everything: no child process and no redis-server left', async () => {
-    for (const pid of descendants(run.pid)) seenPids.add(pid);
-    const redisPid = run.reportedPids().get('redis') as number;
+    for (const pid of descendants(run!.pid)) seenPids.add(pid);
+    const redisPid = run!.reportedPids().get('redis') as number;
     expect(seenPids.has(redisPid)).toBe(true);
     // scripts/start.mjs, the launcher, redis, 2 bridges, 2 gateways (one was SIGKILLed), ops, the agent.
     expect(seenPids.size).toBeGreaterThanOrEqual(9);
-    seenPids.add(run.pid);
-    run.interrupt();
+    seenPids.add(run!.pid);
+    run!.interrupt();
     // npm itself exits on the SIGINT at once (its exit code is npm's business); the launcher goes on
     // stopping the cluster in order and must leave nothing behind.
-    await run.exited;
-    await waitFor('the launcher to finish stopping', () => run.output.includes('stopped; no process left behind'), {
+    await run!.exited;
+    await waitFor('the launcher to finish stopping', () => run!.output.includes('stopped; no process left behind'), {
       timeoutMs: 90_000,
     });
     const gone = await waitFor(
@@ -275,7 +275,7 @@ describe('npm start: the whole cluster on one machine, and the chat page in a br
     expect(gone).toBe(true);
     const alive = [...seenPids].filter(isAlive).map((pid) => `${pid} ${commandLine(pid)}`);
     expect(alive).toEqual([]);
-    expect(run.output).not.toMatch(/did not stop within/);
+    expect(run!.output).not.toMatch(/did not stop within/);
     expect(isAlive(redisPid)).toBe(false);
   }, 120_000);
 });

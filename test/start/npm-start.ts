@@ -108,7 +108,7 @@ export class NpmStart {
 
   async waitForOutput(pattern: RegExp, timeoutMs: number): Promise<RegExpMatchArray> {
     return waitFor(
-      `npm start to print ${pattern}`,
+      `npm start to print ${String(pattern)}`,
       () => {
         const m = this.out.match(pattern);
         if (!m && this.child.exitCode !== null) {

@@ -79,7 +79,7 @@ describe('agent-bridge up', () => {
     started.push(second);
     await second.waitForOutput(/Press Ctrl-C to stop everything/, 180_000);
     expect(second.output).toMatch(/stopped processes a killed launcher left behind: .*redis \(pid \d+\)/);
-    for (const [name, pid] of orphans) expect(`${name} ${isAlive(pid)}`).toBe(`${name} false`);
+    for (const [name, pid] of orphans) expect(`${name} ${String(isAlive(pid))}`).toBe(`${name} false`);
     const pids = [...second.reportedPids().values(), ...descendants(second.pid)];
     second.child.kill('SIGINT');
     await second.exited;

@@ -61,8 +61,8 @@ function readBody(req: IncomingMessage): Promise<string> {
   });
 }
 
-let redis: RedisServer;
-let receiver: Server;
+let redis: RedisServer | undefined;
+let receiver: Server | undefined;
 let receiverPort: number;
 const received: Received[] = [];
 
@@ -72,14 +72,14 @@ beforeAll(async () => {
     void readBody(req).then((text) => {
       received.push({
         path: req.url ?? '',
-        contentType: String(req.headers['content-type'] ?? ''),
+        contentType: req.headers['content-type'] ?? '',
         body: JSON.parse(text) as Received['body'],
       });
       res.writeHead(200, { 'content-type': 'application/json' });
       res.end('{}');
     });
   });
-  await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
+  await new Promise<void>((resolve) => receiver!.listen(0, '127.0.0.1', resolve));
   receiverPort = (receiver.address() as AddressInfo).port;
 });
 
@@ -90,7 +90,7 @@ afterAll(async () => {
 
 function opsEnv(endpoint: string, instanceId: string): Record<string, string> {
   return {
-    REDIS_URL: redis.url,
+    REDIS_URL: redis!.url,
     AB_KEY_PREFIX: `otlp${randomUUID().slice(0, 6)}`,
     AB_INSTANCE_ID: instanceId,
     AB_OPS_PASSWORD: 'otlp-test-password',

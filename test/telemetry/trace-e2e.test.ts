@@ -20,7 +20,7 @@ import { io as ioClient } from 'socket.io-client';
 
 jest.setTimeout(120_000);
 
-let redis: RedisServer;
+let redis: RedisServer | undefined;
 
 beforeAll(async () => {
   redis = await startRedis();
@@ -34,7 +34,7 @@ test('one trace id covers emit (PRODUCER) → bridge commit (CONSUMER) → gatew
   const config: AppConfig = loadConfig({
     env: {},
     overrides: {
-      REDIS_URL: redis.url,
+      REDIS_URL: redis!.url,
       AB_KEY_PREFIX: prefix,
       AB_INSTANCE_ID: `${prefix}-node`,
       AB_JWT_SECRET: 'trace-test-secret-long-enough',
@@ -139,7 +139,7 @@ test('events of one `events` batch job (two runs, emitted in one tick): each eve
   const prefix = `trace-${randomUUID().slice(0, 8)}`;
   const config: AppConfig = loadConfig({
     env: {},
-    overrides: { REDIS_URL: redis.url, AB_KEY_PREFIX: prefix, AB_INSTANCE_ID: `${prefix}-node`, PORT: 0 },
+    overrides: { REDIS_URL: redis!.url, AB_KEY_PREFIX: prefix, AB_INSTANCE_ID: `${prefix}-node`, PORT: 0 },
   });
   const exporter = new InMemorySpanExporter();
   const processor = new SimpleSpanProcessor({ exporter });

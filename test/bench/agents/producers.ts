@@ -26,7 +26,7 @@ export class Producer {
     this.child.once('exit', (code, signal) => {
       const w = this.waiting;
       this.waiting = null;
-      w?.reject(new Error(`producer ${index} exited (${code ?? signal})`));
+      w?.reject(new Error(`producer ${index} exited (${code ?? signal ?? 'no code'})`));
     });
   }
 

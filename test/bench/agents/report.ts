@@ -84,7 +84,7 @@ export interface SummaryRow {
   ratioToNaive?: Record<Metric, Spread>;
 }
 
-const key = (r: Pick<Row, 'replicas' | 'hog' | 'scenario'>): string => `${r.replicas}|${r.hog}|${r.scenario}`;
+const key = (r: Pick<Row, 'replicas' | 'hog' | 'scenario'>): string => `${r.replicas}|${String(r.hog)}|${r.scenario}`;
 
 export function summarize(rows: Row[]): SummaryRow[] {
   const groups = new Map<string, Row[]>();

@@ -88,6 +88,6 @@ export class Stack {
   /** Stops everything it started. Idempotent. */
   async close(): Promise<void> {
     await this.stopWorkers();
-    await Promise.all([this.gateway, this.naiveGateway].map((p) => p?.kill()));
+    await Promise.all([this.gateway, this.naiveGateway].filter((p) => p !== null).map((p) => p.kill()));
   }
 }

@@ -38,5 +38,5 @@ export async function publishedState(redis: Redis, prefix: string): Promise<Publ
 export function stats(samples: number[]): string {
   const s = [...samples].sort((a, b) => a - b);
   const median = s.length % 2 ? s[(s.length - 1) / 2] : ((s[s.length / 2 - 1] ?? 0) + (s[s.length / 2] ?? 0)) / 2;
-  return `median ${Math.round(median ?? NaN)} ms, min ${s[0]} ms, max ${s[s.length - 1]} ms (n=${s.length})`;
+  return `median ${Math.round(median ?? NaN)} ms, min ${s[0]!} ms, max ${s[s.length - 1]!} ms (n=${s.length})`;
 }

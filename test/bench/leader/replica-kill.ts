@@ -20,8 +20,9 @@ const RUNS = 20;
 
 /** The highest seq per run in a job of the events queue (an `event` job or an `events` batch). */
 function heldSeqs(data: unknown, into: Map<string, number>): void {
-  const batch = (data as { events?: EventEnvelope[] } | null)?.events;
-  for (const e of Array.isArray(batch) ? batch : [data as EventEnvelope]) {
+  // A job's data as stored: neither shape is checked, so each field is tested before use.
+  const batch = (data as { events?: unknown } | null)?.events;
+  for (const e of (Array.isArray(batch) ? batch : [data]) as (Partial<EventEnvelope> | null)[]) {
     if (typeof e?.runId === 'string' && typeof e.seq === 'number') {
       into.set(e.runId, Math.max(into.get(e.runId) ?? 0, e.seq));
     }
@@ -116,7 +117,7 @@ export async function replicaKill(data: RedisServer, redis: Redis, trials: numbe
       );
       pauses.push(Date.now() - stoppedAt);
       process.stderr.write(
-        `${pauses.at(-1)} ms (${held.size} runs, jobs taken again at ${(retakenAt || Date.now()) - stoppedAt} ms, ` +
+        `${pauses.at(-1)!} ms (${held.size} runs, jobs taken again at ${(retakenAt || Date.now()) - stoppedAt} ms, ` +
           `${backlog} waiting)\n`,
       );
       bridges[slot] = await startService('bridge', `kb${spawned++}`, common);

@@ -35,6 +35,12 @@ const serviceBoundaries = services.map((service) => ({
   },
 }));
 
+/**
+ * strict-pending (below): the strict rules a pending file still breaks, turned off for it alone.
+ * @param {...string} rules - typescript-eslint rule names, without the plugin prefix
+ */
+const strictPending = (...rules) => Object.fromEntries(rules.map((rule) => [`@typescript-eslint/${rule}`, 'off']));
+
 export default tseslint.config(
   {
     ignores: [
@@ -48,7 +54,9 @@ export default tseslint.config(
     ],
   },
   js.configs.recommended,
-  ...tseslint.configs.recommended,
+  // Type-checked strict rules (issue 13): they read the types, so a check the types make redundant, a
+  // promise-returning function that never awaits or an `any` leaking through is an error, not a review note.
+  ...tseslint.configs.strictTypeChecked,
   {
     files: ['**/*.ts'],
     languageOptions: {
@@ -70,6 +78,24 @@ export default tseslint.config(
         { object: 'process', property: 'env', message: 'Read configuration through @agent-bridge/config.' },
       ],
       'no-console': 'error',
+      // A number reads the same in every locale and has no surprising rendering; anything else (objects,
+      // undefined, null) in a message or key is almost always a mistake, so only numbers join strings freely.
+      // Every option is spelled out: the rule's own defaults allow everything, and options given here
+      // replace the strict preset's, so `{ allowNumber: true }` alone would also allow any, null and booleans.
+      '@typescript-eslint/restrict-template-expressions': [
+        'error',
+        {
+          allowNumber: true,
+          allowAny: false,
+          allowBoolean: false,
+          allowNullish: false,
+          allowNever: false,
+          allowRegExp: false,
+        },
+      ],
+      // A one-line arrow that returns a void call (`(e) => handle(e)`, `.then(() => resolve())`) is how
+      // callbacks are written; a void value used in an expression or returned from a block is still an error.
+      '@typescript-eslint/no-confusing-void-expression': ['error', { ignoreArrowShorthand: true }],
     },
     settings: {
       'import-x/resolver-next': [
@@ -91,6 +117,12 @@ export default tseslint.config(
       'examples/**',
     ],
     rules: { 'no-restricted-properties': 'off', 'no-console': 'off' },
+  },
+  {
+    // In a test, `x!` states what the test expects: if it is wrong, the test fails on the next line with a
+    // TypeError pointing at it, which is the report we want. Source code narrows or throws a typed error.
+    files: ['**/*.test.ts', 'test/**/*.ts'],
+    rules: { '@typescript-eslint/no-non-null-assertion': 'off' },
   },
   {
     // One concept per file: past 350 lines of code a file is doing several jobs. Every TypeScript file of
@@ -127,4 +159,53 @@ export default tseslint.config(
     },
   },
   ...serviceBoundaries,
+  // ---- strict-pending: TEMPORARY (issue 13). Files that other work in progress is changing still break
+  // these strictTypeChecked rules on main; each entry turns off, for one file, only the rules it breaks.
+  // Whoever lands a file's strict fixes removes its entry; the block (and strictPending) goes when empty.
+  // Add nothing here: a new or changed file passes every strict rule.
+  // bridge-split
+  {
+    files: ['services/bridge/src/integration/checks.ts'],
+    rules: strictPending('no-non-null-assertion', 'no-unnecessary-condition', 'restrict-template-expressions'),
+  },
+  {
+    files: ['services/bridge/src/integration/integration-service.ts'],
+    rules: strictPending(
+      'no-non-null-assertion',
+      'no-unnecessary-condition',
+      'no-unnecessary-type-assertion',
+      'require-await',
+    ),
+  },
+  { files: ['services/bridge/src/leader/abortable.ts'], rules: strictPending('no-confusing-void-expression') },
+  { files: ['services/bridge/src/leader/fencing.ts'], rules: strictPending('no-base-to-string') },
+  {
+    files: ['services/bridge/src/leader/leader-elector.test.ts'],
+    rules: strictPending('no-unnecessary-type-conversion'),
+  },
+  { files: ['services/bridge/src/leader/leader-elector.ts'], rules: strictPending('no-unnecessary-condition') },
+  {
+    files: ['services/bridge/src/leader/membership-housekeeping.ts'],
+    rules: strictPending('no-unnecessary-condition'),
+  },
+  { files: ['services/bridge/src/replica.ts'], rules: strictPending('no-unnecessary-condition') },
+  // status-page
+  { files: ['services/ops/src/server/ops-security.test.ts'], rules: strictPending('no-unnecessary-condition') },
+  { files: ['services/ops/src/server/ops-server.test.ts'], rules: strictPending('no-unnecessary-condition') },
+  { files: ['services/ops/src/server/ops-server.ts'], rules: strictPending('no-unnecessary-type-assertion') },
+  // cluster-resync
+  { files: ['services/gateway/src/gateway.ts'], rules: strictPending('no-unnecessary-condition') },
+  { files: ['services/gateway/src/resync.ts'], rules: strictPending('no-non-null-assertion') },
+  { files: ['services/gateway/src/subscriber-liveness.ts'], rules: strictPending('no-unnecessary-condition') },
+  { files: ['test/e2e/client-retry-after.test.ts'], rules: strictPending('no-unnecessary-condition') },
+  { files: ['test/e2e/faults.suite.ts'], rules: strictPending('require-await') },
+  { files: ['test/e2e/limits.test.ts'], rules: strictPending('no-unnecessary-condition') },
+  { files: ['test/e2e/pipeline.test.ts'], rules: strictPending('no-unnecessary-condition', 'no-unsafe-argument') },
+  { files: ['test/e2e/pubsub-resync.test.ts'], rules: strictPending('no-unnecessary-condition', 'require-await') },
+  // commit-atomic
+  { files: ['shared/protocol/src/partitions.ts'], rules: strictPending('no-non-null-assertion') },
+  { files: ['shared/redis/src/run-store/registry.ts'], rules: strictPending('no-non-null-assertion') },
+  { files: ['shared/redis/src/run-store/run-store.test.ts'], rules: strictPending('require-await') },
+  { files: ['test/bench/partitions.ts'], rules: strictPending('restrict-template-expressions') },
+  // ---- end strict-pending
 );

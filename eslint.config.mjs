@@ -189,19 +189,11 @@ export default tseslint.config(
     rules: strictPending('no-unnecessary-condition'),
   },
   { files: ['services/bridge/src/replica.ts'], rules: strictPending('no-unnecessary-condition') },
-  // status-page
-  { files: ['services/ops/src/server/ops-security.test.ts'], rules: strictPending('no-unnecessary-condition') },
-  { files: ['services/ops/src/server/ops-server.test.ts'], rules: strictPending('no-unnecessary-condition') },
-  { files: ['services/ops/src/server/ops-server.ts'], rules: strictPending('no-unnecessary-type-assertion') },
   // cluster-resync
-  { files: ['services/gateway/src/gateway.ts'], rules: strictPending('no-unnecessary-condition') },
-  { files: ['services/gateway/src/resync.ts'], rules: strictPending('no-non-null-assertion') },
-  { files: ['services/gateway/src/subscriber-liveness.ts'], rules: strictPending('no-unnecessary-condition') },
   { files: ['test/e2e/client-retry-after.test.ts'], rules: strictPending('no-unnecessary-condition') },
   { files: ['test/e2e/faults.suite.ts'], rules: strictPending('require-await') },
   { files: ['test/e2e/limits.test.ts'], rules: strictPending('no-unnecessary-condition') },
   { files: ['test/e2e/pipeline.test.ts'], rules: strictPending('no-unnecessary-condition', 'no-unsafe-argument') },
-  { files: ['test/e2e/pubsub-resync.test.ts'], rules: strictPending('no-unnecessary-condition', 'require-await') },
   // commit-atomic
   { files: ['shared/protocol/src/partitions.ts'], rules: strictPending('no-non-null-assertion') },
   { files: ['shared/redis/src/run-store/registry.ts'], rules: strictPending('no-non-null-assertion') },

@@ -13,9 +13,9 @@ jest.setTimeout(180_000);
 const USER = 'ops';
 const PASSWORD = 'ops-csp-test-password';
 
-let redis: RedisServer | undefined;
-let server: OpsServer | undefined;
-let browser: Browser | undefined;
+let redis: RedisServer;
+let server: OpsServer;
+let browser: Browser;
 let base: string;
 let eventsQueue: string;
 
@@ -54,7 +54,7 @@ afterAll(async () => {
 
 /** Opens `path` and records every CSP violation and script error the page reports. */
 async function open(path: string): Promise<{ page: Page; problems: string[] }> {
-  const context = await browser!.newContext({ httpCredentials: { username: USER, password: PASSWORD } });
+  const context = await browser.newContext({ httpCredentials: { username: USER, password: PASSWORD } });
   // Nothing but the ops service itself: a page that needs the internet fails here.
   await context.route(/^(?!http:\/\/127\.0\.0\.1:)/, (route) => route.abort());
   const page = await context.newPage();

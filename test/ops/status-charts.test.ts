@@ -32,19 +32,19 @@ const ENV = {
   AB_OPS_PASSWORD: OPS_PASSWORD,
 };
 
-let cluster: E2ECluster | undefined;
+let cluster: E2ECluster;
 let keys: KeyLayout;
-let conn: RedisConnection | undefined;
-let eventsQueue: Queue | undefined;
-let load: ChartLoad | undefined;
-let browser: Browser | undefined;
+let conn: RedisConnection;
+let eventsQueue: Queue;
+let load: ChartLoad;
+let browser: Browser;
 const ops: { ro?: { proc: ServiceProcess; url: string }; rw?: { proc: ServiceProcess; url: string } } = {};
 
 async function startOps(name: string, env: Record<string, string>): Promise<{ proc: ServiceProcess; url: string }> {
   const proc = ServiceProcess.start({
     entry: OPS_ENTRY,
     name,
-    env: { ...cluster!.env, PORT: '0', AB_INSTANCE_ID: `${cluster!.prefix}-${name}`, ...env },
+    env: { ...cluster.env, PORT: '0', AB_INSTANCE_ID: `${cluster.prefix}-${name}`, ...env },
   });
   const port = Number((await proc.waitForOutput(/ops ready on port (\d+)/, 60_000))[1]);
   return { proc, url: `http://127.0.0.1:${port}` };
@@ -58,7 +58,7 @@ async function cli(
     const { stdout, stderr } = await execFileAsync(
       process.execPath,
       ['--conditions=@agent-bridge/source', '--import', 'tsx', CLI_ENTRY, ...args],
-      { cwd: ROOT, env: { ...process.env, ...cluster!.env, LOG_LEVEL: 'silent', ...env } },
+      { cwd: ROOT, env: { ...process.env, ...cluster.env, LOG_LEVEL: 'silent', ...env } },
     );
     return { code: 0, out: stdout, err: stderr };
   } catch (err) {
@@ -69,7 +69,7 @@ async function cli(
 
 async function openStatus(url: string): Promise<Page> {
   // en-US: a locale whose own time format is 12-hour, which the page must not use.
-  const context = await browser!.newContext({
+  const context = await browser.newContext({
     httpCredentials: { username: OPS_USER, password: OPS_PASSWORD },
     locale: 'en-US',
   });
@@ -84,7 +84,7 @@ async function openStatus(url: string): Promise<Page> {
 async function rejectedEvent(runId: string): Promise<string> {
   const id = `ev-${randomUUID()}`;
   const envelope = { id, runId, seq: 1, epoch: 0, type: 'agent_thinking', ts: Date.now(), payload: { delta: 'late' } };
-  await eventsQueue!.add(JobName.Event, envelope, { jobId: id });
+  await eventsQueue.add(JobName.Event, envelope, { jobId: id });
   return id;
 }
 
@@ -140,7 +140,7 @@ describe('status page charts, timeline and dead-letter view against a running cl
     await chartHas('lag', { points: 5 });
     await chartHas('connections', { points: 5, max: 1 });
     await chartHas('dead-letters', { points: 5 });
-    expect(load!.delivered).toBeGreaterThan(0);
+    expect(load.delivered).toBeGreaterThan(0);
     // Under the cursor, the legend names the point's time in the axis' 24-hour format (uPlot's own is 12-hour).
     await page.locator('#chart-deliveries .u-over').hover();
     const legendTime = await page.waitForFunction(
@@ -154,12 +154,12 @@ describe('status page charts, timeline and dead-letter view against a running cl
     expect(await legendTime.jsonValue()).toMatch(/^\d{2}:\d{2}:\d{2}$/);
     await page.screenshot({ path: join(ARTIFACTS, 'status-charts-1-load.png'), fullPage: true });
 
-    const leader = await waitFor('a leader', async () => (await conn!.hget(keys.leader, 'id')) ?? null, {
+    const leader = await waitFor('a leader', async () => (await conn.hget(keys.leader, 'id')) ?? null, {
       timeoutMs: 30_000,
     });
     const n = Number(/-bridge-(\d+)$/.exec(leader)?.[1]);
-    const other = `${cluster!.prefix}-bridge-${n === 1 ? 2 : 1}`;
-    await cluster!.bridges[n - 1]!.kill();
+    const other = `${cluster.prefix}-bridge-${n === 1 ? 2 : 1}`;
+    await cluster.bridges[n - 1]!.kill();
     await page.waitForFunction(
       (want) =>
         [...document.querySelectorAll('#timeline li[data-kind="leader"]')].some((li) =>
@@ -206,14 +206,14 @@ describe('status page charts, timeline and dead-letter view against a running cl
     expect(refused).toMatchObject({ status: 403, body: { error: { code: 'FORBIDDEN' } } });
     await ro.context().close();
 
-    await registerRun(conn!, keys, { runId, owner: 'dlq-user', agent: 'e2e' });
+    await registerRun(conn, keys, { runId, owner: 'dlq-user', agent: 'e2e' });
     const rw = await openStatus(ops.rw!.url);
     await rowOf(rw).waitFor({ timeout: 60_000 });
     await rowOf(rw).locator('button', { hasText: 'requeue' }).click();
     await rw.waitForFunction(() => (document.getElementById('dlq-message')?.textContent ?? '').startsWith('requeued'));
     await rowOf(rw).waitFor({ state: 'detached', timeout: 30_000 });
     // Put back, the event now commits as the run's first.
-    await waitFor('requeued event committed', async () => (await getRun(conn!, keys, runId))?.headSeq === 1, {
+    await waitFor('requeued event committed', async () => (await getRun(conn, keys, runId))?.headSeq === 1, {
       timeoutMs: 60_000,
     });
     await rw.context().close();
@@ -248,16 +248,16 @@ describe('status page charts, timeline and dead-letter view against a running cl
     expect(refused.err).toContain('FORBIDDEN');
     expect((await cli({}, 'dlq', 'show', record.id)).code).toBe(0);
 
-    await registerRun(conn!, keys, { runId, owner: 'dlq-user', agent: 'e2e' });
+    await registerRun(conn, keys, { runId, owner: 'dlq-user', agent: 'e2e' });
     const requeued = await cli({ AB_OPS_READ_ONLY: 'false' }, 'dlq', 'requeue', record.id, '--json');
     expect(requeued.code).toBe(0);
     expect(JSON.parse(requeued.out)).toEqual({
       id: record.id,
-      queue: cluster!.config.queues.events,
+      queue: cluster.config.queues.events,
       jobId: `requeue-${record.id}`,
       name: JobName.Event,
     });
-    await waitFor('requeued event committed', async () => (await getRun(conn!, keys, runId))?.headSeq === 1, {
+    await waitFor('requeued event committed', async () => (await getRun(conn, keys, runId))?.headSeq === 1, {
       timeoutMs: 60_000,
     });
     const gone = await cli({}, 'dlq', 'show', record.id);

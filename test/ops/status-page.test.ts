@@ -26,17 +26,17 @@ const FAST = {
   AB_OPS_PASSWORD: OPS_PASSWORD,
 };
 
-let cluster: E2ECluster | undefined;
-let ops: ServiceProcess | undefined;
+let cluster: E2ECluster;
+let ops: ServiceProcess;
 let opsUrl: string;
-let browser: Browser | undefined;
+let browser: Browser;
 
 async function cli(...args: string[]): Promise<{ code: number; out: string; err: string }> {
   try {
     const { stdout, stderr } = await execFileAsync(
       process.execPath,
       ['--conditions=@agent-bridge/source', '--import', 'tsx', CLI_ENTRY, ...args],
-      { cwd: ROOT, env: { ...process.env, ...cluster!.env, LOG_LEVEL: 'silent' } },
+      { cwd: ROOT, env: { ...process.env, ...cluster.env, LOG_LEVEL: 'silent' } },
     );
     return { code: 0, out: stdout, err: stderr };
   } catch (err) {
@@ -81,7 +81,7 @@ afterAll(async () => {
 describe('status page and CLI against a running cluster', () => {
   test('the status page shows ACTIVE, then FAILED when every gateway is killed, then ACTIVE again — without a reload', async () => {
     // en-US: a locale whose own time format is 12-hour, which the page must not use.
-    const context = await browser!.newContext({
+    const context = await browser.newContext({
       httpCredentials: { username: OPS_USER, password: OPS_PASSWORD },
       locale: 'en-US',
     });
@@ -97,7 +97,7 @@ describe('status page and CLI against a running cluster', () => {
     await stateShown(page, 'ACTIVE');
     await page.waitForFunction(() => document.querySelectorAll('#gateways tbody tr:not(.dead)').length === 2);
     expect(await page.locator('#replicas tbody tr').count()).toBe(2);
-    expect(await page.textContent('#leader-leader')).toMatch(new RegExp(`^${cluster!.prefix}-bridge-\\d$`));
+    expect(await page.textContent('#leader-leader')).toMatch(new RegExp(`^${cluster.prefix}-bridge-\\d$`));
     // The Redis topology and the Pub/Sub mode (issue 12).
     expect(await page.textContent('#redis-topology')).toBe('standalone');
     expect(await page.textContent('#redis-pub-sub')).toBe('sharded');
@@ -105,13 +105,13 @@ describe('status page and CLI against a running cluster', () => {
     await page.screenshot({ path: join(ARTIFACTS, 'status-1-active.png'), fullPage: true });
 
     // Fault: every gateway dies (SIGKILL) — events can no longer reach any browser.
-    await Promise.all(cluster!.gateways.map((g) => g.process.kill()));
+    await Promise.all(cluster.gateways.map((g) => g.process.kill()));
     await stateShown(page, 'FAILED');
     expect(await page.textContent('#transitions tbody tr:first-child')).toContain('FAILED');
     await page.screenshot({ path: join(ARTIFACTS, 'status-2-failed.png'), fullPage: true });
 
     // Recovery: a gateway comes back; the leader's checks (and recovery job) bring the state back.
-    await cluster!.startGateway('gateway-3');
+    await cluster.startGateway('gateway-3');
     await stateShown(page, 'ACTIVE');
     await page.screenshot({ path: join(ARTIFACTS, 'status-3-recovered.png'), fullPage: true });
 
@@ -133,7 +133,7 @@ describe('status page and CLI against a running cluster', () => {
     const status = await cli('status');
     expect(status.code).toBe(0);
     expect(status.out).toMatch(/^integration {2}ACTIVE/m);
-    expect(status.out).toMatch(new RegExp(`^leader {7}${cluster!.prefix}-bridge-\\d {2}epoch \\d+`, 'm'));
+    expect(status.out).toMatch(new RegExp(`^leader {7}${cluster.prefix}-bridge-\\d {2}epoch \\d+`, 'm'));
 
     const statusJson = await cli('status', '--json');
     expect(statusJson.code).toBe(0);
@@ -148,8 +148,8 @@ describe('status page and CLI against a running cluster', () => {
         .filter((r) => r.alive)
         .map((r) => r.id)
         .sort(),
-    ).toEqual([`${cluster!.prefix}-bridge-1`, `${cluster!.prefix}-bridge-2`]);
-    expect(s.gateways.filter((g) => g.alive).map((g) => g.id)).toEqual([`${cluster!.prefix}-gateway-3`]);
+    ).toEqual([`${cluster.prefix}-bridge-1`, `${cluster.prefix}-bridge-2`]);
+    expect(s.gateways.filter((g) => g.alive).map((g) => g.id)).toEqual([`${cluster.prefix}-gateway-3`]);
 
     const health = await cli('health');
     expect(health.code).toBe(0);
@@ -169,6 +169,6 @@ describe('status page and CLI against a running cluster', () => {
 
     const config = await cli('config', '--json');
     expect(config.code).toBe(0);
-    expect(JSON.parse(config.out)).toMatchObject({ keyPrefix: cluster!.prefix, ops: { password: '***' } });
+    expect(JSON.parse(config.out)).toMatchObject({ keyPrefix: cluster.prefix, ops: { password: '***' } });
   }, 120_000);
 });

@@ -192,8 +192,6 @@ export default tseslint.config(
   // cluster-resync
   { files: ['test/e2e/client-retry-after.test.ts'], rules: strictPending('no-unnecessary-condition') },
   { files: ['test/e2e/faults.suite.ts'], rules: strictPending('require-await') },
-  { files: ['test/e2e/limits.test.ts'], rules: strictPending('no-unnecessary-condition') },
-  { files: ['test/e2e/pipeline.test.ts'], rules: strictPending('no-unnecessary-condition', 'no-unsafe-argument') },
   // commit-atomic
   { files: ['shared/protocol/src/partitions.ts'], rules: strictPending('no-non-null-assertion') },
   { files: ['shared/redis/src/run-store/registry.ts'], rules: strictPending('no-non-null-assertion') },

@@ -194,8 +194,6 @@ export default tseslint.config(
   { files: ['test/e2e/faults.suite.ts'], rules: strictPending('require-await') },
   // commit-atomic
   { files: ['shared/protocol/src/partitions.ts'], rules: strictPending('no-non-null-assertion') },
-  { files: ['shared/redis/src/run-store/registry.ts'], rules: strictPending('no-non-null-assertion') },
   { files: ['shared/redis/src/run-store/run-store.test.ts'], rules: strictPending('require-await') },
-  { files: ['test/bench/partitions.ts'], rules: strictPending('restrict-template-expressions') },
   // ---- end strict-pending
 );

@@ -35,12 +35,6 @@ const serviceBoundaries = services.map((service) => ({
   },
 }));
 
-/**
- * strict-pending (below): the strict rules a pending file still breaks, turned off for it alone.
- * @param {...string} rules - typescript-eslint rule names, without the plugin prefix
- */
-const strictPending = (...rules) => Object.fromEntries(rules.map((rule) => [`@typescript-eslint/${rule}`, 'off']));
-
 export default tseslint.config(
   {
     ignores: [
@@ -159,15 +153,4 @@ export default tseslint.config(
     },
   },
   ...serviceBoundaries,
-  // ---- strict-pending: TEMPORARY (issue 13). Files that other work in progress is changing still break
-  // these strictTypeChecked rules on main; each entry turns off, for one file, only the rules it breaks.
-  // Whoever lands a file's strict fixes removes its entry; the block (and strictPending) goes when empty.
-  // Add nothing here: a new or changed file passes every strict rule.
-  // cluster-resync
-  { files: ['test/e2e/client-retry-after.test.ts'], rules: strictPending('no-unnecessary-condition') },
-  { files: ['test/e2e/faults.suite.ts'], rules: strictPending('require-await') },
-  // commit-atomic
-  { files: ['shared/protocol/src/partitions.ts'], rules: strictPending('no-non-null-assertion') },
-  { files: ['shared/redis/src/run-store/run-store.test.ts'], rules: strictPending('require-await') },
-  // ---- end strict-pending
 );

@@ -35,7 +35,7 @@ afterEach(() => {
 });
 afterAll(async () => {
   await closeRedis(conn);
-  await cluster?.stop();
+  await cluster.stop();
 });
 
 function client(url: string, userId: string, reconnectDelayMaxMs: number): BridgeClient {

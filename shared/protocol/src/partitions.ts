@@ -57,18 +57,18 @@ export function eventPartition(runId: string, count: number): number {
 /** The events queues of `count` partitions, in partition order. */
 export function eventQueues(keyPrefix: string, eventsQueue: string, count: number): EventQueueRef[] {
   assertCount(count);
-  if (count === 1) return [{ partition: 0, count, name: eventsQueue, prefix: `${keyPrefix}:{bull}` }];
-  return Array.from({ length: count }, (_, i) => ({
-    partition: i,
-    count,
-    name: `${eventsQueue}-${i}`,
-    prefix: `${keyPrefix}:{bull:${i}}`,
-  }));
+  return Array.from({ length: count }, (_, i) => eventQueue(keyPrefix, eventsQueue, count, i));
+}
+
+/** Partition `partition` of `count`: one partition keeps the unpartitioned names. */
+function eventQueue(keyPrefix: string, eventsQueue: string, count: number, partition: number): EventQueueRef {
+  if (count === 1) return { partition: 0, count, name: eventsQueue, prefix: `${keyPrefix}:{bull}` };
+  return { partition, count, name: `${eventsQueue}-${partition}`, prefix: `${keyPrefix}:{bull:${partition}}` };
 }
 
 /** The events queue a run's events go to. */
 export function eventQueueFor(keyPrefix: string, eventsQueue: string, count: number, runId: string): EventQueueRef {
-  return eventQueues(keyPrefix, eventsQueue, count)[eventPartition(runId, count)]!;
+  return eventQueue(keyPrefix, eventsQueue, count, eventPartition(runId, count));
 }
 
 /**

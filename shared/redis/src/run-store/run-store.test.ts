@@ -179,9 +179,9 @@ describe('run store', () => {
     server = await startRedis();
   });
 
-  suite('standalone', async () => {
+  suite('standalone', () => {
     const conn = createRedis(loadConfig({ env: { REDIS_URL: server.url } }), 'command');
-    return { conn, close: () => closeRedis(conn) };
+    return Promise.resolve({ conn, close: () => closeRedis(conn) });
   });
 
   it('requestCancel sets cancelRequested and publishes {"type":"cancel"} on the run control channel', async () => {
@@ -213,11 +213,11 @@ describe('run store on a 3-master Redis Cluster', () => {
     await cluster.destroy();
   });
 
-  suite('cluster', async () => {
+  suite('cluster', () => {
     const conn = createRedis(
       loadConfig({ env: { REDIS_MODE: 'cluster', REDIS_CLUSTER_NODES: cluster.seeds.join(',') } }),
       'command',
     );
-    return { conn, close: () => closeRedis(conn) };
+    return Promise.resolve({ conn, close: () => closeRedis(conn) });
   });
 });

@@ -104,6 +104,8 @@ export class AdapterResync {
   private readonly concurrency: number;
   private readonly retryDelayMs: number;
   private links: SubscriptionLinks | null = null;
+  /** Releases of the {@link unlessLost} waits in progress. */
+  private readonly lossWaiters = new Set<() => void>();
   private readonly onDeleteRoom = (room: unknown): void => {
     const runId = runIdOfRoom(room);
     if (runId !== null) this.marks.delete(runId);
@@ -135,6 +137,33 @@ export class AdapterResync {
     this.links?.unwatch();
     this.options.io.of('/').adapter.off('delete-room', this.onDeleteRoom);
     this.marks.clear();
+    this.releaseWaiters();
+  }
+
+  /**
+   * Runs `confirm` (a room's subscription taking effect) and resolves when it does, or at once when the
+   * subscription is lost now or before it does (its rejection is then ignored). A room that exists when the
+   * subscription is lost is enumerated by the catch-up that follows, which serves it from its mark; waiting
+   * on a link that is down would only hold a subscribe, for as long as the outage lasts. A stalled link is
+   * declared lost by the liveness check, so the wait is bounded by its detection time.
+   */
+  async unlessLost(confirm: () => Promise<unknown>): Promise<void> {
+    if (this.state === 'lost' || this.closed) return;
+    const confirmed = confirm();
+    let release = (): void => undefined;
+    const lost = new Promise<void>((resolve) => (release = resolve));
+    this.lossWaiters.add(release);
+    try {
+      await Promise.race([confirmed, lost]);
+    } finally {
+      this.lossWaiters.delete(release);
+      confirmed.catch(() => undefined);
+    }
+  }
+
+  private releaseWaiters(): void {
+    for (const release of this.lossWaiters) release();
+    this.lossWaiters.clear();
   }
 
   getStatus(): ResyncStatus {
@@ -194,6 +223,7 @@ export class AdapterResync {
       this.options.logger.warn({ reason }, 'adapter subscription lost: live events are missed until it is back');
     }
     this.state = 'lost';
+    this.releaseWaiters();
   }
 
   private regained(): void {

@@ -86,9 +86,10 @@ export class RunRequests {
     // before it is in the replay. The overlap is deduped by seq in the client.
     const rooms = this.deps.rooms();
     await socket.join(rooms.room(runId));
-    // Sharded: the room's channel subscription must be in effect before the read. While the subscription
-    // is lost it cannot be (a reconnect resubscribes); the catch-up then serves this room from its mark.
-    if (this.deps.resync.getStatus().state === 'live') await rooms.joined(runId);
+    // Sharded: the room's channel subscription must be in effect before the read, during a catch-up too (it
+    // listed its rooms before this one existed, so it does not serve it). Not while the subscription is lost
+    // (a reconnect resubscribes): the catch-up that follows lists this room and serves it from its mark.
+    await this.deps.resync.unlessLost(() => rooms.joined(runId));
     const pageSize = this.deps.config.events.replayPageSize;
     let page = await readHistory(this.deps.command, this.deps.keys, runId, afterSeq, pageSize);
     const plan = planReplay({ afterSeq, epoch }, page);

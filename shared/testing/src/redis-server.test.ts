@@ -164,6 +164,16 @@ describe('TcpProxy', () => {
       await waitFor('both named', () => proxy.connectionNames().filter((n) => n !== null).length === 2);
       expect(proxy.connectionNames().sort()).toEqual(['svc-1:command', 'svc-1:sub']);
 
+      // delay: only the matching connection answers late (both ways), the other at once.
+      proxy.delay(1_000, /:sub$/);
+      const t0 = Date.now();
+      await cmd.ping();
+      const cmdMs = Date.now() - t0;
+      await sub.ping();
+      expect(Date.now() - t0).toBeGreaterThanOrEqual(2_000);
+      expect(cmdMs).toBeLessThan(2_000);
+      proxy.heal();
+
       // cut: the matching connection drops and cannot come back until heal(); the other is untouched.
       proxy.cut(/:sub$/);
       await waitFor('sub down', () => sub.status !== 'ready');

@@ -51,6 +51,7 @@ export class TcpProxy {
   private delayMs = 0;
   private readonly conns = new Set<Conn>();
   private readonly rules: NamedRule[] = [];
+  private readonly namedDelays: { ms: number; match: RegExp }[] = [];
   private refusedCount = 0;
 
   private constructor(
@@ -154,11 +155,12 @@ export class TcpProxy {
 
   private forward(lane: Lane, data: Buffer): void {
     if (!this.conns.has(lane.conn) || !this.passes(lane.conn)) return;
-    if (this.delayMs <= 0 && lane.queue.length === 0) {
+    const delayMs = this.delayFor(lane.conn);
+    if (delayMs <= 0 && lane.queue.length === 0) {
       lane.to.write(data);
       return;
     }
-    lane.queue.push({ due: Date.now() + this.delayMs, data });
+    lane.queue.push({ due: Date.now() + delayMs, data });
     this.pump(lane);
   }
 
@@ -177,6 +179,13 @@ export class TcpProxy {
         this.pump(lane);
       }, next.due - now);
     }
+  }
+
+  /** The longest delay that applies to `conn`: the global one, or a named one matching its client name. */
+  private delayFor(conn: Conn): number {
+    let ms = this.delayMs;
+    for (const rule of this.namedDelays) if (conn.name !== null && rule.match.test(conn.name)) ms = Math.max(ms, rule.ms);
+    return ms;
   }
 
   private matching(match: RegExp | undefined): Conn[] {
@@ -205,11 +214,14 @@ export class TcpProxy {
 
   /**
    * Forwards every later chunk `ms` late, both ways, keeping the order (a slow link); `delay(0)` ends it.
-   * Chunks already waiting keep their due time.
+   * Chunks already waiting keep their due time. With `match`: only the connections whose client name
+   * matches, new ones included once named (their handshake too, from the chunk that names them); `heal()`
+   * ends a named delay.
    */
-  delay(ms: number): void {
+  delay(ms: number, match?: RegExp): void {
     if (!Number.isFinite(ms) || ms < 0) throw new RangeError('delay must be a finite number of ms ≥ 0');
-    this.delayMs = ms;
+    if (match === undefined) this.delayMs = ms;
+    else this.namedDelays.push({ ms, match });
   }
 
   /**
@@ -234,6 +246,7 @@ export class TcpProxy {
     this.mode = 'pass';
     this.delayMs = 0;
     this.rules.length = 0;
+    this.namedDelays.length = 0;
     for (const c of this.conns) c.blackholed = false;
   }
 

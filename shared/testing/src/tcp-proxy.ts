@@ -184,7 +184,8 @@ export class TcpProxy {
   /** The longest delay that applies to `conn`: the global one, or a named one matching its client name. */
   private delayFor(conn: Conn): number {
     let ms = this.delayMs;
-    for (const rule of this.namedDelays) if (conn.name !== null && rule.match.test(conn.name)) ms = Math.max(ms, rule.ms);
+    for (const rule of this.namedDelays)
+      if (conn.name !== null && rule.match.test(conn.name)) ms = Math.max(ms, rule.ms);
     return ms;
   }
 

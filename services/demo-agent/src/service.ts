@@ -10,6 +10,7 @@ import {
   toIssues,
 } from '@agent-bridge/protocol';
 import { type RedisConnection, closeRedis, createRedis } from '@agent-bridge/redis';
+import { Lifecycle, type LifecycleState } from '@agent-bridge/runtime';
 import type { Logger } from '@agent-bridge/telemetry';
 import { type Job, UnrecoverableError, Worker } from 'bullmq';
 import { type AgentOutcome, type AgentRunEvents, runAgent } from './agent';
@@ -35,7 +36,7 @@ export interface DemoAgentServiceOptions {
 }
 
 /** Lifecycle of a {@link DemoAgentService}. */
-export type DemoAgentServiceState = 'created' | 'running' | 'closing' | 'closed';
+export type DemoAgentServiceState = LifecycleState;
 
 /** Counters for health endpoints and tests. */
 export interface DemoAgentServiceStatus {
@@ -70,10 +71,10 @@ function resumeFrom(handle: RunHandle, skip: number): AgentRunEvents {
  * a failure is reported as `agent_error`. Scales horizontally: run as many processes as you like.
  */
 export class DemoAgentService {
-  private state: DemoAgentServiceState = 'created';
+  /** close() does not wait for a start: it closes the worker, which ends a wait for Redis. */
+  private readonly lifecycle = new Lifecycle({ closeWaitsForStart: false });
   private worker: Worker<StartRunJob> | null = null;
   private connection: RedisConnection | null = null;
-  private closing: Promise<void> | null = null;
   private readonly docs: readonly Doc[];
   private readonly counts = { active: 0, completed: 0, cancelled: 0, failed: 0 };
 
@@ -81,11 +82,15 @@ export class DemoAgentService {
     this.docs = options.docs ?? loadDocs();
   }
 
-  /** Starts consuming `start_run` jobs. Idempotent while running. */
-  async start(): Promise<void> {
-    if (this.state === 'running') return;
-    if (this.state !== 'created') throw new IllegalStateError(this.state, 'start the demo agent');
-    this.state = 'running';
+  /** Starts consuming `start_run` jobs. Idempotent (later calls share the first one's promise). */
+  start(): Promise<void> {
+    if (this.lifecycle.isClosing) {
+      return Promise.reject(new IllegalStateError(this.lifecycle.state, 'start the demo agent'));
+    }
+    return this.lifecycle.start(() => this.open());
+  }
+
+  private async open(): Promise<void> {
     const { config, logger } = this.options;
     const keys = keyLayout(config.keyPrefix);
     this.connection = createRedis(config, 'worker', { name: 'demo-agent-worker' });
@@ -104,7 +109,7 @@ export class DemoAgentService {
 
   /** Current state and counters. */
   getStatus(): DemoAgentServiceStatus {
-    return { state: this.state, ...this.counts };
+    return { state: this.lifecycle.state, ...this.counts };
   }
 
   private async process(job: Job<StartRunJob>): Promise<{ status: string }> {
@@ -168,16 +173,13 @@ export class DemoAgentService {
    * deadline), then closes the worker connection. Every step runs; idempotent.
    */
   close(): Promise<void> {
-    this.closing ??= (async () => {
-      this.state = 'closing';
+    return this.lifecycle.close(async () => {
       try {
         await this.worker?.close();
       } catch (err) {
         this.options.logger.warn({ err: (err as Error).message }, 'closing the runs worker failed');
       }
       if (this.connection) await closeRedis(this.connection);
-      this.state = 'closed';
-    })();
-    return this.closing;
+    });
   }
 }

@@ -2,6 +2,7 @@ import type { AppConfig } from '@agent-bridge/config';
 import { queueStats } from '@agent-bridge/control-plane';
 import { IllegalStateError, type KeyLayout } from '@agent-bridge/protocol';
 import type { RedisConnection } from '@agent-bridge/redis';
+import { Lifecycle, type LifecycleState } from '@agent-bridge/runtime';
 import type { Logger } from '@agent-bridge/telemetry';
 import type { DeadLetters } from '../dlq/dead-letters';
 import type { StatusReader } from '../status/status-reader';
@@ -23,8 +24,6 @@ export interface OpsSamplerOptions {
   windowMs?: number;
 }
 
-type SamplerState = 'idle' | 'running' | 'closed';
-
 /**
  * Samples the cluster once per bucket of `intervalMs` into the chart ring ({@link SampleRing}): deliveries
  * per second and emit→delivery p50/p99 (from the gateways' heartbeat counters), events queue depth and lag,
@@ -35,10 +34,9 @@ type SamplerState = 'idle' | 'running' | 'closed';
  * bucket). Each replica fires a little after the bucket starts, with jitter, so usually one reads at all.
  */
 export class OpsSampler {
-  private state: SamplerState = 'idle';
+  private readonly lifecycle = new Lifecycle();
   private timer: NodeJS.Timeout | null = null;
   private inFlight: Promise<unknown> = Promise.resolve();
-  private closing: Promise<void> | null = null;
   readonly ring: SampleRing;
   readonly intervalMs: number;
   readonly windowMs: number;
@@ -52,16 +50,18 @@ export class OpsSampler {
     this.ring = new SampleRing(options.conn, options.keys.opsSamples, this.windowMs);
   }
 
-  getStatus(): { state: SamplerState; intervalMs: number; windowMs: number } {
-    return { state: this.state, intervalMs: this.intervalMs, windowMs: this.windowMs };
+  getStatus(): { state: LifecycleState; intervalMs: number; windowMs: number } {
+    return { state: this.lifecycle.state, intervalMs: this.intervalMs, windowMs: this.windowMs };
   }
 
   /** Starts sampling (first sample at the next bucket). Idempotent. */
   start(): void {
-    if (this.state === 'closed') throw new IllegalStateError(this.state, 'start the sampler');
-    if (this.state === 'running') return;
-    this.state = 'running';
-    this.schedule();
+    // Synchronous for the caller: the refusal throws here, and the timer is armed before start() returns.
+    if (this.lifecycle.isClosing) throw new IllegalStateError(this.lifecycle.state, 'start the sampler');
+    void this.lifecycle.start(() => {
+      this.schedule();
+      return Promise.resolve();
+    });
   }
 
   /**
@@ -80,13 +80,11 @@ export class OpsSampler {
 
   /** Stops the timer and waits for a sample in flight. Idempotent. */
   close(): Promise<void> {
-    this.closing ??= (async () => {
-      this.state = 'closed';
+    return this.lifecycle.close(async () => {
       if (this.timer) clearTimeout(this.timer);
       this.timer = null;
       await this.inFlight.catch(() => undefined);
-    })();
-    return this.closing;
+    });
   }
 
   private async read(): Promise<SampleReading> {
@@ -128,7 +126,7 @@ export class OpsSampler {
   }
 
   private schedule(): void {
-    if (this.state !== 'running') return;
+    if (this.lifecycle.isClosing) return;
     const now = Date.now();
     const next = (Math.floor(now / this.intervalMs) + 1) * this.intervalMs;
     // Fire shortly after the bucket starts (gateway heartbeats of the bucket have landed by then), with

@@ -12,6 +12,7 @@ import {
   eventQueues,
 } from '@agent-bridge/protocol';
 import type { RedisConnection } from '@agent-bridge/redis';
+import { Lifecycle } from '@agent-bridge/runtime';
 import { type Job, type JobType, Queue } from 'bullmq';
 
 /** Where dead-letter records sit: nobody consumes the queue, so they wait (other states only if moved by hand). */
@@ -78,7 +79,7 @@ export class DeadLetters {
   /** One per event partition, in partition order. */
   private readonly events: Queue[];
   private readonly readOnly: boolean;
-  private closing: Promise<void> | null = null;
+  private readonly lifecycle = new Lifecycle();
 
   constructor(
     private readonly config: AppConfig,
@@ -168,8 +169,9 @@ export class DeadLetters {
 
   /** Closes the queue objects (not the connection). Idempotent. */
   close(): Promise<void> {
-    this.closing ??= Promise.allSettled([this.dlq.close(), ...this.events.map((q) => q.close())]).then(() => undefined);
-    return this.closing;
+    return this.lifecycle.close(async () => {
+      await Promise.allSettled([this.dlq.close(), ...this.events.map((q) => q.close())]);
+    });
   }
 
   private async job(id: string): Promise<Job> {

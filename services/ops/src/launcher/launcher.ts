@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import { type AppConfig, loadConfig } from '@agent-bridge/config';
 import { type RedisConnection, closeRedis, createRedis } from '@agent-bridge/redis';
+import { Lifecycle, type LifecycleState } from '@agent-bridge/runtime';
 import { printBanner } from './banner';
 import { describeRedis } from './redis-line';
 import { buildChatBundle, buildStatusBundle, writeFileAtomic } from './page-bundles';
@@ -14,8 +15,6 @@ import { superviseCluster } from './cluster-supervision';
 import type { Supervisor } from './supervisor';
 import type { LaunchedCluster, LaunchedProcess, LauncherOptions } from './launcher-options';
 
-type LauncherState = 'idle' | 'starting' | 'ready' | 'closing' | 'closed';
-
 /**
  * Runs the whole agent-bridge cluster on this machine: an embedded Redis (unless a URL is given), N bridge
  * replicas, M gateways, ops and the demo agent, each a child process run from TypeScript sources
@@ -24,13 +23,13 @@ type LauncherState = 'idle' | 'starting' | 'ready' | 'closing' | 'closed';
  * order (agents and gateways, then bridges, then Redis) and is idempotent.
  */
 export class Launcher {
-  private state: LauncherState = 'idle';
+  /** close() runs at once during a start (which then fails): start() itself closes on failure. */
+  private readonly lifecycle = new Lifecycle({ closeWaitsForStart: false });
   private readonly children: ManagedChild[] = [];
   private redis: EmbeddedRedis | null = null;
   private watcher: RedisConnection | null = null;
   /** The Redis topology, Pub/Sub mode and partitions, for the banner (read once the cluster is ACTIVE). */
   private redisLine = '';
-  private closing: Promise<void> | null = null;
   private readonly ports = new Map<string, number>();
   private readonly record: ProcessRecord;
   private readonly nameWidth: number;
@@ -59,8 +58,8 @@ export class Launcher {
   }
 
   /** Current lifecycle state. */
-  getState(): LauncherState {
-    return this.state;
+  getState(): LifecycleState {
+    return this.lifecycle.state;
   }
 
   /** The started processes. */
@@ -109,7 +108,7 @@ export class Launcher {
     this.say(`${name} started (pid ${child.pid ?? '?'}${port ? `, port ${port}` : ''})`);
     void child.exited.then(({ code, signal }) => {
       // Once the cluster is ready, the supervisor reports deaths (and restarts).
-      if (this.state !== 'starting') return;
+      if (this.lifecycle.state !== 'starting') return;
       this.say(paint(this.opts.sink, 31, `${name} exited (${signal ?? `code ${String(code)}`})`));
     });
     return child;
@@ -117,7 +116,7 @@ export class Launcher {
 
   /** Restarts a child that died after ready: resolves once it printed its ready line again. */
   private async respawn(name: string): Promise<ManagedChild> {
-    if (this.state !== 'ready') throw new Error('launcher is stopping');
+    if (this.lifecycle.state !== 'running') throw new Error('launcher is stopping');
     const child = this.spawn(name);
     const role = name.replace(/-\d+$/, '');
     try {
@@ -126,8 +125,8 @@ export class Launcher {
       await child.stop(this.opts.graceMs);
       throw err;
     }
-    // getState(), not this.state: close() may have run during the wait.
-    if (this.getState() !== 'ready') {
+    // getState(), not this.lifecycle.state (narrowed above): close() may have run during the wait.
+    if (this.getState() !== 'running') {
       await child.stop(this.opts.graceMs);
       throw new Error('launcher is stopping');
     }
@@ -141,7 +140,7 @@ export class Launcher {
       redis: this.redis,
       policy: this.opts.restartPolicy ?? {},
       respawn: (name) => this.respawn(name),
-      isReady: () => this.state === 'ready',
+      isReady: () => this.lifecycle.state === 'running',
       say: (text, loud) => this.say(loud ? paint(this.opts.sink, 31, text) : text),
       record: (name, pid) => this.record.add(name, pid),
       giveUp: (error) => (this.opts.onGiveUp ? this.opts.onGiveUp(error) : void this.close()),
@@ -154,14 +153,20 @@ export class Launcher {
    * started and rethrows (a {@link RedisNotInstalledError} when Redis is needed and not installed).
    */
   async start(): Promise<LaunchedCluster> {
-    if (this.state !== 'idle') throw new Error(`launcher cannot start in state ${this.state}`);
-    this.state = 'starting';
+    const state = this.lifecycle.state;
+    if (state !== 'idle') throw new Error(`launcher cannot start in state ${state}`);
+    const started: { cluster?: LaunchedCluster } = {};
     try {
-      return await this.doStart();
+      await this.lifecycle.start(async () => {
+        started.cluster = await this.doStart();
+      });
     } catch (err) {
       await this.close();
       throw err;
     }
+    // Set: the start above resolved only after doStart returned.
+    if (!started.cluster) throw new Error('launcher closed during start');
+    return started.cluster;
   }
 
   private async doStart(): Promise<LaunchedCluster> {
@@ -201,7 +206,7 @@ export class Launcher {
     } else {
       this.say('using the Redis at REDIS_URL');
     }
-    if (this.state !== 'starting') throw new Error('launcher closed during start');
+    if (this.lifecycle.isClosing) throw new Error('launcher closed during start');
 
     const config: AppConfig = loadConfig({ env: o.env, overrides: { REDIS_URL: redisUrl } });
 
@@ -258,9 +263,10 @@ export class Launcher {
     await Promise.all(readyLines);
     this.say('every process is up; waiting for the integration to become ACTIVE');
     await this.waitForActive(config);
-    // getState(), not this.state: close() may have run during the wait.
+    // getState(), not this.lifecycle (narrowed above): close() may have run during the wait.
     if (this.getState() !== 'starting') throw new Error('launcher closed during start');
-    this.state = 'ready';
+    // The Lifecycle moves to running once this start resolves, a few microtasks on: no child exit
+    // (an I/O event) can be seen in between, so the supervisors never see a ready cluster as starting.
     this.supervise();
 
     const host = 'http://localhost';
@@ -283,7 +289,7 @@ export class Launcher {
     await waitForActive(this.watcher, config, {
       timeoutMs: this.opts.readyTimeoutMs,
       children: this.children,
-      isStarting: () => this.state === 'starting',
+      isStarting: () => this.lifecycle.state === 'starting',
       say: (text) => this.say(text),
     });
     this.redisLine = await describeRedis(this.watcher, config);
@@ -297,8 +303,7 @@ export class Launcher {
    * Idempotent: later calls return the same promise.
    */
   close(): Promise<void> {
-    this.closing ??= (async () => {
-      this.state = 'closing';
+    return this.lifecycle.close(async () => {
       for (const sup of this.supervisors) sup.stop();
       this.say('stopping');
       const grace = this.opts.graceMs;
@@ -309,10 +314,8 @@ export class Launcher {
       if (this.watcher) await closeRedis(this.watcher).catch(() => undefined);
       if (this.redis) await this.redis.stop(grace).catch(() => undefined);
       if (this.getProcesses().every((p) => !p.running)) this.record.clear();
-      this.state = 'closed';
       this.say('stopped; no process left behind');
-    })();
-    return this.closing;
+    });
   }
 
   /** Synchronous last resort (process `exit` hook): SIGKILL every child still running. */

@@ -27,6 +27,7 @@ import {
   listRuns,
   readTopology,
 } from '@agent-bridge/redis';
+import { Lifecycle } from '@agent-bridge/runtime';
 import { type Job, Queue } from 'bullmq';
 import { reasonText } from '../dlq/dead-letters';
 
@@ -103,7 +104,7 @@ export class StatusReader {
   /** Names of the events queues (one per partition), in partition order. */
   readonly eventQueueNames: readonly string[];
   private readonly state: IntegrationStateReader;
-  private closing: Promise<void> | null = null;
+  private readonly lifecycle = new Lifecycle();
 
   constructor(
     private readonly config: AppConfig,
@@ -264,10 +265,9 @@ export class StatusReader {
 
   /** Closes the queue objects (not the connection, which the caller owns). Idempotent. */
   close(): Promise<void> {
-    this.closing ??= (async () => {
+    return this.lifecycle.close(async () => {
       await Promise.allSettled([...[...this.queues.values()].map((q) => q.close()), this.state.close()]);
-    })();
-    return this.closing;
+    });
   }
 }
 

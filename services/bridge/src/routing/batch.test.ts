@@ -1,7 +1,7 @@
 import { type DeadLetterRecord, type EventEnvelope, JobName } from '@agent-bridge/protocol';
 import { readHistory } from '@agent-bridge/redis';
-import { type RedisServer, destroyAllRedis, startRedis, waitFor } from '@agent-bridge/testing';
-import { Harness, jobOf, makeEvent, shuffle } from './test-harness';
+import { destroyAllRedis, waitFor } from '@agent-bridge/testing';
+import { type Harness, jobOf, makeEvent, shuffle, standaloneRedisHarness } from './test-harness';
 
 afterAll(destroyAllRedis);
 
@@ -25,14 +25,8 @@ function batchOf(
 const seqs = (from: number, to: number): number[] => Array.from({ length: to - from + 1 }, (_, i) => from + i);
 
 describe('EventRouter — `events` batch jobs (standalone Redis)', () => {
-  let server: RedisServer;
+  const { harness } = standaloneRedisHarness();
   let h: Harness;
-  beforeAll(async () => {
-    server = await startRedis();
-  });
-  afterEach(Harness.closeAll);
-
-  const harness = (env: Record<string, string> = {}) => Harness.create({ redisEnv: { REDIS_URL: server.url }, env });
 
   it('guarantee 1.1: one batch job commits its events in seq order with one script call and publishes each once, in order', async () => {
     h = await harness();

@@ -2,13 +2,13 @@ import { type AddressInfo } from 'node:net';
 import { createServer } from 'node:http';
 import { type EventEnvelope, runRoom } from '@agent-bridge/protocol';
 import { readHistory } from '@agent-bridge/redis';
-import { RedisCluster, type RedisServer, destroyAllRedis, sleep, startRedis, waitFor } from '@agent-bridge/testing';
+import { RedisCluster, destroyAllRedis, sleep, waitFor } from '@agent-bridge/testing';
 import { createAdapter, createShardedAdapter } from '@socket.io/redis-adapter';
 import { Redis } from 'ioredis';
 import { Server } from 'socket.io';
 import { io as connectClient } from 'socket.io-client';
 import { sweepGaps } from './index';
-import { Harness, jobOf, makeEvent, shuffle } from './test-harness';
+import { Harness, jobOf, makeEvent, shuffle, standaloneRedisHarness } from './test-harness';
 
 // The event router's delivery through the real Socket.IO Redis adapter (classic and sharded Pub/Sub) and its
 // commits on a Redis Cluster; event-router.test.ts covers the pipeline itself on a standalone Redis.
@@ -20,14 +20,9 @@ async function historyOf(h: Harness, runId: string): Promise<EventEnvelope[]> {
 }
 
 describe('EventRouter publishing through @socket.io/redis-adapter (standalone Redis)', () => {
-  let server: RedisServer;
+  const redis = standaloneRedisHarness();
+  const { harness } = redis;
   let h: Harness;
-  beforeAll(async () => {
-    server = await startRedis();
-  });
-  afterEach(Harness.closeAll);
-
-  const harness = (env: Record<string, string> = {}) => Harness.create({ redisEnv: { REDIS_URL: server.url }, env });
 
   // `run-of-14chars`: the sharded room of a 14-character id is renamed (runRoom) and must still reach the adapter's room.
   it.each([
@@ -39,7 +34,7 @@ describe('EventRouter publishing through @socket.io/redis-adapter (standalone Re
     async (mode, runId) => {
       h = await harness({ AB_PUBSUB_MODE: mode });
       expect(h.pubsubMode).toBe(mode);
-      const pub = new Redis(server.port, '127.0.0.1');
+      const pub = new Redis(redis.server.port, '127.0.0.1');
       const sub = pub.duplicate();
       const http = createServer();
       const adapter =

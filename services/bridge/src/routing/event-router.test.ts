@@ -1,8 +1,8 @@
 import { type DeadLetterRecord, type EventEnvelope } from '@agent-bridge/protocol';
 import { readHistory } from '@agent-bridge/redis';
-import { type RedisServer, destroyAllRedis, sleep, startRedis, waitFor } from '@agent-bridge/testing';
+import { destroyAllRedis, sleep, waitFor } from '@agent-bridge/testing';
 import { sweepGaps } from './index';
-import { Harness, jobOf, makeEvent, shuffle } from './test-harness';
+import { type Harness, jobOf, makeEvent, shuffle, standaloneRedisHarness } from './test-harness';
 
 // The event router's pipeline on a standalone Redis: order, idempotency, reorder buffer, dead letters, gap
 // sweep, lifecycle. event-router.pubsub.test.ts covers delivery through the Socket.IO adapter and Cluster.
@@ -19,14 +19,8 @@ async function deadLetters(h: Harness): Promise<DeadLetterRecord[]> {
 }
 
 describe('EventRouter (standalone Redis)', () => {
-  let server: RedisServer;
+  const { harness } = standaloneRedisHarness();
   let h: Harness;
-  beforeAll(async () => {
-    server = await startRedis();
-  });
-  afterEach(Harness.closeAll);
-
-  const harness = (env: Record<string, string> = {}) => Harness.create({ redisEnv: { REDIS_URL: server.url }, env });
 
   it('guarantee 1.1: per-run seq order, each event committed exactly once, with concurrency 8 and shuffled enqueue', async () => {
     h = await harness();

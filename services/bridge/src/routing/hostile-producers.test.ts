@@ -1,8 +1,8 @@
 import type { DeadLetterRecord, EventEnvelope } from '@agent-bridge/protocol';
 import { readHistory } from '@agent-bridge/redis';
-import { type RedisServer, destroyAllRedis, sleep, startRedis, waitFor } from '@agent-bridge/testing';
+import { destroyAllRedis, sleep, waitFor } from '@agent-bridge/testing';
 import { sweepGaps } from './index';
-import { Harness, makeEvent } from './test-harness';
+import { type Harness, makeEvent, standaloneRedisHarness } from './test-harness';
 
 // Issue 9, defect 6: every bad producer input ends in the dead-letter queue with a reason, one record per
 // rejection, and is bounded (guarantees 5.5 and 6.2 in docs/guarantees.md).
@@ -19,14 +19,8 @@ async function deadLetters(h: Harness): Promise<DeadLetterRecord[]> {
 }
 
 describe('hostile or broken producers (standalone Redis)', () => {
-  let server: RedisServer;
+  const { harness } = standaloneRedisHarness();
   let h: Harness;
-  beforeAll(async () => {
-    server = await startRedis();
-  });
-  afterEach(Harness.closeAll);
-
-  const harness = (env: Record<string, string> = {}) => Harness.create({ redisEnv: { REDIS_URL: server.url }, env });
 
   it('guarantee 5.5: a seq far ahead of the head (1e12) is never buffered, never gap-filled, and is dead-lettered', async () => {
     h = await harness({ AB_GAP_TIMEOUT_MS: '200', AB_EVENT_BACKOFF_MS: '20', AB_REORDER_BUFFER_MAX: '100' });

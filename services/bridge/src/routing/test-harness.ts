@@ -15,6 +15,7 @@ import {
   registerRun,
 } from '@agent-bridge/redis';
 import { silentLogger } from '@agent-bridge/telemetry';
+import { type RedisServer, startRedis } from '@agent-bridge/testing';
 import { type JobsOptions, Queue, type QueueOptions } from 'bullmq';
 import { bridgeRunStore } from './bridge-run-store';
 import { decode } from 'notepack.io';
@@ -233,6 +234,36 @@ export class Harness {
 }
 
 /** A valid envelope as an agent would enqueue it (epoch 0). */
+/** What {@link standaloneRedisHarness} gives a describe block. */
+export interface StandaloneHarness {
+  /** The block's Redis (started in its beforeAll). */
+  readonly server: RedisServer;
+  /** A harness on that Redis, with extra config (env names); closed after each test. */
+  readonly harness: (env?: Record<string, string>) => Promise<Harness>;
+}
+
+/**
+ * Registers the hooks of a describe block whose tests share one standalone Redis — started once in
+ * beforeAll, every harness closed after each test — and returns its harness factory.
+ */
+export function standaloneRedisHarness(): StandaloneHarness {
+  let server: RedisServer | null = null;
+  beforeAll(async () => {
+    server = await startRedis();
+  });
+  afterEach(Harness.closeAll);
+  const started = (): RedisServer => {
+    if (!server) throw new Error('the Redis of this describe block starts in its beforeAll');
+    return server;
+  };
+  return {
+    get server() {
+      return started();
+    },
+    harness: (env = {}) => Harness.create({ redisEnv: { REDIS_URL: started().url }, env }),
+  };
+}
+
 export function makeEvent(runId: string, seq: number, type = 'agent_thinking', payload?: unknown): EventEnvelope {
   return {
     id: `e-${runId}-${seq}`,

@@ -1,6 +1,7 @@
 // The live status: polls GET /api/status (the server's `OpsStatus`, so a change of its shape breaks this
 // file's type check) and re-renders the state, leader, Redis, members, queues and the recent history.
 import type { MemberView } from '@agent-bridge/control-plane';
+import { queueRow } from '@agent-bridge/control-plane/queue-row';
 import { IntegrationState } from '@agent-bridge/protocol';
 import type { OpsStatus } from '../src/status/status-reader';
 import { type Cell, ago, api, clock, definitions, duration, el, fill, messageOf, poll, row } from './dom';
@@ -82,17 +83,7 @@ function renderTables(s: OpsStatus): void {
   fill('gateways', members(s.gateways));
   fill(
     'queues',
-    s.queues.map((q) =>
-      row([
-        q.name + (q.paused ? ' (paused)' : ''),
-        q.waiting,
-        q.active,
-        q.delayed,
-        q.failed,
-        q.completed,
-        duration(q.lagMs),
-      ]),
-    ),
+    s.queues.map((q) => row(queueRow(q, duration))),
   );
   fill(
     'transitions',

@@ -1,4 +1,5 @@
 import type { MemberView } from '@agent-bridge/control-plane';
+import { queueRow } from '@agent-bridge/control-plane/queue-row';
 import type { Command } from 'commander';
 import { type CliContext, printJson, wantsJson, withRedis } from '../context';
 import { ago, duration, iso, table } from '../format';
@@ -27,15 +28,7 @@ function renderStatus(s: OpsStatus): string {
     'queues',
     table(
       ['queue', 'waiting', 'active', 'delayed', 'failed', 'completed', 'lag'],
-      s.queues.map((q) => [
-        q.name + (q.paused ? ' (paused)' : ''),
-        q.waiting,
-        q.active,
-        q.delayed,
-        q.failed,
-        q.completed,
-        duration(q.lagMs),
-      ]),
+      s.queues.map((q) => queueRow(q, duration)),
     ),
     'recent transitions',
     s.transitions.length === 0

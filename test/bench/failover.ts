@@ -15,6 +15,7 @@ import { keyLayout } from '@agent-bridge/protocol';
 import { ServiceProcess, destroyAllRedis, freePort, killAllServices, sleep, startRedis } from '@agent-bridge/testing';
 import { Redis } from 'ioredis';
 import Redlock, { type Lock } from 'redlock';
+import { percentile } from './stats';
 
 const env = process.env;
 const TRIALS = Number(env['BENCH_TRIALS'] ?? 10);
@@ -70,12 +71,6 @@ interface Contender {
   channel: string;
   /** Id of the replica an announcement names, or null when it is not an election. */
   electedId(message: string): string | null;
-}
-
-function percentile(sorted: number[], p: number): number {
-  if (sorted.length === 0) return NaN;
-  const i = Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1);
-  return sorted[Math.max(0, i)] ?? NaN;
 }
 
 async function runTrials(

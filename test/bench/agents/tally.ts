@@ -5,6 +5,7 @@
  * the coalescing window).
  */
 import type { EventEnvelope } from '@agent-bridge/protocol';
+import { percentile } from '../stats';
 
 function unitsOf(event: EventEnvelope): number[] {
   const p = event.payload as Record<string, unknown> | null;
@@ -34,11 +35,6 @@ export interface TallyResult {
   max: number;
   firstAt: number;
   lastAt: number;
-}
-
-function percentile(sorted: number[], p: number): number {
-  if (sorted.length === 0) return NaN;
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
 }
 
 export class Tally {

@@ -1,5 +1,6 @@
 import type { Tally } from './tally';
 import type { Sample } from './usage';
+import { percentile } from '../stats';
 
 /** One line of the result table: one pipeline in one scenario. */
 export interface Row {
@@ -21,11 +22,6 @@ export interface Row {
   /** CPU ms per 1,000 delivered events of the worker process and of the gateway process. */
   workerCpu: number;
   gatewayCpu: number;
-}
-
-function percentile(sorted: number[], p: number): number {
-  if (sorted.length === 0) return NaN;
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
 }
 
 /** The row of a scenario from what its subscribers saw and the work done between two samples. */

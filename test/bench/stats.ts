@@ -1,0 +1,8 @@
+/**
+ * The p-th percentile of ascending `sorted` by the nearest-rank method: the smallest sample with at least p % of
+ * the samples at or below it (NaN for no samples). One definition for every benchmark, so their p99s compare.
+ */
+export function percentile(sorted: readonly number[], p: number): number {
+  const rank = Math.ceil((p / 100) * sorted.length);
+  return sorted[Math.min(sorted.length - 1, Math.max(0, rank - 1))] ?? NaN;
+}

@@ -11,38 +11,58 @@ import { keys, useAclRedis } from './acl-harness';
 
 const h = useAclRedis();
 
+type ClientSocket = ReturnType<typeof ioClient>;
+type RedisConnection = ReturnType<typeof h.connect>;
+
+/**
+ * Two Socket.IO servers whose adapters (`adapterOf`, connections of the gateway user) join every socket to
+ * `room`, and one connected client each; every `agent_event` a client gets is recorded as `<url> <event>`.
+ * Servers and sockets go into the caller's lists as they open, so its `finally` closes them.
+ */
+async function twoServersInRoom(
+  room: string,
+  servers: Server[],
+  sockets: ClientSocket[],
+  adapterOf: (pub: RedisConnection, sub: RedisConnection) => NonNullable<Parameters<Server['adapter']>[0]>,
+): Promise<{ urls: string[]; received: string[] }> {
+  const urls: string[] = [];
+  for (let i = 0; i < 2; i++) {
+    const http = createServer();
+    const io = new Server(http);
+    const pub = h.connect('gateway', 'worker');
+    const sub = h.connect('gateway', 'worker');
+    // A refused command surfaces as the test's failure, not as an unhandled 'error' event.
+    pub.on('error', () => undefined);
+    sub.on('error', () => undefined);
+    io.adapter(adapterOf(pub, sub));
+    io.on('connection', (s) => void s.join(room));
+    await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
+    servers.push(io);
+    urls.push(`http://127.0.0.1:${(http.address() as AddressInfo).port}`);
+  }
+  const received: string[] = [];
+  for (const url of urls) {
+    const s = ioClient(url, { transports: ['websocket'], forceNew: true, reconnection: false });
+    s.on('agent_event', (e: string) => received.push(`${url} ${e}`));
+    sockets.push(s);
+    await new Promise<void>((resolve, reject) => {
+      s.on('connect', () => resolve());
+      s.on('connect_error', reject);
+    });
+  }
+  return { urls, received };
+}
+
 describe('gateway user runs the Socket.IO Redis adapter', () => {
   // The adapter PSUBSCRIBEs `<key>#/#*` and Redis matches ACL channel patterns against a PSUBSCRIBE
   // pattern literally: `&ab:*` refuses it, and the gateway died at startup.
   test('two adapters under the gateway user: rooms get the bridge emitter’s events, cross-server requests work', async () => {
     const servers: Server[] = [];
-    const sockets: ReturnType<typeof ioClient>[] = [];
+    const sockets: ClientSocket[] = [];
     try {
-      const urls: string[] = [];
-      for (let i = 0; i < 2; i++) {
-        const http = createServer();
-        const io = new Server(http);
-        const pub = h.connect('gateway', 'worker');
-        const sub = h.connect('gateway', 'worker');
-        const errors: unknown[] = [];
-        pub.on('error', (e) => errors.push(e));
-        sub.on('error', (e) => errors.push(e));
-        io.adapter(createAdapter(pub, sub, { key: keys.socketIoKey }));
-        io.on('connection', (s) => void s.join('run:acl'));
-        await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
-        servers.push(io);
-        urls.push(`http://127.0.0.1:${(http.address() as AddressInfo).port}`);
-      }
-      const received: string[] = [];
-      for (const url of urls) {
-        const s = ioClient(url, { transports: ['websocket'], forceNew: true, reconnection: false });
-        s.on('agent_event', (e: string) => received.push(`${url} ${e}`));
-        sockets.push(s);
-        await new Promise<void>((resolve, reject) => {
-          s.on('connect', () => resolve());
-          s.on('connect_error', reject);
-        });
-      }
+      const { urls, received } = await twoServersInRoom('run:acl', servers, sockets, (pub, sub) =>
+        createAdapter(pub, sub, { key: keys.socketIoKey }),
+      );
       // Both servers see both sockets: request channel out, response channel back.
       await waitFor('both sockets in the room, seen across servers', async () => {
         return (await servers[0]!.in('run:acl').fetchSockets()).length === 2;
@@ -63,34 +83,12 @@ describe('gateway user runs the Socket.IO Redis adapter', () => {
   // channels as they do to classic ones.
   test('two sharded adapters under the gateway user: rooms get a sharded publish of the bridge user, cross-server requests work; other shard channels refused', async () => {
     const servers: Server[] = [];
-    const sockets: ReturnType<typeof ioClient>[] = [];
+    const sockets: ClientSocket[] = [];
     const room = '{run:acl}';
     try {
-      const urls: string[] = [];
-      for (let i = 0; i < 2; i++) {
-        const http = createServer();
-        const io = new Server(http);
-        const pub = h.connect('gateway', 'worker');
-        const sub = h.connect('gateway', 'worker');
-        const errors: unknown[] = [];
-        pub.on('error', (e) => errors.push(e));
-        sub.on('error', (e) => errors.push(e));
-        io.adapter(createShardedAdapter(pub, sub, { channelPrefix: keys.socketIoKey }));
-        io.on('connection', (s) => void s.join(room));
-        await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
-        servers.push(io);
-        urls.push(`http://127.0.0.1:${(http.address() as AddressInfo).port}`);
-      }
-      const received: string[] = [];
-      for (const url of urls) {
-        const s = ioClient(url, { transports: ['websocket'], forceNew: true, reconnection: false });
-        s.on('agent_event', (e: string) => received.push(`${url} ${e}`));
-        sockets.push(s);
-        await new Promise<void>((resolve, reject) => {
-          s.on('connect', () => resolve());
-          s.on('connect_error', reject);
-        });
-      }
+      const { urls, received } = await twoServersInRoom(room, servers, sockets, (pub, sub) =>
+        createShardedAdapter(pub, sub, { channelPrefix: keys.socketIoKey }),
+      );
       await waitFor('both sockets in the room, seen across servers', async () => {
         return (await servers[0]!.in(room).fetchSockets()).length === 2;
       });

@@ -65,6 +65,27 @@ async function historySeqs(conn: RedisConnection, keys: KeyLayout, runId: string
   return entries.map(([, fields]) => (JSON.parse(fields[1]!) as EventEnvelope).seq);
 }
 
+/**
+ * The retry of seq 1, as the router retries a job, after a refused call: 1 releases the buffered 2 and 3, all
+ * three are appended and published once, in order, with nothing adopted (the refusal wrote nothing).
+ */
+async function expectRetryCommitsAll(
+  conn: RedisConnection,
+  keys: KeyLayout,
+  room: RoomMessage,
+  runId: string,
+  got: number[],
+): Promise<void> {
+  const retry = await settle(commitRunEvents(conn, keys, limits, room, runId, [event(runId, 1)]));
+  await waitFor('its publishes', () => got.length >= appendedBy(retry));
+  expect({ retry, history: await historySeqs(conn, keys, runId), published: got }).toEqual({
+    retry: expect.objectContaining({ headSeq: 3, hasBuffered: false, adopted: 0 }) as unknown,
+    history: [1, 2, 3],
+    published: [1, 2, 3],
+  });
+  expect(retry).toMatchObject({ events: [{ outcome: 'committed', appended: 3, envelopes: [] }] });
+}
+
 /** A run registered with seqs 2 and 3 waiting in its reorder buffer: seq 1 releases them. */
 async function runWithBuffered(conn: RedisConnection, mode: 'classic' | 'sharded') {
   const keys = keyLayout(`t-${randomUUID().slice(0, 8)}`);
@@ -177,14 +198,7 @@ describe('commit script on a standalone Redis', () => {
       const left = await snapshot(conn, keys, runId);
 
       // The retry, as the router retries a job: first what a lost or stuck event would show.
-      const retry = await settle(commitRunEvents(conn, keys, limits, room, runId, [event(runId, 1)]));
-      await waitFor('its publishes', () => got.length >= appendedBy(retry));
-      expect({ retry, history: await historySeqs(conn, keys, runId), published: got }).toEqual({
-        retry: expect.objectContaining({ headSeq: 3, hasBuffered: false, adopted: 0 }) as unknown,
-        history: [1, 2, 3],
-        published: [1, 2, 3],
-      });
-      expect(retry).toMatchObject({ events: [{ outcome: 'committed', appended: 3, envelopes: [] }] });
+      await expectRetryCommitsAll(conn, keys, room, runId, got);
       // Then the refusal itself: typed, and nothing written.
       expect(left).toEqual(before);
       expect(err).toBeInstanceOf(CommitRefusedError);
@@ -304,14 +318,7 @@ describe('commit script on a 3-master Redis Cluster (sharded Pub/Sub)', () => {
       }
       const left = await snapshot(conn, keys, runId);
 
-      const retry = await settle(commitRunEvents(conn, keys, limits, room, runId, [event(runId, 1)]));
-      await waitFor('its publishes', () => got.length >= appendedBy(retry));
-      expect({ retry, history: await historySeqs(conn, keys, runId), published: got }).toEqual({
-        retry: expect.objectContaining({ headSeq: 3, hasBuffered: false, adopted: 0 }) as unknown,
-        history: [1, 2, 3],
-        published: [1, 2, 3],
-      });
-      expect(retry).toMatchObject({ events: [{ outcome: 'committed', appended: 3, envelopes: [] }] });
+      await expectRetryCommitsAll(conn, keys, room, runId, got);
       expect(left).toEqual(before);
       for (const err of errors) expect(err).toBeInstanceOf(CommitRefusedError);
     } finally {

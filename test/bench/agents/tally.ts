@@ -5,7 +5,7 @@
  * the coalescing window).
  */
 import type { EventEnvelope } from '@agent-bridge/protocol';
-import { percentile } from '../stats';
+import { type DeliveryFigures, percentile } from '../stats';
 
 function unitsOf(event: EventEnvelope): number[] {
   const p = event.payload as Record<string, unknown> | null;
@@ -24,15 +24,9 @@ function unitsOf(event: EventEnvelope): number[] {
   return typeof holder?.k === 'number' ? [holder.k] : [];
 }
 
-export interface TallyResult {
+export interface TallyResult extends DeliveryFigures {
   deliveredUnits: number;
   wireEvents: number;
-  lost: number;
-  duplicated: number;
-  outOfOrder: number;
-  p50: number;
-  p99: number;
-  max: number;
   firstAt: number;
   lastAt: number;
 }

@@ -1,19 +1,13 @@
 import type { Tally } from './tally';
 import type { Sample } from './usage';
-import { percentile } from '../stats';
+import { type DeliveryFigures, percentile } from '../stats';
 
 /** One line of the result table: one pipeline in one scenario. */
-export interface Row {
+export interface Row extends DeliveryFigures {
   scenario: string;
   pipeline: string;
   sent: number;
   delivered: number;
-  lost: number;
-  duplicated: number;
-  outOfOrder: number;
-  p50: number;
-  p99: number;
-  max: number;
   rate: number;
   /** Time the producer took to hand every event to the queue. */
   emitMs: number;
